@@ -1,0 +1,35 @@
+"""The `Channel` port: how the relay sends messages and checks webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Protocol
+
+from cockpit.core.messages import SendReceipt, SentMessage
+
+
+class Channel(Protocol):
+    """A messaging provider as the relay needs it."""
+
+    async def send(
+        self, to: str, body: str, media_url: str | None, status_callback: str | None
+    ) -> SendReceipt:
+        """Send one message; raise a ChannelError subclass when it was not accepted."""
+        ...
+
+    async def sent_since(self, to: str, since: datetime) -> list[SentMessage]:
+        """Messages the provider lists as sent to `to` since `since` (for reconciliation)."""
+        ...
+
+    async def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
+        """The bytes and content type of media a phone sent."""
+        ...
+
+    def is_signed(self, url: str, params: Mapping[str, str], signature: str) -> bool:
+        """Whether a webhook to `url` with `params` carries a valid signature."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close network clients."""
+        ...

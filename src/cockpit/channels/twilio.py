@@ -1,0 +1,191 @@
+"""Twilio's WhatsApp API: sending over its REST API, checking and parsing webhooks.
+
+Sending uses httpx against the documented Messages API instead of
+`twilio.rest.Client`: the relay needs `Retry-After`, a clear line between
+"not sent" and "maybe sent" on timeouts, and async I/O (see
+docs/decisions/0002-twilio-over-httpx.md). Signatures use the `twilio`
+library's own `RequestValidator`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+from cockpit.core.messages import Inbound, MediaRef, SendReceipt, SentMessage
+from cockpit.core.phone import normalize_e164, to_whatsapp
+from cockpit.errors import (
+    MediaError,
+    PermanentSendError,
+    TransientSendError,
+    UnknownOutcomeError,
+)
+
+MAX_MEDIA_PER_MESSAGE = 10  # Twilio's documented maximum of NumMedia
+
+
+class TwilioChannel:
+    """Twilio (or anything speaking its API, like the phone simulator)."""
+
+    def __init__(
+        self, *, account_sid: str, auth_token: str, from_: str, base_url: str, timeout: float
+    ):
+        self._account_sid = account_sid
+        self._from = from_ if from_.startswith("whatsapp:") else to_whatsapp(from_)
+        self._validator = RequestValidator(auth_token)
+        self._messages_url = f"{base_url}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self._client = httpx.AsyncClient(
+            auth=(account_sid, auth_token),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            follow_redirects=True,
+        )
+
+    async def send(
+        self, to: str, body: str, media_url: str | None, status_callback: str | None
+    ) -> SendReceipt:
+        data = {"To": to_whatsapp(to), "From": self._from}
+        if body:
+            data["Body"] = body
+        if media_url:
+            data["MediaUrl"] = media_url
+        if status_callback:
+            data["StatusCallback"] = status_callback
+        response = await self._post(data)
+        payload = response.json()
+        return SendReceipt(sid=str(payload["sid"]), status=str(payload.get("status", "queued")))
+
+    async def _post(self, data: dict[str, str]) -> httpx.Response:
+        try:
+            response = await self._client.post(self._messages_url, data=data)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise TransientSendError(f"cannot reach Twilio: {type(exc).__name__}") from exc
+        except httpx.HTTPError as exc:
+            # The request may have reached Twilio and created the message.
+            raise UnknownOutcomeError(f"no answer from Twilio: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return response
+
+    async def sent_since(self, to: str, since: datetime) -> list[SentMessage]:
+        params = {"To": to_whatsapp(to), "DateSent>": since.strftime("%Y-%m-%d"), "PageSize": "100"}
+        try:
+            response = await self._client.get(self._messages_url, params=params)
+        except httpx.HTTPError as exc:
+            raise TransientSendError(f"cannot list messages: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return [_sent(m) for m in response.json().get("messages", [])]
+
+    async def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
+        try:
+            async with self._client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise MediaError(f"media download answered {response.status_code}")
+                data = bytearray()
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise MediaError("media is larger than we accept")
+                kind = response.headers.get("content-type", "application/octet-stream")
+                return bytes(data), kind.split(";")[0].strip()
+        except httpx.HTTPError as exc:
+            raise MediaError(f"cannot download media: {type(exc).__name__}") from exc
+
+    def is_signed(self, url: str, params: Mapping[str, str], signature: str) -> bool:
+        return bool(signature) and bool(self._validator.validate(url, dict(params), signature))
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _sent(m: dict[str, Any]) -> SentMessage:
+    to = str(m.get("to", "")).removeprefix("whatsapp:")
+    return SentMessage(
+        sid=str(m["sid"]),
+        to=to,
+        body=str(m.get("body") or ""),
+        num_media=int(m.get("num_media") or 0),
+        status=str(m.get("status", "")),
+        extra={"date_created": str(m.get("date_created", ""))},
+    )
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            delta = parsedate_to_datetime(value).timestamp() - datetime.now().timestamp()
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, delta)
+
+
+def _error_from(response: httpx.Response) -> Exception:
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = {}
+    code = payload.get("code") if isinstance(payload, dict) else None
+    message = payload.get("message") if isinstance(payload, dict) else None
+    text = f"Twilio answered {response.status_code}" + (
+        f" (error {code}: {message})" if code else ""
+    )
+    status = response.status_code
+    if status == 429:
+        return TransientSendError(
+            text, status=status, code=code, retry_after=_retry_after(response)
+        )
+    if status >= 500:
+        return UnknownOutcomeError(
+            text, status=status, code=code, retry_after=_retry_after(response)
+        )
+    return PermanentSendError(text, status=status, code=code)
+
+
+class WebhookError(ValueError):
+    """A webhook's parameters are malformed; the text says which."""
+
+
+def parse_inbound(params: Mapping[str, str]) -> Inbound:
+    """Read Twilio's inbound-message parameters, or raise WebhookError saying why."""
+    sid = params.get("MessageSid") or params.get("SmsMessageSid") or ""
+    if not sid or len(sid) > 64:
+        raise WebhookError("MessageSid is missing or malformed")
+    try:
+        sender = normalize_e164(params.get("From", ""))
+    except ValueError as exc:
+        raise WebhookError(f"From: {exc}") from None
+    return Inbound(
+        sid=sid,
+        from_number=sender,
+        to=params.get("To", "")[:40],
+        body=params.get("Body", ""),
+        media=_media(params),
+        profile_name=(params.get("ProfileName") or None),
+        wa_id=(params.get("WaId") or None),
+        replied_sid=(params.get("OriginalRepliedMessageSid") or None),
+        button_payload=(params.get("ButtonPayload") or None),
+    )
+
+
+def _media(params: Mapping[str, str]) -> tuple[MediaRef, ...]:
+    raw = params.get("NumMedia", "0") or "0"
+    if not raw.isdigit() or int(raw) > MAX_MEDIA_PER_MESSAGE:
+        raise WebhookError(f"NumMedia must be 0 to {MAX_MEDIA_PER_MESSAGE}")
+    items = []
+    for i in range(int(raw)):
+        url = params.get(f"MediaUrl{i}", "")
+        if not url.startswith(("http://", "https://")):
+            raise WebhookError(f"MediaUrl{i} is missing or not an http(s) URL")
+        kind = params.get(f"MediaContentType{i}", "application/octet-stream")
+        items.append(MediaRef(url=url, content_type=kind))
+    return tuple(items)

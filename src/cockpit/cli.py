@@ -1,0 +1,139 @@
+"""The `cockpit` command: one function per command, wiring only."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from cockpit.config import Settings, load_settings
+from cockpit.errors import ConfigError, StoreError
+from cockpit.log import setup_logging
+
+app = typer.Typer(help="WhatsApp Agentic Development Cockpit.", no_args_is_help=True)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage the people who may use the relay.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+console = Console()
+err = Console(stderr=True)
+
+HostOpt = Annotated[str, typer.Option("--host", help="Address to listen on.")]
+PortOpt = Annotated[int, typer.Option("--port", help="Port to listen on.")]
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    setup_logging(settings.log_level)
+    return settings
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[red]{exc}[/red]")
+    return typer.Exit(2)
+
+
+@app.command()
+def up(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+    """Run everything locally: relay, phone simulator (or Twilio) and agent, on SQLite."""
+    from cockpit.embedded import create_local_app, prepare_local
+    from cockpit.store.migrate import upgrade
+
+    settings = _settings()
+    try:
+        prepare_local(settings, host, port)
+        upgrade(settings.effective_database_url)
+        application, simulator = create_local_app(settings)
+    except (ConfigError, StoreError) as exc:
+        raise _fail(exc) from None
+    if simulator is not None:
+        console.print(f"Phone simulator: [bold]{settings.public_url}/phone[/bold]")
+    else:
+        console.print(f"Set Twilio's webhook to [bold]{settings.public_url}/twilio/messages[/bold]")
+    console.print(f"Data in {settings.data_dir.resolve()} · agent: {settings.agent} · Ctrl-C stops")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def relay(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+    """Run the relay alone (production): Twilio in, Twilio out."""
+    from cockpit.relay.app import build_relay, create_relay_app
+
+    settings = _settings()
+    try:
+        application = create_relay_app(build_relay(settings))
+    except ConfigError as exc:
+        raise _fail(exc) from None
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the current schema."""
+    from cockpit.store.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.effective_database_url)
+    console.print("Database is up to date.")
+
+
+@users_app.command("add")
+def users_add(
+    phone: Annotated[str, typer.Argument(help="WhatsApp number in E.164 form, e.g. +15551234567")],
+    name: Annotated[str, typer.Option("--name", help="The person's name.")],
+    repo: Annotated[
+        Path | None, typer.Option("--repo", help="Existing git repository to work in.")
+    ] = None,
+) -> None:
+    """Register a person so the relay accepts their messages."""
+    from cockpit.store import users
+    from cockpit.store.db import Database
+    from cockpit.store.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.effective_database_url)
+    try:
+        user = users.add_user(
+            Database(settings.effective_database_url),
+            phone,
+            name,
+            str(repo.resolve()) if repo else None,
+        )
+    except (ValueError, users.UserExistsError) as exc:
+        raise _fail(exc) from None
+    console.print(f"Added {user.name} ({user.phone}).")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List registered people."""
+    from cockpit.store import users
+    from cockpit.store.db import Database
+
+    settings = _settings()
+    for user in users.list_users(Database(settings.effective_database_url)):
+        console.print(f"{user.phone}\t{user.name}\t{user.status}")
+
+
+@app.command()
+def doctor() -> None:
+    """Check settings, database, Chromium and the Claude Code CLI; say how to fix each."""
+    from cockpit.doctor import render, run_checks
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    results = run_checks(settings)
+    console.print(render(results))
+    if any(not r.ok for r in results):
+        sys.exit(1)

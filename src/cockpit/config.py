@@ -1,0 +1,218 @@
+"""Every setting of the cockpit, read from the environment or `.env`.
+
+Only this module reads the environment. Each setting has its public name (the
+environment variable), a default and a one-line help; the README's settings
+table lists them all (a test checks that).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from cockpit.core.phone import normalize_e164
+from cockpit.errors import ConfigError
+
+
+def _env(name: str, help_: str, default: object = None) -> object:
+    return Field(default=default, validation_alias=AliasChoices(name), description=help_)
+
+
+class Settings(BaseSettings):
+    """The cockpit's configuration; build it with `load_settings()`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, frozen=False
+    )
+
+    database_url: str | None = _env(
+        "COCKPIT_DATABASE_URL",
+        "SQLAlchemy URL of the database; empty means SQLite in COCKPIT_DATA_DIR.",
+    )  # type: ignore[assignment]
+    data_dir: Path = _env(
+        "COCKPIT_DATA_DIR",
+        "Folder for the SQLite database, media and workspaces.",
+        Path(".cockpit"),
+    )  # type: ignore[assignment]
+    public_url: str | None = _env(
+        "COCKPIT_PUBLIC_URL",
+        "Address Twilio reaches the relay at (signatures are checked against it).",
+    )  # type: ignore[assignment]
+    secret_key: SecretStr | None = _env(
+        "COCKPIT_SECRET_KEY",
+        "Key that signs media URLs and wraps user secrets; `cockpit up` makes one.",
+    )  # type: ignore[assignment]
+    allowed_numbers: Annotated[list[str], NoDecode] = _env(
+        "COCKPIT_ALLOWED_NUMBERS",
+        "Comma-separated E.164 numbers allowed to use the relay; empty: all registered users.",
+        [],
+    )  # type: ignore[assignment]
+    provisioner: Literal["local", "container", "fly"] = _env(
+        "COCKPIT_PROVISIONER", "Where user hosts run: local, container or fly.", "local"
+    )  # type: ignore[assignment]
+    agent: Literal["echo", "claude"] = _env(
+        "COCKPIT_AGENT",
+        "echo answers with the message itself; claude runs each user's host.",
+        "echo",
+    )  # type: ignore[assignment]
+    twilio_account_sid: str | None = _env(
+        "TWILIO_ACCOUNT_SID", "Twilio account SID (AC…); empty with `cockpit up`: the simulator."
+    )  # type: ignore[assignment]
+    twilio_auth_token: SecretStr | None = _env(
+        "TWILIO_AUTH_TOKEN", "Twilio auth token; signs webhooks and authenticates sends."
+    )  # type: ignore[assignment]
+    twilio_whatsapp_from: str | None = _env(
+        "TWILIO_WHATSAPP_FROM", "The WhatsApp sender, e.g. whatsapp:+14155238886 (the sandbox)."
+    )  # type: ignore[assignment]
+    twilio_api_base_url: str = _env(
+        "TWILIO_API_BASE_URL", "Base URL of Twilio's REST API.", "https://api.twilio.com"
+    )  # type: ignore[assignment]
+    anthropic_api_key: SecretStr | None = _env(
+        "ANTHROPIC_API_KEY", "Anthropic API key handed to Claude Code on the host."
+    )  # type: ignore[assignment]
+    anthropic_base_url: str | None = _env(
+        "ANTHROPIC_BASE_URL", "Anthropic API address handed to Claude Code (empty: Anthropic's)."
+    )  # type: ignore[assignment]
+    send_max_attempts: int = _env(
+        "COCKPIT_SEND_MAX_ATTEMPTS", "Tries of one outbound message before it is failed.", 8
+    )  # type: ignore[assignment]
+    retry_base_seconds: float = _env(
+        "COCKPIT_RETRY_BASE_SECONDS", "First retry delay of a failed send; doubles per try.", 1.0
+    )  # type: ignore[assignment]
+    retry_max_seconds: float = _env(
+        "COCKPIT_RETRY_MAX_SECONDS", "Longest delay between two tries of a send.", 300.0
+    )  # type: ignore[assignment]
+    send_timeout_seconds: float = _env(
+        "COCKPIT_SEND_TIMEOUT_SECONDS", "HTTP timeout of one call to Twilio's API.", 15.0
+    )  # type: ignore[assignment]
+    send_lease_seconds: float = _env(
+        "COCKPIT_SEND_LEASE_SECONDS",
+        "How long a relay owns a message it is sending before another may reconcile it.",
+        60.0,
+    )  # type: ignore[assignment]
+    order_timeout_seconds: float = _env(
+        "COCKPIT_ORDER_TIMEOUT_SECONDS",
+        "Longest wait for Twilio's `sent` before the next message to that phone goes.",
+        10.0,
+    )  # type: ignore[assignment]
+    media_url_ttl_seconds: int = _env(
+        "COCKPIT_MEDIA_URL_TTL_SECONDS", "Lifetime of a signed media URL.", 3600
+    )  # type: ignore[assignment]
+    max_request_bytes: int = _env(
+        "COCKPIT_MAX_REQUEST_BYTES", "Largest webhook body accepted; larger gets 413.", 65536
+    )  # type: ignore[assignment]
+    poll_seconds: float = _env(
+        "COCKPIT_POLL_SECONDS",
+        "How often background workers look for work they were not told of.",
+        1.0,
+    )  # type: ignore[assignment]
+    # --- the agent host (`cockpit host`), one per user ---
+    host_token: SecretStr | None = _env(
+        "COCKPIT_HOST_TOKEN",
+        "Bearer token every request to a host must carry (set by the provisioner).",
+    )  # type: ignore[assignment]
+    workspace: Path | None = _env(
+        "COCKPIT_WORKSPACE", "The host's git repository; empty: COCKPIT_DATA_DIR/workspace."
+    )  # type: ignore[assignment]
+    auto_allow_edits: bool = _env(
+        "COCKPIT_AUTO_ALLOW_EDITS",
+        "Let Claude edit files inside the workspace without asking.",
+        True,
+    )  # type: ignore[assignment]
+    approval_timeout_seconds: float = _env(
+        "COCKPIT_APPROVAL_TIMEOUT_SECONDS",
+        "An unanswered approval is denied after this long.",
+        1800.0,
+    )  # type: ignore[assignment]
+    progress_interval_seconds: float = _env(
+        "COCKPIT_PROGRESS_SECONDS", "At most one progress message per session this often.", 20.0
+    )  # type: ignore[assignment]
+    claude_model: str | None = _env(
+        "COCKPIT_CLAUDE_MODEL", "Model Claude Code uses on hosts; empty: Claude Code's default."
+    )  # type: ignore[assignment]
+    allow_shared_host: bool = _env(
+        "COCKPIT_ALLOW_SHARED_HOST", "Let the local provisioner serve more than one user.", False
+    )  # type: ignore[assignment]
+    log_level: str = _env("COCKPIT_LOG_LEVEL", "Logging level: DEBUG, INFO, WARNING.", "INFO")  # type: ignore[assignment]
+
+    @field_validator("allowed_numbers", mode="before")
+    @classmethod
+    def _split_numbers(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, list):
+            return [normalize_e164(str(v)) for v in value]
+        return value
+
+    @field_validator("twilio_api_base_url", "public_url", "anthropic_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database to use: the configured URL or SQLite in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'cockpit.db').resolve()}"
+
+    @property
+    def uses_twilio(self) -> bool:
+        """True when real Twilio credentials are configured."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    def require(self, *names: str) -> None:
+        """Fail with one message naming every missing setting among `names`."""
+        missing = [n for n in names if not getattr(self, n)]
+        if missing:
+            envs = ", ".join(setting_env_name(n) for n in missing)
+            raise ConfigError(f"Missing setting(s): {envs}. Set them in the environment or .env.")
+
+    def ensure_secret_key(self) -> None:
+        """Use the key in the data folder, making one there if none is configured."""
+        if self.secret_key is not None:
+            return
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        self.secret_key = SecretStr(path.read_text().strip())
+
+
+def setting_env_name(field: str) -> str:
+    """The public (environment) name of a settings field."""
+    alias = Settings.model_fields[field].validation_alias
+    assert isinstance(alias, AliasChoices)
+    return str(alias.choices[0])
+
+
+def documented_settings() -> dict[str, str]:
+    """Every setting's public name with its one-line help."""
+    return {
+        setting_env_name(name): field.description or ""
+        for name, field in Settings.model_fields.items()
+    }
+
+
+_SECRET_NAMES = {"COCKPIT_SECRET_KEY", "TWILIO_AUTH_TOKEN", "ANTHROPIC_API_KEY"}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning validation errors into one readable ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            name = setting_env_name(field) if field in Settings.model_fields else field
+            shown = "" if name in _SECRET_NAMES else f" (got {err.get('input')!r})"
+            lines.append(f"{name}: {err['msg']}{shown}")
+        raise ConfigError("Invalid settings:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,66 @@
+"""The cockpit's one error hierarchy.
+
+    CockpitError                    everything raised on purpose by cockpit
+    ├── ConfigError                 a setting is missing or malformed (start-up)
+    ├── StoreError                  the database refused or is unreachable
+    ├── ChannelError                sending through Twilio (or the simulator) failed
+    │   ├── TransientSendError      429, 5xx, connection refused: try again later
+    │   │   └── UnknownOutcomeError the request may have created the message
+    │   └── PermanentSendError      Twilio refused the message for good (error code)
+    └── MediaError                  an image could not be stored or fetched
+
+Provider errors are translated into these where they enter; the user-facing
+sentence for each lives next to it (`user_message`).
+"""
+
+from __future__ import annotations
+
+
+class CockpitError(Exception):
+    """Base of every error cockpit raises on purpose."""
+
+    user_message = "Something went wrong on our side. Your message is kept; try again shortly."
+
+
+class ConfigError(CockpitError):
+    """A setting is missing or malformed."""
+
+
+class StoreError(CockpitError):
+    """The database refused an operation or cannot be reached."""
+
+
+class ChannelError(CockpitError):
+    """Sending a message through the messaging provider failed."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: int | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class TransientSendError(ChannelError):
+    """A send failed in a way that is worth retrying (429, 5xx, network)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        retry_after: float | None = None,
+    ):
+        super().__init__(message, status=status, code=code)
+        self.retry_after = retry_after
+
+
+class UnknownOutcomeError(TransientSendError):
+    """The request may have reached the provider: reconcile before retrying."""
+
+
+class PermanentSendError(ChannelError):
+    """The provider refused the message; retrying the same request cannot help."""
+
+
+class MediaError(CockpitError):
+    """An image could not be stored, read or fetched."""

@@ -1,0 +1,1 @@
+"""The relay: the one public service between Twilio and the users' hosts."""

@@ -1,0 +1,70 @@
+"""Builds the relay's FastAPI app and the workers its lifespan owns."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from cockpit.channels.twilio import TwilioChannel
+from cockpit.config import Settings
+from cockpit.media.signing import MediaSigner
+from cockpit.media.store import LocalImageStore
+from cockpit.relay.agents import Agent, EchoAgent
+from cockpit.relay.dispatcher import Dispatcher
+from cockpit.relay.routes import router
+from cockpit.relay.runtime import Relay
+from cockpit.relay.sender import Sender
+from cockpit.relay.workers import TaskGroup
+from cockpit.store.db import Database
+
+
+def build_relay(settings: Settings) -> Relay:
+    """The relay's parts for `settings` (already checked for what the relay needs)."""
+    settings.require(
+        "public_url", "secret_key", "twilio_account_sid", "twilio_auth_token",
+        "twilio_whatsapp_from",
+    )  # fmt: skip
+    assert settings.twilio_auth_token and settings.secret_key
+    channel = TwilioChannel(
+        account_sid=settings.twilio_account_sid or "",
+        auth_token=settings.twilio_auth_token.get_secret_value(),
+        from_=settings.twilio_whatsapp_from or "",
+        base_url=settings.twilio_api_base_url,
+        timeout=settings.send_timeout_seconds,
+    )
+    return Relay(
+        settings=settings,
+        db=Database(settings.effective_database_url),
+        channel=channel,
+        images=LocalImageStore(settings.data_dir / "media"),
+        signer=MediaSigner(settings.secret_key.get_secret_value(), settings.media_url_ttl_seconds),
+    )
+
+
+def create_relay_app(
+    relay: Relay, *, agent: Agent | None = None, extra_routers: list[Any] | None = None
+) -> FastAPI:
+    """The relay's app; its lifespan runs the dispatcher and the sender."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        workers = TaskGroup()
+        dispatcher = Dispatcher(relay, agent or EchoAgent())
+        workers.start("dispatcher", dispatcher.run)
+        workers.start("sender", Sender(relay).run)
+        try:
+            yield
+        finally:
+            await workers.aclose()
+            await relay.channel.aclose()
+            relay.db.dispose()
+
+    app = FastAPI(title="cockpit relay", lifespan=lifespan)
+    app.state.relay = relay
+    app.include_router(router)
+    for extra in extra_routers or []:
+        app.include_router(extra)
+    return app

@@ -1,0 +1,82 @@
+"""Takes each user's inbox in arrival order and hands messages to the agent."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from cockpit.core.backoff import retry_delay
+from cockpit.core.messages import OutboundDraft
+from cockpit.errors import CockpitError
+from cockpit.log import get_logger
+from cockpit.relay.agents import Agent
+from cockpit.relay.runtime import Relay
+from cockpit.relay.workers import wait_for_work
+from cockpit.store import inbox
+from cockpit.store.inbox import InboundRecord
+from cockpit.store.models import utcnow
+
+log = get_logger(__name__)
+
+DELAY_NOTICE = (
+    "I got your message but couldn't pass it on yet ({reason}). It is kept and I'll "
+    "keep trying; no need to send it again."
+)
+
+
+class Dispatcher:
+    """Drains the inbox: one message at a time per user, oldest first."""
+
+    def __init__(self, relay: Relay, agent: Agent):
+        self.relay = relay
+        self.agent = agent
+
+    async def run(self) -> None:
+        """Work until cancelled."""
+        while True:
+            self.relay.inbox_ready.clear()
+            try:
+                busy = await self.drain()
+            except CockpitError as exc:
+                log.error("dispatcher.drain_failed", error=str(exc))
+                busy = False
+            if not busy:
+                await wait_for_work(self.relay.inbox_ready, self.relay.settings.poll_seconds)
+
+    async def drain(self) -> bool:
+        """Handle every message that is due; True when any was handled."""
+        records = await asyncio.to_thread(inbox.due, self.relay.db)
+        for record in records:
+            await self.handle(record)
+        return bool(records)
+
+    async def handle(self, record: InboundRecord) -> None:
+        """Run one message through the agent and record the outcome atomically."""
+        try:
+            drafts = await self.agent.handle(self.relay, record)
+        except CockpitError as exc:
+            await self._postpone(record, exc)
+            return
+        await asyncio.to_thread(inbox.finish, self.relay.db, record.id, drafts)
+        log.info("dispatcher.handled", sid=record.message.sid, replies=len(drafts))
+        self.relay.outbox_ready.set()
+
+    async def _postpone(self, record: InboundRecord, exc: CockpitError) -> None:
+        settings = self.relay.settings
+        delay = retry_delay(
+            record.attempts + 1, base=settings.retry_base_seconds, cap=settings.retry_max_seconds
+        )
+        notice = OutboundDraft(
+            key=f"delay:{record.message.sid}",
+            to=record.message.from_number,
+            body=DELAY_NOTICE.format(reason=exc),
+            user_id=record.user_id,
+            inbound_id=record.id,
+            kind="notice",
+        )
+        next_at = utcnow() + timedelta(seconds=delay)
+        await asyncio.to_thread(
+            inbox.postpone, self.relay.db, record.id, str(exc), next_at, [notice]
+        )
+        log.warning("dispatcher.postponed", sid=record.message.sid, error=str(exc), delay=delay)
+        self.relay.outbox_ready.set()

@@ -1,0 +1,120 @@
+"""The relay's HTTP surface: webhooks, media, health and metrics.
+
+The webhook handlers only verify, persist and answer; dispatching and sending
+happen in background workers that these handlers merely wake up.
+"""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.concurrency import run_in_threadpool
+from twilio.twiml.messaging_response import MessagingResponse
+
+from cockpit.channels.twilio import WebhookError, parse_inbound
+from cockpit.errors import MediaError, StoreError
+from cockpit.log import get_logger
+from cockpit.relay import ingress
+from cockpit.relay.forms import read_form, signed_url
+from cockpit.relay.runtime import Relay
+from cockpit.store import media, outbox
+
+log = get_logger(__name__)
+router = APIRouter()
+EMPTY_TWIML = str(MessagingResponse())
+
+
+def _relay(request: Request) -> Relay:
+    relay: Relay = request.app.state.relay
+    return relay
+
+
+async def _verified_form(request: Request, relay: Relay) -> dict[str, str]:
+    params = await read_form(request, relay.settings.max_request_bytes)
+    signature = request.headers.get("x-twilio-signature", "")
+    if not relay.channel.is_signed(signed_url(relay.public_url, request), params, signature):
+        relay.metrics.inbound.labels("rejected").inc()
+        log.warning("webhook.bad_signature", path=request.url.path)
+        raise HTTPException(403, "invalid or missing X-Twilio-Signature")
+    return params
+
+
+@router.post("/twilio/messages", summary="Twilio inbound message webhook")
+async def inbound_message(request: Request) -> Response:
+    relay = _relay(request)
+    started = time.perf_counter()
+    params = await _verified_form(request, relay)
+    try:
+        msg = parse_inbound(params)
+    except WebhookError as exc:
+        relay.metrics.inbound.labels("rejected").inc()
+        raise HTTPException(400, str(exc)) from None
+    try:
+        outcome = await run_in_threadpool(ingress.accept, relay, msg)
+    except StoreError as exc:
+        # Twilio retries on a 5xx, so the message is not lost while the database is away.
+        log.error("webhook.store_failed", sid=msg.sid, error=str(exc))
+        raise HTTPException(503, "storage unavailable, retry later") from None
+    relay.metrics.inbound.labels(outcome).inc()
+    relay.metrics.inbound_latency.observe(time.perf_counter() - started)
+    log.info("webhook.inbound", sid=msg.sid, outcome=outcome)
+    (relay.outbox_ready if outcome == "refused" else relay.inbox_ready).set()
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+@router.post("/twilio/status", summary="Twilio message status callback")
+async def status_callback(request: Request) -> Response:
+    relay = _relay(request)
+    params = await _verified_form(request, relay)
+    sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
+    if not sid or not status:
+        raise HTTPException(400, "MessageSid and MessageStatus are required")
+    oid = request.query_params.get("oid", "")
+    code = params.get("ErrorCode", "")
+    found = await run_in_threadpool(
+        lambda: outbox.apply_status(
+            relay.db,
+            row_id=int(oid) if oid.isdigit() else None,
+            sid=sid,
+            status=status.lower(),
+            error_code=int(code) if code.isdigit() else None,
+        )
+    )
+    relay.metrics.status_callbacks.labels(status.lower() if found else "unmatched").inc()
+    log.info("webhook.status", sid=sid, status=status, outbound_id=oid, matched=found)
+    relay.outbox_ready.set()
+    return Response(status_code=200)
+
+
+@router.get("/media/{token}", summary="A stored image or document, by signed token")
+async def get_media(token: str, request: Request) -> Response:
+    relay = _relay(request)
+    media_id = relay.signer.media_id(token)
+    record = await run_in_threadpool(media.get_media, relay.db, media_id) if media_id else None
+    if record is None:
+        raise HTTPException(404, "no such media, or the link expired")
+    try:
+        path = relay.images.path(record.id)
+    except MediaError:
+        raise HTTPException(404, "no such media") from None
+    if not path.is_file():
+        raise HTTPException(404, "media is gone")
+    return FileResponse(path, media_type=record.content_type, filename=record.filename)
+
+
+@router.get("/healthz", summary="Liveness and database health")
+async def healthz(request: Request) -> Response:
+    relay = _relay(request)
+    try:
+        await run_in_threadpool(relay.db.ping)
+    except StoreError as exc:
+        return JSONResponse({"status": "unhealthy", "database": str(exc)}, status_code=503)
+    return JSONResponse({"status": "ok", "worker": relay.worker_id})
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics(request: Request) -> Response:
+    return PlainTextResponse(_relay(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,128 @@
+"""Drains the outbox through the channel: in order per recipient, never twice.
+
+Each head-of-line row is claimed (a compare-and-set with a lease), then sent.
+A send whose outcome is unknown (timeout, crash) is reconciled against the
+provider's list of sent messages before it is tried again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+from cockpit.core.backoff import retry_delay
+from cockpit.errors import (
+    ChannelError,
+    PermanentSendError,
+    StoreError,
+    TransientSendError,
+    UnknownOutcomeError,
+)
+from cockpit.log import get_logger
+from cockpit.relay.runtime import Relay
+from cockpit.relay.workers import wait_for_work
+from cockpit.store import outbox
+from cockpit.store.models import utcnow
+from cockpit.store.outbox import OutboundRecord
+
+log = get_logger(__name__)
+
+
+class Sender:
+    """Sends due outbox rows; different recipients in parallel, one recipient in order."""
+
+    def __init__(self, relay: Relay):
+        self.relay = relay
+
+    async def run(self) -> None:
+        """Work until cancelled."""
+        while True:
+            self.relay.outbox_ready.clear()
+            try:
+                busy = await self.drain()
+            except StoreError as exc:
+                log.error("sender.drain_failed", error=str(exc))
+                busy = False
+            if not busy:
+                await wait_for_work(self.relay.outbox_ready, self.relay.settings.poll_seconds)
+
+    async def drain(self) -> bool:
+        """Try every due head-of-line row once; True when there were any."""
+        heads = await asyncio.to_thread(outbox.due_heads, self.relay.db)
+        await asyncio.gather(*(self.deliver(row) for row in heads))
+        return bool(heads)
+
+    async def deliver(self, head: OutboundRecord) -> None:
+        """Claim one row and send it, recording what happened."""
+        settings = self.relay.settings
+        row = await asyncio.to_thread(
+            outbox.claim, self.relay.db, head, self.relay.worker_id, settings.send_lease_seconds
+        )
+        if row is None:
+            return  # another worker has it
+        try:
+            if row.maybe_sent and await self._reconcile(row):
+                return
+            await self._send(row)
+        except PermanentSendError as exc:
+            await self._fail(row, exc)
+        except TransientSendError as exc:
+            await self._retry(row, exc)
+
+    async def _send(self, row: OutboundRecord) -> None:
+        relay = self.relay
+        media_url = relay.media_url(row.media_id) if row.media_id else None
+        started = time.perf_counter()
+        receipt = await relay.channel.send(
+            row.to, row.body, media_url, relay.status_callback_url(row.id)
+        )
+        relay.metrics.outbound_latency.observe(time.perf_counter() - started)
+        relay.metrics.outbound.labels("sent").inc()
+        await asyncio.to_thread(
+            outbox.mark_accepted, relay.db, row.id, receipt.sid, receipt.status,
+            relay.settings.order_timeout_seconds,
+        )  # fmt: skip
+        log.info("sender.accepted", outbound_id=row.id, sid=receipt.sid, attempt=row.attempts)
+
+    async def _reconcile(self, row: OutboundRecord) -> bool:
+        """Find a message the provider already has for `row`; True when found."""
+        since = row.created_at - timedelta(days=1)
+        listed = await self.relay.channel.sent_since(row.to, since)
+        media_count = 1 if row.media_id else 0
+        candidates = [m for m in listed if m.body == row.body and m.num_media == media_count]
+        taken = await asyncio.to_thread(
+            outbox.sids_in_use, self.relay.db, [m.sid for m in candidates]
+        )
+        match = next((m for m in reversed(candidates) if m.sid not in taken), None)
+        if match is None:
+            log.info("sender.reconciled_absent", outbound_id=row.id)
+            return False
+        await asyncio.to_thread(
+            outbox.mark_accepted, self.relay.db, row.id, match.sid, match.status,
+            self.relay.settings.order_timeout_seconds,
+        )  # fmt: skip
+        log.info("sender.reconciled_found", outbound_id=row.id, sid=match.sid)
+        return True
+
+    async def _retry(self, row: OutboundRecord, exc: TransientSendError) -> None:
+        settings = self.relay.settings
+        if row.attempts >= settings.send_max_attempts:
+            await self._fail(row, exc)
+            return
+        delay = retry_delay(
+            row.attempts, base=settings.retry_base_seconds, cap=settings.retry_max_seconds,
+            retry_after=exc.retry_after,
+        )  # fmt: skip
+        maybe_sent = isinstance(exc, UnknownOutcomeError) or row.maybe_sent
+        next_at = utcnow() + timedelta(seconds=delay)
+        await asyncio.to_thread(
+            outbox.mark_retry, self.relay.db, row.id, str(exc), next_at, maybe_sent=maybe_sent
+        )
+        self.relay.metrics.outbound.labels("retried").inc()
+        log.warning("sender.retry", outbound_id=row.id, error=str(exc), delay=round(delay, 3))
+
+    async def _fail(self, row: OutboundRecord, exc: ChannelError) -> None:
+        await asyncio.to_thread(outbox.mark_failed, self.relay.db, row.id, str(exc), exc.code)
+        self.relay.metrics.outbound.labels("failed").inc()
+        log.error("sender.failed", outbound_id=row.id, error=str(exc), code=exc.code)

@@ -1,0 +1,49 @@
+"""What the relay's background workers share: waiting for work, owning tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from cockpit.log import get_logger
+
+log = get_logger(__name__)
+
+
+async def wait_for_work(signal: asyncio.Event, poll_seconds: float) -> None:
+    """Return when `signal` is set, or after `poll_seconds` to look anyway."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(signal.wait(), timeout=poll_seconds)
+
+
+class TaskGroup:
+    """Owns long-running worker tasks; `aclose()` cancels and awaits them all."""
+
+    def __init__(self) -> None:
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `work()` in the background under `name`, restarting it if it crashes."""
+        self._tasks.append(asyncio.create_task(_supervised(name, work), name=name))
+
+    async def aclose(self) -> None:
+        """Cancel every task and wait for them to finish."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+
+async def _supervised(name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    while True:
+        try:
+            await work()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # A worker that dies silently loses messages' progress: log and start it again.
+            log.error("worker.crashed", task=name, error=repr(exc), exc=True)
+            await asyncio.sleep(1.0)

@@ -1,0 +1,106 @@
+"""Queries of the `inbound_messages` table: the inbox, in arrival order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from cockpit.core.messages import Inbound, MediaRef, OutboundDraft
+from cockpit.store import outbox
+from cockpit.store.db import Database
+from cockpit.store.models import InboundMessage, utcnow
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    id: int
+    user_id: int | None
+    message: Inbound
+    attempts: int
+
+
+def _record(row: InboundMessage) -> InboundRecord:
+    media = tuple(MediaRef(m["url"], m["content_type"]) for m in row.media)
+    message = Inbound(
+        sid=row.provider_sid,
+        from_number=row.from_number,
+        to=row.to_number,
+        body=row.body,
+        media=media,
+        profile_name=row.profile_name,
+        wa_id=row.wa_id,
+        replied_sid=row.replied_sid,
+        button_payload=row.button_payload,
+    )
+    return InboundRecord(row.id, row.user_id, message, row.attempts)
+
+
+def store_inbound(db: Database, msg: Inbound, user_id: int) -> bool:
+    """Insert a message keyed by its sid; False when that sid was stored before."""
+    values = {
+        "provider_sid": msg.sid,
+        "user_id": user_id,
+        "from_number": msg.from_number,
+        "to_number": msg.to,
+        "body": msg.body,
+        "media": [{"url": m.url, "content_type": m.content_type} for m in msg.media],
+        "profile_name": msg.profile_name,
+        "wa_id": msg.wa_id,
+        "replied_sid": msg.replied_sid,
+        "button_payload": msg.button_payload,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": utcnow(),
+        "received_at": utcnow(),
+    }
+    insert = pg_insert if db.is_postgres else sqlite_insert
+    stmt = insert(InboundMessage).values(**values).on_conflict_do_nothing()
+    with db.transaction() as s:
+        return s.execute(stmt).rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
+def due(db: Database, limit: int = 50) -> list[InboundRecord]:
+    """Pending messages whose turn has come, oldest first."""
+    query = (
+        select(InboundMessage)
+        .where(InboundMessage.state == "pending", InboundMessage.next_attempt_at <= utcnow())
+        .order_by(InboundMessage.id)
+        .limit(limit)
+    )
+    with db.transaction() as s:
+        return [_record(r) for r in s.scalars(query)]
+
+
+def finish(db: Database, inbound_id: int, drafts: Sequence[OutboundDraft]) -> None:
+    """Mark a message handled and queue its replies, in one transaction."""
+    with db.transaction() as s:
+        s.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id == inbound_id)
+            .values(state="done", processed_at=utcnow(), last_error=None)
+        )
+        outbox.enqueue(s, drafts, is_postgres=db.is_postgres)
+
+
+def postpone(
+    db: Database, inbound_id: int, error: str, next_at: datetime, drafts: Sequence[OutboundDraft]
+) -> None:
+    """Keep a message pending for a later try, queueing any notice to the user."""
+    with db.transaction() as s:
+        s.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id == inbound_id)
+            .values(attempts=InboundMessage.attempts + 1, last_error=error, next_attempt_at=next_at)
+        )
+        outbox.enqueue(s, drafts, is_postgres=db.is_postgres)
+
+
+def count(db: Database) -> int:
+    """How many inbound messages are stored."""
+    with db.transaction() as s:
+        return s.scalar(select(func.count(InboundMessage.id))) or 0

@@ -1,0 +1,235 @@
+"""Queries of the `outbound_messages` table: the outbox the sender drains.
+
+A row's life: pending → sending (claimed, with a lease) → accepted (the provider
+took it) → sent → delivered → read; or failed. `unknown` means a send may have
+reached the provider: it is reconciled against the provider's list before any
+new try. Per recipient, only the oldest unfinished row may be sent, so messages
+arrive in the order they were written, across any number of relay processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from cockpit.core.messages import OutboundDraft
+from cockpit.store.db import Database
+from cockpit.store.models import OutboundMessage, utcnow
+
+# Rows in these states hold back later rows to the same recipient.
+_BLOCKING = ("pending", "sending", "unknown")
+DONE = ("sent", "delivered", "read", "failed", "undelivered")
+# Status callbacks only move a row forward; a late `sent` never undoes `read`.
+_RANK = {
+    "pending": 0, "sending": 0, "unknown": 0, "queued": 1, "accepted": 1,
+    "sent": 2, "failed": 3, "undelivered": 3, "delivered": 3, "read": 4,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OutboundRecord:
+    id: int
+    key: str
+    to: str
+    body: str
+    media_id: str | None
+    kind: str
+    status: str
+    attempts: int
+    maybe_sent: bool
+    provider_sid: str | None
+    created_at: datetime
+    error_code: int | None
+    last_error: str | None
+    user_id: int | None
+
+
+def _record(r: OutboundMessage) -> OutboundRecord:
+    return OutboundRecord(
+        r.id, r.idempotency_key, r.to_number, r.body, r.media_id, r.kind, r.status,
+        r.attempts, r.maybe_sent, r.provider_sid, r.created_at, r.error_code, r.last_error,
+        r.user_id,
+    )  # fmt: skip
+
+
+def enqueue(session: Session, drafts: Sequence[OutboundDraft], *, is_postgres: bool) -> None:
+    """Add drafts to the outbox inside `session`; a known key is skipped."""
+    if not drafts:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "idempotency_key": d.key, "user_id": d.user_id, "to_number": d.to, "body": d.body,
+            "media_id": d.media_id, "kind": d.kind, "inbound_id": d.inbound_id,
+            "status": "pending", "maybe_sent": False, "attempts": 0,
+            "next_attempt_at": now, "created_at": now, "updated_at": now,
+        }
+        for d in drafts
+    ]  # fmt: skip
+    insert = pg_insert if is_postgres else sqlite_insert
+    for row in rows:  # one by one: keeps ids in the drafts' order on every database
+        session.execute(insert(OutboundMessage).values(**row).on_conflict_do_nothing())
+
+
+def enqueue_now(db: Database, drafts: Sequence[OutboundDraft]) -> None:
+    """Add drafts to the outbox in a transaction of their own."""
+    with db.transaction() as s:
+        enqueue(s, drafts, is_postgres=db.is_postgres)
+
+
+def due_heads(db: Database, limit: int = 100) -> list[OutboundRecord]:
+    """The oldest unfinished row of each recipient, where it may be tried now."""
+    now = utcnow()
+    blocking = or_(
+        OutboundMessage.status.in_(_BLOCKING),
+        and_(OutboundMessage.status == "accepted", OutboundMessage.next_attempt_at > now),
+    )
+    heads = select(func.min(OutboundMessage.id)).where(blocking).group_by(OutboundMessage.to_number)
+    ready = or_(
+        and_(OutboundMessage.status.in_(("pending", "unknown")),
+             OutboundMessage.next_attempt_at <= now),
+        and_(OutboundMessage.status == "sending", OutboundMessage.claimed_until < now),
+    )  # fmt: skip
+    query = (
+        select(OutboundMessage)
+        .where(OutboundMessage.id.in_(heads), ready)
+        .order_by(OutboundMessage.id)
+        .limit(limit)
+    )
+    with db.transaction() as s:
+        return [_record(r) for r in s.scalars(query)]
+
+
+def claim(db: Database, row: OutboundRecord, worker: str, lease: float) -> OutboundRecord | None:
+    """Take `row` for sending if nobody else did; None when another worker won."""
+    now = utcnow()
+    expired_send = row.status == "sending"  # its sender died: the send may have happened
+    stmt = (
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.id == row.id,
+            OutboundMessage.status == row.status,
+            OutboundMessage.attempts == row.attempts,
+        )
+        .values(
+            status="sending",
+            claimed_by=worker,
+            claimed_until=now + timedelta(seconds=lease),
+            attempts=OutboundMessage.attempts + 1,
+            **({"maybe_sent": True} if expired_send else {}),
+        )
+    )
+    with db.transaction() as s:
+        if s.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        claimed = s.get(OutboundMessage, row.id)
+        assert claimed is not None
+        return _record(claimed)
+
+
+def mark_accepted(db: Database, row_id: int, sid: str, status: str, hold: float) -> None:
+    """The provider took the message; later rows wait up to `hold` seconds for `sent`."""
+    values = {
+        "provider_sid": sid,
+        "accepted_at": utcnow(),
+        "maybe_sent": False,
+        "claimed_until": None,
+        "last_error": None,
+        "next_attempt_at": utcnow() + timedelta(seconds=hold),
+    }
+    with db.transaction() as s:
+        row = s.get(OutboundMessage, row_id)
+        assert row is not None
+        for key, value in values.items():
+            setattr(row, key, value)
+        if _RANK.get(status, 1) > _RANK.get(row.status, 0) or row.status == "sending":
+            row.status = "accepted" if status in ("queued", "accepted", "sending") else status
+        if row.status in ("sent", "delivered", "read") and row.sent_at is None:
+            row.sent_at = utcnow()
+
+
+def mark_retry(
+    db: Database, row_id: int, error: str, next_at: datetime, *, maybe_sent: bool
+) -> None:
+    """Try again at `next_at`; `maybe_sent` asks for reconciliation first."""
+    status = "unknown" if maybe_sent else "pending"
+    with db.transaction() as s:
+        s.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == row_id)
+            .values(
+                status=status, maybe_sent=maybe_sent, last_error=error,
+                next_attempt_at=next_at, claimed_until=None,
+            )
+        )  # fmt: skip
+
+
+def mark_failed(db: Database, row_id: int, error: str, code: int | None) -> None:
+    """Give up on a row: the provider refused it or every try failed."""
+    with db.transaction() as s:
+        s.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == row_id)
+            .values(status="failed", last_error=error, error_code=code, claimed_until=None)
+        )
+
+
+def apply_status(
+    db: Database, *, row_id: int | None, sid: str, status: str, error_code: int | None
+) -> bool:
+    """Record a status callback; False when no row matches. Never moves a row back."""
+    with db.transaction() as s:
+        row = s.get(OutboundMessage, row_id) if row_id is not None else None
+        if row is None or (row.provider_sid not in (None, sid)):
+            row = s.scalar(select(OutboundMessage).where(OutboundMessage.provider_sid == sid))
+        if row is None:
+            return False
+        row.provider_sid = row.provider_sid or sid
+        if row.status in ("sending", "unknown", "pending"):
+            # The callback proves the provider has the message: no retry may follow.
+            row.maybe_sent = False
+            row.claimed_until = None
+        if _RANK.get(status, -1) > _RANK.get(row.status, 0):
+            row.status = status
+            if status in ("sent", "delivered", "read") and row.sent_at is None:
+                row.sent_at = utcnow()
+            if status in ("failed", "undelivered"):
+                row.error_code = error_code
+        return True
+
+
+def sids_in_use(db: Database, sids: Iterable[str]) -> set[str]:
+    """Which of these provider sids already belong to an outbound row."""
+    wanted = list(sids)
+    if not wanted:
+        return set()
+    query = select(OutboundMessage.provider_sid).where(OutboundMessage.provider_sid.in_(wanted))
+    with db.transaction() as s:
+        return {sid for sid in s.scalars(query) if sid}
+
+
+def for_recipient(db: Database, phone: str) -> list[OutboundRecord]:
+    """Every outbound row to `phone`, oldest first."""
+    query = select(OutboundMessage).where(OutboundMessage.to_number == phone)
+    with db.transaction() as s:
+        return [_record(r) for r in s.scalars(query.order_by(OutboundMessage.id))]
+
+
+def exists(db: Database, key: str) -> bool:
+    """Whether a row with this idempotency key was ever written."""
+    query = select(OutboundMessage.id).where(OutboundMessage.idempotency_key == key)
+    with db.transaction() as s:
+        return s.scalar(query) is not None
+
+
+def pending_count(db: Database) -> int:
+    """How many rows are not yet finished."""
+    query = select(func.count(OutboundMessage.id)).where(OutboundMessage.status.not_in(DONE))
+    with db.transaction() as s:
+        return s.scalar(query) or 0

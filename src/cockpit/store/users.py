@@ -1,0 +1,54 @@
+"""Queries of the `users` table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from cockpit.core.phone import normalize_e164
+from cockpit.store.db import Database
+from cockpit.store.models import User
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    phone: str
+    name: str
+    status: str
+    repo_path: str | None
+
+
+def _record(user: User) -> UserRecord:
+    return UserRecord(user.id, user.phone, user.name, user.status, user.repo_path)
+
+
+class UserExistsError(ValueError):
+    """A user with that phone number is already registered."""
+
+
+def add_user(db: Database, phone: str, name: str, repo_path: str | None = None) -> UserRecord:
+    """Register a user; raise UserExistsError when the number is taken."""
+    user = User(phone=normalize_e164(phone), name=name, status="active", repo_path=repo_path)
+    try:
+        with db.transaction() as s:
+            s.add(user)
+            s.flush()
+            return _record(user)
+    except IntegrityError:
+        raise UserExistsError(f"{user.phone} is already registered") from None
+
+
+def find_by_phone(db: Database, phone: str) -> UserRecord | None:
+    """The user with this number, or None."""
+    with db.transaction() as s:
+        user = s.scalar(select(User).where(User.phone == phone))
+        return _record(user) if user else None
+
+
+def list_users(db: Database) -> list[UserRecord]:
+    """Every registered user, oldest first."""
+    with db.transaction() as s:
+        return [_record(u) for u in s.scalars(select(User).order_by(User.id))]

@@ -1,0 +1,75 @@
+"""Fixtures shared by every test tier: databases (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from cockpit.store.db import Database, normalize_url
+from cockpit.store.migrate import upgrade
+from tests.requirements import postgres_url
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests see no cockpit/Twilio/Anthropic settings from the machine, and no .env."""
+    for name in list(os.environ):
+        if name.startswith(("COCKPIT_", "TWILIO_", "ANTHROPIC_")) and name != (
+            "COCKPIT_TEST_POSTGRES_URL"
+        ):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def _postgres_template() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, migrated once, dropped at the end."""
+    admin_url = make_url(normalize_url(postgres_url()))
+    name = f"cockpit_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+TABLES = ("outbound_messages", "inbound_messages", "media", "users")
+
+
+def _truncate(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        )
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database: SQLite in tmp_path, and PostgreSQL (CI sets it)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'cockpit.db'}"
+        upgrade(url)
+        return url
+    url: str = request.getfixturevalue("_postgres_template")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """A Database on `db_url`, disposed after the test."""
+    database = Database(db_url)
+    yield database
+    database.dispose()
