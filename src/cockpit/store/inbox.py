@@ -59,9 +59,14 @@ def store_inbound(db: Database, msg: Inbound, user_id: int) -> bool:
         "received_at": utcnow(),
     }
     insert = pg_insert if db.is_postgres else sqlite_insert
-    stmt = insert(InboundMessage).values(**values).on_conflict_do_nothing()
+    stmt = (
+        insert(InboundMessage)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(InboundMessage.id)
+    )
     with db.transaction() as s:
-        return s.execute(stmt).rowcount == 1  # type: ignore[attr-defined, no-any-return]
+        return s.execute(stmt).first() is not None
 
 
 def due(db: Database, limit: int = 50) -> list[InboundRecord]:

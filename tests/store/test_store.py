@@ -1,0 +1,103 @@
+"""The store on a real database: dedup, order per recipient, claims, status."""
+
+from __future__ import annotations
+
+import pytest
+
+from cockpit.core.messages import Inbound, OutboundDraft
+from cockpit.store import inbox, outbox, users
+from cockpit.store.db import Database
+
+ADA = "+15551230001"
+BOB = "+15551230002"
+
+
+def _inbound(sid: str, body: str = "hi") -> Inbound:
+    return Inbound(sid=sid, from_number=ADA, to="whatsapp:+14155238886", body=body)
+
+
+def test_same_sid_is_stored_once(db: Database) -> None:
+    """A retried webhook with the same MessageSid leaves one inbound row."""
+    user = users.add_user(db, ADA, "Ada")
+    assert inbox.store_inbound(db, _inbound("SM1"), user.id) is True
+    assert inbox.store_inbound(db, _inbound("SM1"), user.id) is False
+    assert inbox.count(db) == 1
+
+
+def test_registering_a_number_twice_is_refused(db: Database) -> None:
+    """`users add` of a known number says so instead of creating a second user."""
+    users.add_user(db, ADA, "Ada")
+    with pytest.raises(users.UserExistsError):
+        users.add_user(db, "whatsapp:" + ADA, "Ada again")
+
+
+def test_finishing_a_message_queues_its_replies_once(db: Database) -> None:
+    """Handling a message twice (a crash in between) writes its replies once."""
+    user = users.add_user(db, ADA, "Ada")
+    inbox.store_inbound(db, _inbound("SM1"), user.id)
+    (record,) = inbox.due(db)
+    drafts = [OutboundDraft(key="echo:SM1:0", to=ADA, body="hi")]
+    inbox.finish(db, record.id, drafts)
+    inbox.finish(db, record.id, drafts)
+    assert [r.body for r in outbox.for_recipient(db, ADA)] == ["hi"]
+    assert inbox.due(db) == []
+
+
+def test_only_the_oldest_unfinished_message_per_recipient_is_due(db: Database) -> None:
+    """Messages to one phone go one at a time, while other phones are not held up."""
+    outbox.enqueue_now(
+        db,
+        [
+            OutboundDraft(key="a1", to=ADA, body="first"),
+            OutboundDraft(key="a2", to=ADA, body="second"),
+            OutboundDraft(key="b1", to=BOB, body="other"),
+        ],
+    )
+    assert [r.key for r in outbox.due_heads(db)] == ["a1", "b1"]
+    first = outbox.claim(db, outbox.due_heads(db)[0], "w1", lease=60)
+    assert first is not None
+    assert [r.key for r in outbox.due_heads(db)] == ["b1"]  # a2 waits while a1 is sending
+    outbox.mark_accepted(db, first.id, "SM1", "queued", hold=60)
+    assert [r.key for r in outbox.due_heads(db)] == ["b1"]  # and until a1 is reported sent
+    outbox.apply_status(db, row_id=first.id, sid="SM1", status="sent", error_code=None)
+    assert [r.key for r in outbox.due_heads(db)] == ["a2", "b1"]
+
+
+def test_accepted_message_stops_blocking_after_the_hold(db: Database) -> None:
+    """A lost `sent` callback delays the next message only for the configured hold."""
+    outbox.enqueue_now(
+        db, [OutboundDraft(key="a1", to=ADA, body="1"), OutboundDraft(key="a2", to=ADA, body="2")]
+    )
+    row = outbox.claim(db, outbox.due_heads(db)[0], "w1", lease=60)
+    assert row is not None
+    outbox.mark_accepted(db, row.id, "SM1", "queued", hold=0)
+    assert [r.key for r in outbox.due_heads(db)] == ["a2"]
+
+
+def test_only_one_worker_wins_a_claim(db: Database) -> None:
+    """Two relays seeing the same row: exactly one gets to send it."""
+    outbox.enqueue_now(db, [OutboundDraft(key="a1", to=ADA, body="1")])
+    head = outbox.due_heads(db)[0]
+    results = [outbox.claim(db, head, "w1", 60), outbox.claim(db, head, "w2", 60)]
+    assert sum(r is not None for r in results) == 1
+
+
+def test_a_claim_whose_sender_died_is_reconciled_before_resending(db: Database) -> None:
+    """A row left `sending` by a dead relay comes back marked maybe-sent."""
+    outbox.enqueue_now(db, [OutboundDraft(key="a1", to=ADA, body="1")])
+    outbox.claim(db, outbox.due_heads(db)[0], "dead", lease=0)
+    (expired,) = outbox.due_heads(db)
+    again = outbox.claim(db, expired, "w2", lease=60)
+    assert again is not None and again.maybe_sent and again.attempts == 2
+
+
+def test_status_never_moves_backwards(db: Database) -> None:
+    """A late `sent` after `read` leaves the message read; a duplicate is harmless."""
+    outbox.enqueue_now(db, [OutboundDraft(key="a1", to=ADA, body="1")])
+    row = outbox.claim(db, outbox.due_heads(db)[0], "w1", 60)
+    assert row is not None
+    outbox.mark_accepted(db, row.id, "SM1", "queued", hold=10)
+    for status in ("read", "sent", "delivered", "read"):
+        assert outbox.apply_status(db, row_id=None, sid="SM1", status=status, error_code=None)
+    assert outbox.for_recipient(db, ADA)[0].status == "read"
+    assert not outbox.apply_status(db, row_id=None, sid="SMnone", status="sent", error_code=None)
