@@ -15,6 +15,8 @@ from cockpit.store.db import Database, normalize_url
 from cockpit.store.migrate import upgrade
 from tests.requirements import postgres_url
 
+pytest_plugins = ["tests.fakes.anthropic"]
+
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -1,0 +1,278 @@
+"""The agent host's HTTP API (`cockpit host`): turns in, events out.
+
+Every endpoint but `/health` needs `Authorization: Bearer <COCKPIT_HOST_TOKEN>`;
+`/health` without the token says only whether the host is idle or busy.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import uvicorn
+from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, Field
+
+from cockpit.config import Settings
+from cockpit.host import workspace as ws
+from cockpit.host.db import HostDB
+from cockpit.host.events import EventLog
+from cockpit.host.phone_tools import PhoneToolFactory
+from cockpit.host.runner import HostParts, Runner, UnknownTurn
+from cockpit.host.waits import AlreadyResolved, Decision, UnknownWait, Waits
+from cockpit.log import get_logger
+
+log = get_logger(__name__)
+
+
+class MediaIn(BaseModel):
+    """A file sent with a message."""
+
+    filename: str
+    content_type: str = "application/octet-stream"
+    data_b64: str
+
+
+class TurnIn(BaseModel):
+    """A message from the phone to Claude."""
+
+    turn_id: str = Field(min_length=1, max_length=200)
+    session: str = Field(default="main", min_length=1, max_length=100)
+    text: str
+    reply_to: str | None = None
+    media: list[MediaIn] = Field(default_factory=list)
+
+
+class CancelIn(BaseModel):
+    """Which session's queued turns to drop."""
+
+    session: str = "main"
+
+
+class DecisionIn(BaseModel):
+    """The user's answer to an approval request."""
+
+    decision: Decision
+    reason: str | None = None
+
+
+class AnswerIn(BaseModel):
+    """The user's answer to a question of Claude."""
+
+    answer: str
+
+
+def workspace_path(settings: Settings) -> Path:
+    """The host's git workspace: COCKPIT_WORKSPACE or COCKPIT_DATA_DIR/workspace."""
+    return (settings.workspace or settings.data_dir / "workspace").resolve()
+
+
+def create_host_app(
+    settings: Settings,
+    *,
+    phone_tools: Sequence[PhoneToolFactory] = (),
+    claude_env: dict[str, str] | None = None,
+) -> FastAPI:
+    """The host's FastAPI app: one per user, on its own data folder and workspace.
+
+    `phone_tools` adds tools to Claude's "phone" MCP server (see `phone_tools.py`);
+    `claude_env` adds environment variables for Claude Code (e.g. CLAUDE_CODE_MAX_RETRIES).
+    """
+    settings.require("host_token")
+    assert settings.host_token is not None
+    token = settings.host_token.get_secret_value()
+    data_dir = settings.data_dir.resolve()
+    workspace = workspace_path(settings)
+    ws.ensure_repo(workspace)
+    db = HostDB(data_dir / "host.db")
+    events = EventLog(db)
+    waits = Waits(db, events, settings.approval_timeout_seconds)
+    runner = Runner(
+        HostParts(
+            settings,
+            db,
+            events,
+            waits,
+            workspace,
+            data_dir / "files",
+            data_dir / "home",
+            phone_tools,
+            dict(claude_env or {}),
+        )
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner.recover()
+        log.info("host.started", workspace=str(workspace))
+        yield
+        events.close()
+        await runner.close()
+        db.close()
+
+    app = FastAPI(title="cockpit host", lifespan=lifespan)
+    app.state.runner = runner
+    _routes(app, token, db, events, waits, runner, workspace)
+    return app
+
+
+def token_ok(token: str, authorization: str | None) -> bool:
+    """True if the Authorization header carries exactly `Bearer <token>`."""
+    if not authorization or not authorization.startswith("Bearer "):
+        return False
+    given = authorization.removeprefix("Bearer ").strip()
+    return secrets.compare_digest(given.encode(), token.encode())
+
+
+def _auth(token: str) -> Any:
+    async def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
+        if not token_ok(token, authorization):
+            raise HTTPException(
+                401, "A valid bearer token is required.", headers={"WWW-Authenticate": "Bearer"}
+            )
+
+    return Depends(require_token)
+
+
+def _routes(
+    app: FastAPI,
+    token: str,
+    db: HostDB,
+    events: EventLog,
+    waits: Waits,
+    runner: Runner,
+    workspace: Path,
+) -> None:
+    auth = _auth(token)
+    _turn_routes(app, auth, db, events, runner, workspace)
+    _wait_routes(app, auth, waits)
+    _event_routes(app, auth, db, events)
+    _status_routes(app, token, runner, workspace)
+
+
+def _turn_routes(
+    app: FastAPI, auth: Any, db: HostDB, events: EventLog, runner: Runner, workspace: Path
+) -> None:
+    @app.post("/turns", status_code=202, dependencies=[auth])
+    async def post_turn(body: TurnIn) -> dict[str, Any]:
+        existing = db.get_turn(body.turn_id)
+        if existing is not None:
+            return _turn_answer(
+                existing.turn_id,
+                existing.state,
+                runner.position(existing.turn_id, existing.session),
+            )
+        media = _save_media(workspace, body)
+        db.insert_turn(body.turn_id, body.session, body.text, body.reply_to, media)
+        position = runner.ahead(body.session)
+        events.emit("ack", body.turn_id, body.session, queued=position > 0, position=position)
+        runner.submit(body.turn_id, body.session)
+        return _turn_answer(body.turn_id, "queued" if position else "running", position)
+
+    @app.get("/turns/{turn_id}", dependencies=[auth])
+    async def get_turn(turn_id: str) -> dict[str, Any]:
+        turn = db.get_turn(turn_id)
+        if turn is None:
+            raise HTTPException(404, "No such turn.")
+        return turn.as_dict()
+
+    @app.post("/turns/cancel-queued", dependencies=[auth])
+    async def cancel_queued(body: CancelIn) -> dict[str, Any]:
+        return {"session": body.session, "cancelled": runner.cancel_queued(body.session)}
+
+    @app.post("/turns/{turn_id}/interrupt", dependencies=[auth])
+    async def interrupt(turn_id: str) -> dict[str, Any]:
+        try:
+            state = await runner.interrupt(turn_id)
+        except UnknownTurn:
+            raise HTTPException(404, "No such turn.") from None
+        return {"turn_id": turn_id, "state": state}
+
+
+def _turn_answer(turn_id: str, state: str, position: int) -> dict[str, Any]:
+    return {"turn_id": turn_id, "state": state, "position": position}
+
+
+def _save_media(workspace: Path, body: TurnIn) -> list[dict[str, str]]:
+    saved = []
+    for item in body.media:
+        try:
+            path = ws.save_media(workspace, body.turn_id, item.filename, item.data_b64)
+        except ws.UnsafeName:
+            raise HTTPException(400, f"Unsafe file name: {item.filename!r}") from None
+        except ValueError:
+            raise HTTPException(400, f"{item.filename!r} is not valid base64.") from None
+        saved.append(
+            {
+                "filename": item.filename,
+                "content_type": item.content_type,
+                "path": str(path.relative_to(workspace)),
+            }
+        )
+    return saved
+
+
+def _wait_routes(app: FastAPI, auth: Any, waits: Waits) -> None:
+    @app.post("/approvals/{approval_id}", dependencies=[auth])
+    async def resolve_approval(approval_id: str, body: DecisionIn) -> dict[str, Any]:
+        try:
+            waits.resolve_approval(approval_id, body.decision, body.reason or "")
+        except UnknownWait:
+            raise HTTPException(404, "No such approval.") from None
+        except AlreadyResolved:
+            raise HTTPException(409, "This approval was already resolved.") from None
+        return {"approval_id": approval_id, "decision": body.decision}
+
+    @app.post("/questions/{question_id}", dependencies=[auth])
+    async def answer_question(question_id: str, body: AnswerIn) -> dict[str, Any]:
+        try:
+            waits.answer_question(question_id, body.answer)
+        except UnknownWait:
+            raise HTTPException(404, "No such question.") from None
+        except AlreadyResolved:
+            raise HTTPException(409, "This question was already answered.") from None
+        return {"question_id": question_id, "answer": body.answer}
+
+
+def _event_routes(app: FastAPI, auth: Any, db: HostDB, events: EventLog) -> None:
+    @app.get("/events", response_class=EventSourceResponse, dependencies=[auth])
+    async def stream(
+        after: int = 0, last_event_id: Annotated[str | None, Header()] = None
+    ) -> AsyncIterator[ServerSentEvent]:
+        start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+        async for event in events.follow(start):
+            yield ServerSentEvent(id=str(event.seq), event=event.type, data=event.as_dict())
+
+    @app.get("/files/{image_id}", dependencies=[auth])
+    async def get_file(image_id: str) -> FileResponse:
+        found = db.get_file(image_id)
+        if found is None or not found[0].is_file():
+            raise HTTPException(404, "No such file.")
+        path, content_type, filename = found
+        return FileResponse(path, media_type=content_type, filename=filename)
+
+
+def _status_routes(app: FastAPI, token: str, runner: Runner, workspace: Path) -> None:
+    @app.get("/health")
+    async def health(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
+        status = runner.status()
+        if not token_ok(token, authorization):
+            return JSONResponse({"state": status["state"]})
+        return JSONResponse({**status, **ws.git_info(workspace)})
+
+
+async def serve_host(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the host app under uvicorn until it is told to stop (SIGTERM/SIGINT)."""
+    config = uvicorn.Config(
+        create_host_app(settings),
+        host=host,
+        port=port,
+        timeout_graceful_shutdown=5,
+        log_level="warning",
+    )
+    await uvicorn.Server(config).serve()

@@ -1,0 +1,344 @@
+"""Runs turns through Claude Code (claude-agent-sdk), one at a time per session.
+
+Each cockpit session (e.g. "main") maps to one Claude Code session, resumed by
+its id (kept in the host database) for every turn, also after a host restart.
+Turns of one session run in order; a turn arriving while another runs waits in
+that session's queue. Every turn ends with exactly one `result` or `error` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from claude_agent_sdk import (
+    ClaudeAgentOptions,
+    ClaudeSDKClient,
+    ClaudeSDKError,
+    PermissionResult,
+    PermissionResultAllow,
+    PermissionResultDeny,
+    ToolPermissionContext,
+)
+
+from cockpit.config import Settings
+from cockpit.host import failures, policy
+from cockpit.host.db import HostDB, Turn
+from cockpit.host.events import EventLog
+from cockpit.host.failures import Failure
+from cockpit.host.phone_tools import SERVER_NAME, PhoneContext, PhoneToolFactory, phone_server
+from cockpit.host.turn_stream import TurnStream
+from cockpit.host.waits import Waits
+from cockpit.log import get_logger
+
+log = get_logger(__name__)
+
+INTERRUPT_GRACE_SECONDS = 3.0
+
+
+class UnknownTurn(LookupError):
+    """No turn has this id."""
+
+
+@dataclass
+class HostParts:
+    """Everything a turn needs from the host: settings, storage, folders, extra tools."""
+
+    settings: Settings
+    db: HostDB
+    events: EventLog
+    waits: Waits
+    workspace: Path
+    files_dir: Path
+    home: Path
+    phone_tools: Sequence[PhoneToolFactory] = ()
+    claude_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Running:
+    turn_id: str
+    client: ClaudeSDKClient | None = None
+    interrupted: bool = False
+    kill: asyncio.Event = field(default_factory=asyncio.Event)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Runner:
+    """Session queues and the Claude Code runs of their turns."""
+
+    def __init__(self, parts: HostParts):
+        self._p = parts
+        self._queues: dict[str, deque[str]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._running: dict[str, _Running] = {}
+
+    # --- queueing ---
+    def cwd(self, session: str) -> Path:
+        """The folder a session works in (one workspace for all sessions, for now)."""
+        return self._p.workspace
+
+    def submit(self, turn_id: str, session: str) -> int:
+        """Queue a stored turn; returns how many turns of its session are ahead of it."""
+        queue = self._queues.setdefault(session, deque())
+        queue.append(turn_id)
+        if session not in self._workers:
+            self._workers[session] = asyncio.create_task(self._work(session))
+        return self.position(turn_id, session)
+
+    def position(self, turn_id: str, session: str) -> int:
+        """Turns ahead of `turn_id` in its session (0: it runs now or next)."""
+        queue = list(self._queues.get(session, ()))
+        ahead = queue.index(turn_id) if turn_id in queue else 0
+        return ahead + (1 if session in self._running else 0)
+
+    def ahead(self, session: str) -> int:
+        """How many turns of `session` a turn arriving now would wait for."""
+        return len(self._queues.get(session, ())) + (1 if session in self._running else 0)
+
+    def cancel_queued(self, session: str) -> int:
+        """Drop every queued turn of `session`; returns how many."""
+        queue = self._queues.get(session, deque())
+        dropped = list(queue)
+        queue.clear()
+        for turn_id in dropped:
+            self._finish(turn_id, session, "cancelled", failures.dropped())
+        return len(dropped)
+
+    async def _work(self, session: str) -> None:
+        queue = self._queues[session]
+        try:
+            while queue:
+                turn = self._p.db.get_turn(queue.popleft())
+                if turn is not None and turn.state == "queued":
+                    await self._run(turn)
+        finally:
+            self._workers.pop(session, None)
+
+    # --- running ---
+    async def _run(self, turn: Turn) -> None:
+        running = _Running(turn.turn_id)
+        self._running[turn.session] = running
+        self._p.db.set_turn_state(turn.turn_id, "running")
+        try:
+            stream = await self._drive(turn, running)
+            self._conclude(turn, running, stream)
+        except ClaudeSDKError as exc:
+            log.warning("host.turn_crashed", turn_id=turn.turn_id, error=str(exc)[:300])
+            failure = (
+                failures.interrupted()
+                if running.interrupted
+                else failures.cli_crash(_first_line(exc))
+            )
+            self._finish(turn.turn_id, turn.session, "failed", failure)
+        except Exception as exc:
+            log.error("host.turn_failed", exc=True, turn_id=turn.turn_id)
+            failure = failures.internal(type(exc).__name__)
+            self._finish(turn.turn_id, turn.session, "failed", failure)
+        finally:
+            self._running.pop(turn.session, None)
+            running.done.set()
+
+    async def _drive(self, turn: Turn, running: _Running) -> TurnStream:
+        cwd = self.cwd(turn.session)
+        stream = TurnStream(self._p.events, turn.turn_id, turn.session, cwd)
+        options = self._options(turn, cwd)
+        async with ClaudeSDKClient(options=options) as client:
+            running.client = client
+            if not running.kill.is_set():
+                await client.query(build_prompt(turn))
+                await _consume(client, stream, running)
+        if stream.claude_session_id:
+            self._p.db.set_claude_session_id(turn.session, stream.claude_session_id)
+        return stream
+
+    def _conclude(self, turn: Turn, running: _Running, stream: TurnStream) -> None:
+        failure = stream.failure()
+        if running.interrupted:
+            if stream.result is None:
+                self._finish(turn.turn_id, turn.session, "interrupted", failures.interrupted())
+                return
+            failure = None
+        if failure is not None:
+            self._finish(turn.turn_id, turn.session, "failed", failure)
+            return
+        state = "interrupted" if running.interrupted else "done"
+        self._p.db.set_turn_state(turn.turn_id, state)
+        self._p.events.emit(
+            "result", turn.turn_id, turn.session, **stream.result_payload(running.interrupted)
+        )
+
+    def _finish(self, turn_id: str, session: str, state: str, failure: Failure) -> None:
+        self._p.db.set_turn_state(turn_id, state, failure.kind, failure.message)
+        self._p.events.emit("error", turn_id, session, **failure.payload())
+
+    def _options(self, turn: Turn, cwd: Path) -> ClaudeAgentOptions:
+        p = self._p
+        ctx = PhoneContext(
+            turn.turn_id, turn.session, p.workspace, cwd, p.files_dir, p.events, p.waits, p.db
+        )
+        return ClaudeAgentOptions(
+            cwd=str(cwd),
+            permission_mode="default",
+            can_use_tool=self._gate(turn, cwd),
+            mcp_servers={SERVER_NAME: phone_server(ctx, p.phone_tools)},
+            env=self._env(),
+            resume=p.db.claude_session_id(turn.session),
+            setting_sources=["project"],
+            model=p.settings.claude_model,
+            stderr=lambda line: log.debug("host.claude_stderr", line=line[:300]),
+        )
+
+    def _env(self) -> dict[str, str]:
+        s = self._p.settings
+        self._p.home.mkdir(parents=True, exist_ok=True)
+        env = {
+            "HOME": str(self._p.home),
+            "DISABLE_TELEMETRY": "1",
+            "DISABLE_AUTOUPDATER": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        }
+        if s.anthropic_api_key is not None:
+            env["ANTHROPIC_API_KEY"] = s.anthropic_api_key.get_secret_value()
+        if s.anthropic_base_url:
+            env["ANTHROPIC_BASE_URL"] = s.anthropic_base_url
+        return {**env, **self._p.claude_env}
+
+    def _gate(self, turn: Turn, cwd: Path) -> Any:
+        p = self._p
+
+        async def can_use_tool(
+            name: str, args: dict[str, Any], context: ToolPermissionContext
+        ) -> PermissionResult:
+            if not policy.needs_approval(
+                name,
+                args,
+                workspace=p.workspace,
+                cwd=cwd,
+                auto_allow_edits=p.settings.auto_allow_edits,
+            ):
+                return PermissionResultAllow()
+            if p.db.tool_allowed(turn.session, name):
+                return PermissionResultAllow()
+            summary = policy.summary(name, args, workspace=p.workspace, cwd=cwd)
+            answer = await p.waits.approval(turn.turn_id, turn.session, name, summary, args)
+            if answer.value in ("allow", "allow_session"):
+                return PermissionResultAllow()
+            return PermissionResultDeny(message=answer.reason or "The user said no.")
+
+        return can_use_tool
+
+    # --- control ---
+    async def interrupt(self, turn_id: str) -> str:
+        """Stop a running turn (or drop a queued one); returns the turn's state after."""
+        turn = self._p.db.get_turn(turn_id)
+        if turn is None:
+            raise UnknownTurn(turn_id)
+        if turn.state == "queued":
+            with contextlib.suppress(ValueError):
+                self._queues.get(turn.session, deque()).remove(turn_id)
+            self._finish(turn_id, turn.session, "cancelled", failures.dropped())
+            return "cancelled"
+        running = self._running.get(turn.session)
+        if running is None or running.turn_id != turn_id:
+            return turn.state
+        await self._stop(running)
+        after = self._p.db.get_turn(turn_id)
+        return after.state if after else "interrupted"
+
+    async def _stop(self, running: _Running) -> None:
+        running.interrupted = True
+        if running.client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(running.client.interrupt(), 1.5)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(running.done.wait(), INTERRUPT_GRACE_SECONDS)
+            return
+        log.warning("host.turn_killed", turn_id=running.turn_id)
+        running.kill.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(running.done.wait(), 10)
+
+    def recover(self) -> None:
+        """After a restart: fail turns that were running, queue again those that waited."""
+        self._p.waits.expire_stale()
+        for turn in self._p.db.turns_in_state("running"):
+            self._finish(turn.turn_id, turn.session, "failed", failures.host_restarted())
+        for turn in self._p.db.turns_in_state("queued"):
+            self.submit(turn.turn_id, turn.session)
+
+    async def close(self) -> None:
+        """Stop every running turn and worker (the host is shutting down)."""
+        for session in list(self._queues):
+            self._queues[session].clear()
+        for running in list(self._running.values()):
+            running.interrupted = True
+            running.kill.set()
+        workers = list(self._workers.values())
+        if workers:
+            await asyncio.wait(workers, timeout=15)
+        for task in workers:
+            task.cancel()
+
+    def status(self) -> dict[str, Any]:
+        """Busy or idle, the running turn, queue lengths and sessions (for /health)."""
+        known = self._p.db.sessions()
+        sessions = {}
+        for name in sorted(set(known) | set(self._queues) | set(self._running)):
+            running = self._running.get(name)
+            sessions[name] = {
+                "running": running.turn_id if running else None,
+                "queued": len(self._queues.get(name, ())),
+                "claude_session_id": known.get(name),
+            }
+        current = next(iter(self._running.values()), None)
+        return {
+            "state": "busy" if self._running else "idle",
+            "current_turn": current.turn_id if current else None,
+            "queued": sum(len(q) for q in self._queues.values()),
+            "sessions": sessions,
+        }
+
+
+async def _consume(client: ClaudeSDKClient, stream: TurnStream, running: _Running) -> None:
+    """Read the turn's messages until its result, or until the turn is killed."""
+
+    async def read() -> None:
+        async for message in client.receive_response():
+            stream.take(message)
+
+    reader = asyncio.ensure_future(read())
+    killer = asyncio.ensure_future(running.kill.wait())
+    try:
+        await asyncio.wait({reader, killer}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        killer.cancel()
+        if not reader.done():
+            reader.cancel()
+        await asyncio.gather(reader, killer, return_exceptions=True)
+    if not reader.cancelled() and reader.exception() is not None:
+        raise reader.exception()  # type: ignore[misc]
+
+
+def build_prompt(turn: Turn) -> str:
+    """The user's message as Claude reads it: text, quoted reply and attachments."""
+    parts = []
+    if turn.reply_to:
+        parts.append(f"(This replies to: {turn.reply_to})")
+    parts.append(turn.text)
+    if turn.media:
+        lines = [f"- {m['path']} ({m['content_type']})" for m in turn.media]
+        parts.append(
+            "The user attached these files (open them with the Read tool):\n" + "\n".join(lines)
+        )
+    return "\n\n".join(parts)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,75 @@
+"""The host's workspace: a git repository Claude works in, and the files in it.
+
+Makes the repository on first start, answers "which branch, which last commit"
+for /health, and keeps files sent from the phone under `.cockpit/inbox/`.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import subprocess
+from pathlib import Path
+
+INBOX = Path(".cockpit") / "inbox"
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,120}$")
+_IDENTITY = ("-c", "user.name=cockpit", "-c", "user.email=cockpit@localhost")
+
+
+class UnsafeName(ValueError):
+    """A file name that could leave its folder (`../x`, `/etc/passwd`, hidden, empty)."""
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *_IDENTITY, "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"git {args[0]} failed: {done.stderr.strip()[:200]}")
+    return done.stdout.strip()
+
+
+def ensure_repo(path: Path) -> None:
+    """Make `path` a git repository with at least one commit."""
+    path.mkdir(parents=True, exist_ok=True)
+    if not (path / ".git").exists():
+        _git(path, "init", "-q", "-b", "main")
+    if (
+        subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "-q", "--verify", "HEAD"],
+            capture_output=True,
+            check=False,
+        ).returncode
+        != 0
+    ):
+        _git(path, "commit", "-q", "--allow-empty", "-m", "Start of the cockpit workspace")
+
+
+def git_info(path: Path) -> dict[str, object]:
+    """The current branch and last commit (sha, subject) of the workspace."""
+    try:
+        branch = _git(path, "rev-parse", "--abbrev-ref", "HEAD")
+        sha, _, subject = _git(path, "log", "-1", "--format=%h%x09%s").partition("\t")
+    except (RuntimeError, OSError, subprocess.TimeoutExpired):
+        return {"branch": None, "last_commit": None}
+    return {"branch": branch, "last_commit": {"sha": sha, "subject": subject}}
+
+
+def safe_name(name: str) -> str:
+    """`name` if it is a plain file name; raises UnsafeName otherwise."""
+    if not _SAFE.match(name) or ".." in name:
+        raise UnsafeName(name)
+    return name
+
+
+def save_media(workspace: Path, turn_id: str, filename: str, data_b64: str) -> Path:
+    """Store an attachment of a turn under `.cockpit/inbox/<turn_id>/`; returns its path."""
+    folder = workspace / INBOX / safe_name(turn_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / safe_name(filename)
+    target.write_bytes(base64.b64decode(data_b64, validate=True))
+    return target
