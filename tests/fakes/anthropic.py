@@ -136,12 +136,18 @@ def slow(seconds: float, step: Step, *, when: Predicate | None = None) -> Slow:
 # --- predicates on request bodies ---------------------------------------------------
 
 
+def last_user_message(body: Body) -> Body | None:
+    """The request's last message with role "user" (the CLI may append other roles)."""
+    for message in reversed(body.get("messages") or []):
+        if message.get("role") == "user":
+            return dict(message)
+    return None
+
+
 def tool_results(body: Body) -> list[Body]:
     """The tool_result blocks of the request's last user message."""
-    messages = body.get("messages") or []
-    if not messages or messages[-1].get("role") != "user":
-        return []
-    content = messages[-1].get("content")
+    message = last_user_message(body)
+    content = message.get("content") if message else None
     if not isinstance(content, list):
         return []
     return [b for b in content if isinstance(b, dict) and b.get("type") == "tool_result"]
@@ -164,10 +170,8 @@ def result_text(block: Body) -> str:
 
 def last_user_text(body: Body) -> str:
     """All text of the last user message (text blocks and tool results)."""
-    messages = body.get("messages") or []
-    if not messages:
-        return ""
-    content = messages[-1].get("content")
+    message = last_user_message(body)
+    content = message.get("content") if message else ""
     if isinstance(content, str):
         return content
     parts = []
