@@ -1,0 +1,260 @@
+"""The fake of Twilio's Messages API (2010-04-01): create, list and fetch messages.
+
+It answers as Twilio documents: HTTP basic auth with the account SID and auth
+token, form-encoded requests, Twilio's error object and codes, Message resources
+with RFC 2822 dates, and list pages newest first. Fault knobs make it fail,
+hang or lose responses the way a real network and provider sometimes do.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.datastructures import FormData
+
+from cockpit.channels.simulator.resources import (
+    error_response,
+    list_json,
+    message_json,
+    messages_path,
+)
+from cockpit.channels.simulator.state import OUTBOUND, SendAttempt, SimMedia, SimMessage, new_sid
+from cockpit.core.phone import WHATSAPP_PREFIX, normalize_e164
+from cockpit.log import get_logger
+
+if TYPE_CHECKING:
+    from cockpit.channels.simulator.app import PhoneSimulator
+
+log = get_logger(__name__)
+
+MAX_BODY = 1600
+ACCOUNT = "/2010-04-01/Accounts/{account_sid}"
+
+
+def build_api_router(sim: PhoneSimulator) -> APIRouter:
+    """The Messages API routes of `sim`."""
+    api = MessagesApi(sim)
+    router = APIRouter(tags=["twilio-simulator"])
+    router.add_api_route(ACCOUNT + "/Messages.json", api.create, methods=["POST"])
+    router.add_api_route(ACCOUNT + "/Messages.json", api.list, methods=["GET"])
+    router.add_api_route(ACCOUNT + "/Messages/{sid}.json", api.fetch, methods=["GET"])
+    router.add_api_route(ACCOUNT + "/Messages/{sid}/Media/{media_id}", api.media, methods=["GET"])
+    return router
+
+
+def _text(form: FormData, key: str) -> str | None:
+    value = form.get(key)
+    return value if isinstance(value, str) else None
+
+
+class MessagesApi:
+    """Request handlers of the Messages API fake."""
+
+    def __init__(self, sim: PhoneSimulator):
+        self._sim = sim
+
+    async def create(self, account_sid: str, request: Request) -> Response:
+        """Send a message (`POST .../Messages.json`); every attempt is recorded."""
+        form = await request.form()
+        attempt = self._sim.state.record_attempt(_text(form, "To"), _text(form, "Body"))
+        response = await self._create(account_sid, request, form, attempt)
+        attempt.status = response.status_code
+        log.info("simulator.api_send", status=response.status_code, sid=attempt.sid)
+        return response
+
+    async def _create(
+        self, account_sid: str, request: Request, form: FormData, attempt: SendAttempt
+    ) -> Response:
+        faults = self._sim.faults
+        if faults.take("hang_next"):
+            attempt.fault = "hang"
+            await self._sim.wait_release(faults.hang_seconds)
+            return error_response(503, 20503)
+        if faults.take("fail_next"):
+            attempt.fault = "fail"
+            return self._failure(faults.fail_status, faults.retry_after)
+        refusal = self._check_access(account_sid, request) or self._check_form(form)
+        if refusal is not None:
+            return refusal
+        message = self._accept(form)
+        attempt.sid = message.sid
+        if faults.take("accept_then_hang_next"):
+            attempt.fault = "accept_then_hang"
+            await self._sim.wait_release(faults.hang_seconds)
+        return JSONResponse(message_json(message, account_sid), status_code=201)
+
+    def _failure(self, status: int, retry_after: float) -> Response:
+        code = 20000 + status if status in (404, 429, 500, 503) else 20500
+        headers = {"Retry-After": f"{retry_after:g}"} if status == 429 else None
+        return error_response(status, code, headers)
+
+    def _check_access(self, account_sid: str, request: Request) -> Response | None:
+        if not self._sim.authorized(request.headers.get("authorization")):
+            return error_response(401, 20003, {"WWW-Authenticate": 'Basic realm="Twilio API"'})
+        if account_sid != self._sim.account_sid:
+            return error_response(404, 20404)
+        return None
+
+    def _check_form(self, form: FormData) -> Response | None:
+        to, from_ = _text(form, "To"), _text(form, "From")
+        body, media = _text(form, "Body") or "", form.getlist("MediaUrl")
+        code = None
+        if not to:
+            code = 21604
+        elif not from_:
+            code = 21603
+        elif _address(from_) != self._sim.whatsapp_from:
+            code = 63007
+        elif not to.startswith(WHATSAPP_PREFIX):
+            code = 21910
+        elif not _is_number(to):
+            code = 21211
+        elif not body and not media:
+            code = 21602
+        elif len(body) > MAX_BODY:
+            code = 21617
+        elif not all(isinstance(url, str) and _is_http_url(url) for url in media):
+            code = 21620
+        return None if code is None else error_response(400, code)
+
+    def _accept(self, form: FormData) -> SimMessage:
+        """Record the message as queued and start its delivery in the background."""
+        urls = [url for url in form.getlist("MediaUrl") if isinstance(url, str)]
+        to = _text(form, "To") or ""
+        message = SimMessage(
+            sid=new_sid("MM" if urls else "SM"),
+            direction=OUTBOUND,
+            number=normalize_e164(to),
+            from_=self._sim.whatsapp_from,
+            to=WHATSAPP_PREFIX + normalize_e164(to),
+            body=_text(form, "Body") or "",
+            media=[SimMedia(id=new_sid("ME"), source_url=url) for url in urls],
+            status_callback=_text(form, "StatusCallback") or None,
+        )
+        self._sim.state.add(message)
+        self._sim.courier.spawn(self._sim.courier.deliver_outbound(message))
+        return message
+
+    async def list(self, account_sid: str, request: Request) -> Response:
+        """List messages newest first (`GET .../Messages.json`), filtered like Twilio's."""
+        refusal = self._check_access(account_sid, request)
+        if refusal is not None:
+            return refusal
+        query = request.query_params
+        try:
+            matches = [m for m in reversed(self._sim.state.messages) if _matches(m, query)]
+            size = min(max(int(query.get("PageSize", "50")), 1), 1000)
+            page = max(int(query.get("Page", "0")), 0)
+        except ValueError:
+            return error_response(400, 20001)
+        items = matches[page * size : (page + 1) * size]
+        filters = urlencode([(k, v) for k, v in query.multi_items() if k not in _PAGING])
+        body = list_json(
+            [message_json(m, account_sid) for m in items],
+            path=messages_path(account_sid) + ".json",
+            query=filters,
+            page=page,
+            size=size,
+            more=len(matches) > (page + 1) * size,
+        )
+        return JSONResponse(body)
+
+    async def fetch(self, account_sid: str, sid: str, request: Request) -> Response:
+        """One message (`GET .../Messages/{Sid}.json`)."""
+        refusal = self._check_access(account_sid, request)
+        if refusal is not None:
+            return refusal
+        message = self._sim.state.get(sid)
+        if message is None:
+            return error_response(404, 20404)
+        return JSONResponse(message_json(message, account_sid))
+
+    async def media(self, account_sid: str, sid: str, media_id: str) -> Response:
+        """The bytes of a message's media; like Twilio's default, no credentials needed."""
+        message = self._sim.state.get(sid)
+        item = self._sim.state.media(media_id)
+        if account_sid != self._sim.account_sid or message is None or item is None:
+            return error_response(404, 20404)
+        if item.data is None or item not in message.media:
+            return error_response(404, 20404)
+        return Response(item.data, media_type=item.content_type or "application/octet-stream")
+
+
+_PAGING = {"Page", "PageSize", "PageToken"}
+
+
+def _address(value: str) -> str | None:
+    """A `whatsapp:` address in canonical form, or None when `value` is not one."""
+    if not value.startswith(WHATSAPP_PREFIX) or not _is_number(value):
+        return None
+    return WHATSAPP_PREFIX + normalize_e164(value)
+
+
+def _is_number(address: str) -> bool:
+    try:
+        normalize_e164(address)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _matches(message: SimMessage, query: Any) -> bool:
+    """Whether `message` passes the To, From and DateSent filters of a list request."""
+    if query.get("To") and message.to != query["To"]:
+        return False
+    if query.get("From") and message.from_ != query["From"]:
+        return False
+    # A queued message has no date_sent yet; its creation time stands in, so a lookup
+    # made right after a lost answer still finds the message.
+    when = message.date_sent or message.date_created
+    for key, test in _DATE_TESTS.items():
+        if key in query and not test(_moment(when, query[key]), _parse_day(query[key])):
+            return False
+    return True
+
+
+_DATE_TESTS: dict[str, Any] = {
+    "DateSent": lambda a, b: a == b,
+    "DateSent>": lambda a, b: a >= b,
+    "DateSent<": lambda a, b: a <= b,
+}
+
+
+def _parse_day(raw: str) -> date | datetime:
+    """A filter value: `YYYY-MM-DD`, or an ISO 8601 date-time as the twilio library sends."""
+    if len(raw) == 10:
+        return date.fromisoformat(raw)
+    return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+
+
+def _moment(when: datetime, raw: str) -> date | datetime:
+    """The message's time at the precision of the filter value."""
+    return when.date() if len(raw) == 10 else when
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """The (user, password) of an HTTP basic Authorization header, if well-formed."""
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison of two secrets."""
+    return secrets.compare_digest(given.encode(), expected.encode())

@@ -1,0 +1,124 @@
+"""The phone simulator: a WhatsApp-like page and a stand-in for Twilio, in one object.
+
+`PhoneSimulator.router` carries every route (the Messages API fake under
+`/2010-04-01/...` and the phone page under `/phone`); mount it into the relay
+(`cockpit up`) or run it alone with `create_simulator_app` (tests, demos).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from cockpit.channels.simulator.api import basic_credentials, build_api_router, same_secret
+from cockpit.channels.simulator.phone import build_phone_router
+from cockpit.channels.simulator.state import Faults, SendAttempt, SimMessage, SimState
+from cockpit.channels.simulator.webhooks import Courier
+from cockpit.core.phone import normalize_e164, to_whatsapp
+from cockpit.log import get_logger
+
+log = get_logger(__name__)
+
+Contacts = Callable[[], list[tuple[str, str]]]
+
+
+class PhoneSimulator:
+    """Simulated WhatsApp phones talking to the relay through a fake of Twilio."""
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        whatsapp_from: str,
+        webhook_url: str,
+        contacts: Contacts | None = None,
+        callback_delay: float = 0.05,
+    ) -> None:
+        self.account_sid = account_sid
+        self.whatsapp_from = to_whatsapp(whatsapp_from)
+        self.webhook_url = webhook_url
+        self._auth_token = auth_token
+        self._contacts = contacts
+        self._default_delay = callback_delay
+        self.state = SimState()
+        self.faults = Faults(callback_delay=callback_delay)
+        self.courier = Courier(
+            account_sid=account_sid, auth_token=auth_token, state=self.state, faults=self.faults
+        )
+        self._release: asyncio.Event | None = None
+        self.router = APIRouter()
+        self.router.include_router(build_api_router(self))
+        self.router.include_router(build_phone_router(self))
+
+    @property
+    def attempts(self) -> list[SendAttempt]:
+        """Every request to the create endpoint so far, in arrival order."""
+        return self.state.attempts
+
+    def messages(self, number: str | None = None) -> list[SimMessage]:
+        """The messages of one phone number (all when None), both directions, oldest first."""
+        return list(self.state.thread(None if number is None else normalize_e164(number)))
+
+    def contacts(self) -> list[tuple[str, str]]:
+        """The (E.164 number, name) pairs the page offers; empty if the source fails."""
+        if self._contacts is None:
+            return []
+        try:
+            return list(self._contacts())
+        except Exception:  # the page must still open when the user list is unavailable
+            log.error("simulator.contacts_failed", exc=True)
+            return []
+
+    def authorized(self, header: str | None) -> bool:
+        """Whether an Authorization header carries this account's SID and auth token."""
+        credentials = basic_credentials(header)
+        if credentials is None:
+            return False
+        user, password = credentials
+        return same_secret(user, self.account_sid) and same_secret(password, self._auth_token)
+
+    async def wait_release(self, seconds: float) -> bool:
+        """Hold a request until `release()` or for `seconds`; True when released."""
+        if self._release is None:
+            self._release = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._release.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    def release(self) -> None:
+        """Let every request held by a hang fault answer now."""
+        if self._release is not None:
+            self._release.set()
+            self._release = None
+
+    def reset(self) -> None:
+        """Forget all messages and attempts, and set every fault knob back to its default."""
+        self.release()
+        self.state.clear()
+        self.faults.update(Faults(callback_delay=self._default_delay).as_json())
+        self.state.close_listeners()
+
+    async def aclose(self) -> None:
+        """Release held requests, end live streams, cancel deliveries, close HTTP clients."""
+        self.release()
+        self.state.close_listeners()
+        await self.courier.aclose()
+
+
+def create_simulator_app(sim: PhoneSimulator) -> FastAPI:
+    """A standalone app serving only the simulator; closes it on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await sim.aclose()
+
+    app = FastAPI(title="cockpit phone simulator", lifespan=lifespan)
+    app.include_router(sim.router)
+    return app

@@ -1,0 +1,220 @@
+"""The phone page (`/phone`) and its JSON and live (SSE) API.
+
+The page is plain HTML, CSS and JavaScript from `static/`, with no build step and
+nothing fetched from elsewhere. A message typed on the page becomes a signed
+Twilio webhook to the relay; messages the relay sends through the Messages API
+appear on the page live. Fault knobs and test helpers live under `/phone/api/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections.abc import AsyncIterable
+from importlib.resources import files
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, Field
+
+from cockpit.channels.simulator.resources import messages_path
+from cockpit.channels.simulator.state import INBOUND, SimMedia, SimMessage, new_sid
+from cockpit.channels.simulator.webhooks import inbound_params
+from cockpit.core.phone import normalize_e164, to_whatsapp
+
+if TYPE_CHECKING:
+    from cockpit.channels.simulator.app import PhoneSimulator
+
+STATIC = files("cockpit.channels.simulator") / "static"
+ASSETS = {"phone.css": "text/css", "phone.js": "text/javascript"}
+MAX_MEDIA_BYTES = 5 * 1024 * 1024  # Twilio's limit for an image
+MAX_BODY = 4096  # WhatsApp's limit for a text message
+STREAM_SECONDS = 15.0  # streams end now and then, so that a server can always shut down
+
+
+class SendRequest(BaseModel):
+    """A message typed on the page: `media` is an image as a `data:` URL."""
+
+    from_: str = Field(alias="from")
+    body: str = Field(default="", max_length=MAX_BODY)
+    reply_to: str | None = None
+    profile_name: str | None = None
+    media: str | None = None
+
+
+def phone_number(number: Annotated[str, Query(description="E.164 number of the phone")]) -> str:
+    """The `number` query parameter as E.164; a `+` decoded to a space is restored."""
+    raw = number.strip()
+    try:
+        return normalize_e164(raw if raw.startswith("+") else "+" + raw)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+Number = Annotated[str, Depends(phone_number)]
+
+
+def page_json(message: SimMessage) -> dict[str, Any]:
+    """A message as the page shows it: `side` is `out` for the phone's own messages."""
+    return {
+        "sid": message.sid,
+        "side": "out" if message.direction == INBOUND else "in",
+        "number": message.number,
+        "body": message.body,
+        "media": [
+            {"id": m.id, "url": f"/phone/media/{m.id}" if m.data else None} for m in message.media
+        ],
+        "status": message.status,
+        "error_code": message.error_code,
+        "error_message": message.error_message,
+        "reply_to": message.reply_to,
+        "relay_status": message.relay_status,
+        "relay_error": message.relay_error,
+        "time": message.date_created.isoformat(),
+    }
+
+
+def decode_data_url(data_url: str) -> SimMedia:
+    """An image from a `data:image/...;base64,...` URL; HTTP 422 when it is not one."""
+    header, _, payload = data_url.partition(",")
+    content_type = header.removeprefix("data:").removesuffix(";base64")
+    if not header.startswith("data:image/") or not header.endswith(";base64"):
+        raise HTTPException(422, "media must be an image as a base64 data: URL")
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except binascii.Error as exc:
+        raise HTTPException(422, "media is not valid base64") from exc
+    if not data or len(data) > MAX_MEDIA_BYTES:
+        raise HTTPException(422, "media must be between 1 byte and 5 MB")
+    return SimMedia(id=new_sid("ME"), content_type=content_type, data=data)
+
+
+def build_phone_router(sim: PhoneSimulator) -> APIRouter:
+    """The page, its assets and its API."""
+    router = APIRouter(prefix="/phone", tags=["phone-simulator"])
+    _page_routes(router, sim)
+    _thread_routes(router, sim)
+    _fault_routes(router, sim)
+    return router
+
+
+def _page_routes(router: APIRouter, sim: PhoneSimulator) -> None:
+    @router.get("", response_class=HTMLResponse)
+    async def page() -> HTMLResponse:
+        return HTMLResponse((STATIC / "phone.html").read_text(encoding="utf-8"))
+
+    @router.get("/static/{name}")
+    async def asset(name: str) -> Response:
+        if name not in ASSETS:
+            raise HTTPException(404, "no such file")
+        return Response((STATIC / name).read_bytes(), media_type=ASSETS[name])
+
+    @router.get("/media/{media_id}")
+    async def media(media_id: str) -> Response:
+        item = sim.state.media(media_id)
+        if item is None or item.data is None:
+            raise HTTPException(404, "no such media")
+        kind = item.content_type or "application/octet-stream"
+        # an id always names the same bytes, so the page may keep them
+        return Response(item.data, media_type=kind, headers={"Cache-Control": "max-age=86400"})
+
+    @router.get("/api/config")
+    async def config() -> dict[str, Any]:
+        contacts = [{"number": number, "name": name} for number, name in sim.contacts()]
+        return {"whatsapp_from": sim.whatsapp_from, "contacts": contacts}
+
+
+def _thread_routes(router: APIRouter, sim: PhoneSimulator) -> None:
+    @router.get("/api/messages")
+    async def messages(number: Number) -> list[dict[str, Any]]:
+        return [page_json(m) for m in sim.state.thread(number)]
+
+    @router.get("/api/stream", response_class=EventSourceResponse)
+    async def stream(number: Number) -> AsyncIterable[ServerSentEvent]:
+        queue = sim.state.subscribe(number)
+        try:
+            snapshot = [page_json(m) for m in sim.state.thread(number)]
+            yield ServerSentEvent(event="snapshot", data=snapshot, retry=500)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + STREAM_SECONDS
+            while (left := deadline - loop.time()) > 0:
+                try:
+                    changed = await asyncio.wait_for(queue.get(), left)
+                except TimeoutError:
+                    return
+                if changed is None:
+                    return
+                yield ServerSentEvent(event="message", data=page_json(changed))
+        finally:
+            sim.state.unsubscribe(number, queue)
+
+    @router.post("/api/send")
+    async def send(request: Request, payload: SendRequest) -> dict[str, Any]:
+        message = _phone_message(sim, payload)
+        replied = sim.state.get(payload.reply_to) if payload.reply_to else None
+        sim.state.add(message)
+        base = str(request.base_url).rstrip("/") + messages_path(sim.account_sid)
+        urls = [f"{base}/{message.sid}/Media/{m.id}" for m in message.media]
+        params = inbound_params(
+            message, account_sid=sim.account_sid, media_urls=urls, replied=replied
+        )
+        await sim.courier.deliver_inbound(message, sim.webhook_url, params)
+        return {
+            "sid": message.sid,
+            "relay_status": message.relay_status,
+            "error": message.relay_error,
+        }
+
+
+def _phone_message(sim: PhoneSimulator, payload: SendRequest) -> SimMessage:
+    """The message a phone sends, checked like WhatsApp would before it leaves the phone."""
+    number = phone_number(payload.from_)
+    media = [decode_data_url(payload.media)] if payload.media else []
+    if not payload.body.strip() and not media:
+        raise HTTPException(422, "a message needs text or an image")
+    if payload.reply_to and sim.state.get(payload.reply_to) is None:
+        raise HTTPException(422, f"no message {payload.reply_to} to reply to")
+    names = dict(sim.contacts())
+    return SimMessage(
+        sid=new_sid("MM" if media else "SM"),
+        direction=INBOUND,
+        number=number,
+        from_=to_whatsapp(number),
+        to=sim.whatsapp_from,
+        body=payload.body,
+        media=media,
+        status="received",
+        reply_to=payload.reply_to,
+        profile_name=payload.profile_name or names.get(number) or "Simulated phone",
+    )
+
+
+def _fault_routes(router: APIRouter, sim: PhoneSimulator) -> None:
+    @router.get("/api/faults")
+    async def faults() -> dict[str, Any]:
+        return sim.faults.as_json()
+
+    @router.post("/api/faults")
+    async def set_faults(changes: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+        try:
+            sim.faults.update(changes)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        return sim.faults.as_json()
+
+    @router.post("/api/reset")
+    async def reset() -> dict[str, bool]:
+        sim.reset()
+        return {"ok": True}
+
+    @router.post("/api/release")
+    async def release() -> dict[str, bool]:
+        sim.release()
+        return {"ok": True}
+
+    @router.get("/api/attempts")
+    async def attempts() -> list[dict[str, Any]]:
+        return [a.as_json() for a in sim.attempts]
