@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,17 @@ def test_host_refuses_to_start_without_a_token(
 
 
 def test_workspace_is_made_a_git_repository(tmp_path: Path) -> None:
-    """An empty workspace folder becomes a git repository with a first commit."""
+    """An empty workspace becomes a git repository, its phone inbox ignored by git."""
     settings = Settings(data_dir=tmp_path / "data", host_token="t", workspace=tmp_path / "ws")
     create_host_app(settings)
     assert (tmp_path / "ws" / ".git").is_dir()
+    (tmp_path / "ws" / ".cockpit" / "inbox").mkdir(parents=True)
+    (tmp_path / "ws" / ".cockpit" / "inbox" / "photo.jpg").write_bytes(b"x")
+    status = subprocess.run(
+        ["git", "-C", str(tmp_path / "ws"), "status", "--porcelain"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert status.stdout == ""
     assert (tmp_path / "data" / "host.db").is_file()

@@ -47,6 +47,16 @@ def ensure_repo(path: Path) -> None:
         != 0
     ):
         _git(path, "commit", "-q", "--allow-empty", "-m", "Start of the cockpit workspace")
+    _exclude_inbox(path)
+
+
+def _exclude_inbox(repo: Path) -> None:
+    """Keep `.cockpit/` (files from the phone) out of git status and diffs."""
+    exclude = repo / ".git" / "info" / "exclude"
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    lines = exclude.read_text().splitlines() if exclude.exists() else []
+    if "/.cockpit/" not in lines:
+        exclude.write_text("\n".join([*lines, "/.cockpit/"]) + "\n")
 
 
 def git_info(path: Path) -> dict[str, object]:
