@@ -1,10 +1,12 @@
 """Markdown (as Claude writes it) to WhatsApp's own markup.
 
 WhatsApp knows `*bold*`, `_italic_`, `~strike~`, `` `code` ``, ```` ``` ```` blocks,
-`> quotes` and `- ` / `1. ` lists; everything else shows as typed. The conversion works
-line by line, copies code fences verbatim, and in every other line first sets aside
-what must not change (code spans, URLs, escaped characters) behind private-use
-placeholders, rewrites the emphasis, then puts the set-aside text back.
+`> quotes` and `- ` / `1. ` lists; everything else shows as typed. The conversion goes
+block by block: code fences are copied verbatim, tables become rows, headings, rules and
+bullets are rewritten per line, and runs of text are converted whole (emphasis may span
+a soft line break). Inline conversion first sets aside what must not change (code spans,
+URLs, escaped characters) behind private-use placeholders, rewrites the emphasis, then
+puts the set-aside text back.
 """
 
 from __future__ import annotations
@@ -103,8 +105,8 @@ def _link_replacer(marks: _Marks) -> Callable[[re.Match[str]], str]:
 
 
 def convert_inline(text: str, *, bold: str = "*") -> str:
-    """One line's inline Markdown in WhatsApp markup; `bold` replaces `**` (e.g. "" in a
-    heading that is bold as a whole)."""
+    """Inline Markdown (a line or a paragraph) in WhatsApp markup; `bold` is what `**`
+    becomes ("" in a line that is bold as a whole)."""
     marks = _Marks(text)
     text = _CODE_SPAN.sub(lambda m: marks.hold(m[0]), text)
     text = _IMAGE.sub(_link_replacer(marks), text)
