@@ -1,0 +1,237 @@
+"""Benchmark of the relay's webhook path against a bare FastAPI endpoint, in the same run.
+
+`python -m bench webhook [--runs 5] [--databases sqlite,postgres] ...`: for each
+database, start the stack (see `bench.stack`), warm both servers up, then per run
+measure both servers' closed-loop throughput and open-loop latency at a fixed rate.
+The relay is let catch up with its background work (echo replies, status
+callbacks) after each of its phases, so that work never slows the bare endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
+
+from bench import databases as dbs
+from bench import webhook_report
+from bench.load import Sample, closed_loop, open_loop
+from bench.results import RESULTS, load_average, write_section
+from bench.stack import TARGETS, Stack, running_stack, sender_phones
+from cockpit.store.db import normalize_url
+
+DRAIN_TIMEOUT = 300.0  # seconds the relay gets to send every echo reply
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to measure, and how much of it."""
+
+    runs: int = 5
+    requests: int = 2000
+    concurrency: int = 16
+    rate: float = 100.0
+    seconds: float = 10.0
+    warmup: int = 200
+    senders: int = 50
+    databases: tuple[str, ...] = ("sqlite", "postgres")
+    postgres_url: str = field(default_factory=dbs.postgres_admin_url)
+    output: Path | None = RESULTS
+
+
+@dataclass
+class Run:
+    """One run's samples per target ("bare", "relay"), measured back to back."""
+
+    throughput: dict[str, Sample]
+    latency: dict[str, Sample]
+    drain_seconds: float  # how long the relay took to finish its replies after the load
+
+
+@dataclass
+class DatabaseResult:
+    """Every run on one database, or why the database was skipped."""
+
+    name: str
+    description: str = ""
+    runs: list[Run] = field(default_factory=list)
+    skipped: str | None = None
+    load: tuple[str, str] = ("", "")  # load average before and after
+
+    @property
+    def failed(self) -> int:
+        """Requests that did not get a 200, over every run and target."""
+        samples = [s for r in self.runs for s in (*r.throughput.values(), *r.latency.values())]
+        return sum(s.failed for s in samples)
+
+
+def _metric_counts(text: str) -> dict[tuple[str, str], float]:
+    counts: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            counts[(sample.name, ",".join(sample.labels.values()))] = sample.value
+    return counts
+
+
+def _check_real_path(counts: dict[tuple[str, str], float]) -> None:
+    """Fail when the relay took any webhook other than a new message from a known user."""
+    others = {
+        result: value
+        for (name, result), value in counts.items()
+        if name == "cockpit_inbound_messages_total" and result != "accepted" and value
+    }
+    if others:
+        raise RuntimeError(f"the relay did not accept every webhook as new: {others}")
+
+
+async def drain(client: httpx.AsyncClient, stack: Stack) -> float:
+    """Wait until every accepted message's echo reply is sent and read; seconds waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < DRAIN_TIMEOUT:
+        counts = _metric_counts((await client.get(f"{stack.urls['relay']}/metrics")).text)
+        _check_real_path(counts)
+        accepted = counts.get(("cockpit_inbound_messages_total", "accepted"), 0)
+        sent = counts.get(("cockpit_outbound_messages_total", "sent"), 0)
+        read = counts.get(("cockpit_status_callbacks_total", "read"), 0)
+        if accepted == sent == read:
+            return time.perf_counter() - started
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"the relay did not send its replies within {DRAIN_TIMEOUT:.0f} s")
+
+
+async def _throughput(
+    client: httpx.AsyncClient, stack: Stack, opts: Options, target: str
+) -> Sample:
+    requests = stack.requests(target, opts.requests)
+    return await closed_loop(client, stack.webhook_url(target), requests, opts.concurrency)
+
+
+async def _latency(client: httpx.AsyncClient, stack: Stack, opts: Options, target: str) -> Sample:
+    requests = stack.requests(target, max(1, round(opts.rate * opts.seconds)))
+    return await open_loop(client, stack.webhook_url(target), requests, opts.rate)
+
+
+async def one_run(client: httpx.AsyncClient, stack: Stack, opts: Options, index: int) -> Run:
+    """Throughput, then latency, of both targets; who goes first alternates between runs."""
+    order = TARGETS if index % 2 == 0 else TARGETS[::-1]
+    run = Run(throughput={}, latency={}, drain_seconds=0.0)
+    for target in order:
+        run.throughput[target] = await _throughput(client, stack, opts, target)
+        if target == "relay":
+            run.drain_seconds = await drain(client, stack)
+    for target in order:
+        run.latency[target] = await _latency(client, stack, opts, target)
+        if target == "relay":
+            await drain(client, stack)
+    return run
+
+
+async def measure(stack: Stack, opts: Options, label: str) -> list[Run]:
+    """Warm both servers up, then do `opts.runs` runs, reporting each on stderr."""
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
+        for target in TARGETS:
+            requests = stack.requests(target, opts.warmup)
+            await closed_loop(client, stack.webhook_url(target), requests, opts.concurrency)
+        await drain(client, stack)
+        runs = []
+        for index in range(opts.runs):
+            runs.append(await one_run(client, stack, opts, index))
+            print(f"{label} run {index + 1}/{opts.runs}: {webhook_report.one_line(runs[-1])}")
+        return runs
+
+
+def _unreachable(url: str) -> str | None:
+    engine = create_engine(normalize_url(url))
+    try:
+        with engine.connect():
+            return None
+    except OperationalError as exc:
+        return f"PostgreSQL not reachable at {engine.url.render_as_string()}: {exc.orig}"
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _database(name: str, opts: Options, workdir: Path) -> Iterator[str]:
+    if name == "sqlite":
+        with dbs.sqlite_database(workdir / "db") as url:
+            yield url
+    else:
+        with dbs.postgres_database(opts.postgres_url) as url:
+            yield url
+
+
+def bench_database(name: str, opts: Options) -> DatabaseResult:
+    """Every run of the benchmark on database `name` ("sqlite" or "postgres")."""
+    result = DatabaseResult(name)
+    if name == "postgres" and (reason := _unreachable(opts.postgres_url)):
+        result.skipped = reason
+        return result
+    phones = sender_phones(opts.senders)
+    before = load_average()
+    with tempfile.TemporaryDirectory(prefix="cockpit-bench-") as tmp:
+        workdir = Path(tmp)
+        with _database(name, opts, workdir) as url:
+            dbs.prepare(url, phones)
+            result.description = dbs.describe(url)
+            with running_stack(url, workdir, phones) as stack:
+                result.runs = asyncio.run(measure(stack, opts, name))
+    result.load = (before, load_average())
+    return result
+
+
+def parse_options(argv: list[str]) -> Options:
+    """The options of `python -m bench webhook`."""
+    defaults = Options()
+    parser = argparse.ArgumentParser(prog="python -m bench webhook", description=__doc__)
+    parser.add_argument("--runs", type=int, default=defaults.runs)
+    parser.add_argument("--requests", type=int, default=defaults.requests,
+                        help="requests per closed-loop throughput measurement")  # fmt: skip
+    parser.add_argument("--concurrency", type=int, default=defaults.concurrency)
+    parser.add_argument("--rate", type=float, default=defaults.rate, help="open loop, req/s")
+    parser.add_argument("--seconds", type=float, default=defaults.seconds,
+                        help="length of each open-loop latency measurement")  # fmt: skip
+    parser.add_argument("--warmup", type=int, default=defaults.warmup)
+    parser.add_argument("--senders", type=int, default=defaults.senders,
+                        help="registered users the messages come from, round-robin")  # fmt: skip
+    parser.add_argument("--databases", default=",".join(defaults.databases))
+    parser.add_argument("--output", type=Path, default=defaults.output,
+                        help="results file whose webhook section is rewritten")  # fmt: skip
+    args = parser.parse_args(argv)
+    chosen = tuple(d.strip() for d in args.databases.split(",") if d.strip())
+    if not chosen or set(chosen) - {"sqlite", "postgres"}:
+        parser.error("--databases takes sqlite, postgres or both, comma-separated")
+    return replace(
+        defaults, runs=args.runs, requests=args.requests, concurrency=args.concurrency,
+        rate=args.rate, seconds=args.seconds, warmup=args.warmup, senders=args.senders,
+        databases=chosen, output=args.output,
+    )  # fmt: skip
+
+
+def run(opts: Options) -> list[DatabaseResult]:
+    """The benchmark on every chosen database; writes the results section when asked."""
+    results = [bench_database(name, opts) for name in opts.databases]
+    if opts.output is not None:
+        write_section(opts.output, "webhook", webhook_report.render(results, opts))
+    return results
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of `python -m bench webhook`; 1 when any request failed."""
+    opts = parse_options(argv)
+    results = run(opts)
+    for result in results:
+        print(webhook_report.summary(result), file=sys.stderr)
+    return 1 if any(r.failed for r in results) else 0

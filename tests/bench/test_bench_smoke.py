@@ -1,0 +1,73 @@
+"""A tiny run of each benchmark: the harness starts real servers, loads them and reports.
+
+These prove the benchmarks work; they assert nothing about speed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import BENCHMARKS, main
+from bench.load import percentile
+from bench.results import write_section
+from bench.webhook import Options, run
+from tests.requirements import postgres_url
+
+TINY = ["--runs", "1", "--requests", "10", "--concurrency", "2", "--rate", "20"]
+TINY += ["--seconds", "0.5", "--warmup", "2", "--senders", "2"]
+
+
+@pytest.mark.slow
+def test_webhook_benchmark_runs_on_sqlite_and_writes_only_its_section(tmp_path: Path) -> None:
+    """`python -m bench webhook` measures relay and bare endpoint and rewrites its own section."""
+    out = tmp_path / "RESULTS.md"
+    out.write_text("# Results\n\n<!-- bench:other -->\nkept\n<!-- /bench:other -->\n")
+    status = main(["webhook", *TINY, "--databases", "sqlite", "--output", str(out)])
+    text = out.read_text()
+    assert status == 0
+    assert "kept" in text
+    assert "| throughput, 2 in flight (req/s) |" in text
+    assert "failed requests (not 200), all runs and phases: 0;" in text
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_webhook_benchmark_answers_every_request_on_postgres() -> None:
+    """On PostgreSQL, every webhook sent to either server is answered 200 in each phase."""
+    opts = Options(
+        runs=1, requests=10, concurrency=2, rate=20, seconds=0.5, warmup=2, senders=2,
+        databases=("postgres",), postgres_url=postgres_url(), output=None,
+    )  # fmt: skip
+    (result,) = run(opts)
+    assert result.skipped is None
+    phases = [*result.runs[0].throughput.values(), *result.runs[0].latency.values()]
+    assert [(s.ok, s.failed) for s in phases] == [(10, 0)] * 4
+
+
+def test_runner_knows_the_webhook_benchmark_and_refuses_unknown_names() -> None:
+    """`python -m bench` lists its benchmarks and fails on a name it does not know."""
+    assert "webhook" in BENCHMARKS
+    assert main(["--list"]) == 0
+    assert main(["no-such-benchmark"]) == 2
+
+
+def test_percentile_is_nearest_rank() -> None:
+    """The p50 and p99 of 1..100 ms are 50 and 99 ms, and an empty sample reads 0."""
+    values = [i / 1000 for i in range(1, 101)]
+    assert (percentile(values, 50), percentile(values, 99), percentile([], 99)) == (
+        0.05,
+        0.099,
+        0.0,
+    )
+
+
+def test_results_section_is_replaced_in_place(tmp_path: Path) -> None:
+    """Writing a benchmark's section twice keeps one copy, the newest, and other sections."""
+    out = tmp_path / "RESULTS.md"
+    write_section(out, "a", "first")
+    write_section(out, "b", "other")
+    write_section(out, "a", "second")
+    text = out.read_text()
+    assert (text.count("second"), text.count("first"), text.count("other")) == (1, 0, 1)
