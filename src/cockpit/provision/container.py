@@ -199,6 +199,7 @@ class ContainerProvisioner:
             "network_mode": self._network_mode,
             "ports": None if own_network else {f"{IMAGE_PORT}/tcp": ("127.0.0.1", port)},
             "restart_policy": {"Name": "unless-stopped"},
+            "init": True,  # reaps the Claude Code and MCP processes the host leaves behind
             "healthcheck": _healthcheck(inner_port),
             "detach": True,
         }
