@@ -44,8 +44,10 @@ def serve(app: Any, sock: socket.socket | None = None) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=15)
         sock.close()
+        if thread.is_alive():
+            raise RuntimeError("test server did not shut down within 15 s")
 
 
 def wait_until(condition: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:

@@ -59,7 +59,7 @@ def up(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
     else:
         console.print(f"Set Twilio's webhook to [bold]{settings.public_url}/twilio/messages[/bold]")
     console.print(f"Data in {settings.data_dir.resolve()} · agent: {settings.agent} · Ctrl-C stops")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.run(application, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 
 @app.command()
@@ -73,6 +73,20 @@ def relay(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
     except ConfigError as exc:
         raise _fail(exc) from None
     uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def host(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+    """Run one user's agent host: Claude Code in the workspace, behind a bearer token."""
+    import asyncio
+
+    from cockpit.host import serve_host
+
+    settings = _settings()
+    try:
+        asyncio.run(serve_host(settings, host, port))
+    except ConfigError as exc:
+        raise _fail(exc) from None
 
 
 @db_app.command("upgrade")

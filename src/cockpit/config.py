@@ -110,6 +110,26 @@ class Settings(BaseSettings):
         "How often background workers look for work they were not told of.",
         1.0,
     )  # type: ignore[assignment]
+    host_grace_seconds: float = _env(
+        "COCKPIT_HOST_GRACE_SECONDS",
+        "How long a user's host may be unreachable before the user is told.",
+        20.0,
+    )  # type: ignore[assignment]
+    docker_url: str = _env(
+        "COCKPIT_DOCKER_URL",
+        "Docker Engine API of the container provisioner.",
+        "unix:///var/run/docker.sock",
+    )  # type: ignore[assignment]
+    host_image: str = _env(
+        "COCKPIT_HOST_IMAGE",
+        "Image of users' hosts (deploy/Dockerfile.host).",
+        "cockpit-host:latest",
+    )  # type: ignore[assignment]
+    container_network: str = _env(
+        "COCKPIT_CONTAINER_NETWORK",
+        "Network mode of host containers (host: reached on loopback).",
+        "host",
+    )  # type: ignore[assignment]
     # --- the agent host (`cockpit host`), one per user ---
     host_token: SecretStr | None = _env(
         "COCKPIT_HOST_TOKEN",

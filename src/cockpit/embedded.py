@@ -37,7 +37,7 @@ def create_local_app(settings: Settings) -> tuple[FastAPI, PhoneSimulator | None
     if users.list_users(relay.db) == []:
         users.add_user(relay.db, DEMO_PHONE, DEMO_NAME)
     simulator = None
-    routers = []
+    routers, closers = [], []
     if not settings.uses_twilio or settings.twilio_api_base_url == settings.public_url:
         assert settings.twilio_auth_token is not None
         simulator = PhoneSimulator(
@@ -48,4 +48,6 @@ def create_local_app(settings: Settings) -> tuple[FastAPI, PhoneSimulator | None
             contacts=lambda: [(u.phone, u.name) for u in users.list_users(relay.db)],
         )
         routers.append(simulator.router)
-    return create_relay_app(relay, extra_routers=routers), simulator
+        closers.append(simulator.aclose)
+    app = create_relay_app(relay, extra_routers=routers, closers=closers)
+    return app, simulator

@@ -7,7 +7,10 @@
     │   ├── TransientSendError      429, 5xx, connection refused: try again later
     │   │   └── UnknownOutcomeError the request may have created the message
     │   └── PermanentSendError      Twilio refused the message for good (error code)
-    └── MediaError                  an image could not be stored or fetched
+    ├── MediaError                  an image could not be stored or fetched
+    ├── HostError                   a user's agent host refused a request
+    │   └── HostUnreachableError    the host does not answer (stopped, restarting)
+    └── ProvisionError              a host could not be created, started or removed
 
 Provider errors are translated into these where they enter; the user-facing
 sentence for each lives next to it (`user_message`).
@@ -64,3 +67,23 @@ class PermanentSendError(ChannelError):
 
 class MediaError(CockpitError):
     """An image could not be stored, read or fetched."""
+
+
+class HostError(CockpitError):
+    """A user's agent host refused a request."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class HostUnreachableError(HostError):
+    """The user's host does not answer."""
+
+    user_message = "your workspace is not answering right now"
+
+
+class ProvisionError(CockpitError):
+    """A user's host could not be created, started, reached or removed."""
+
+    user_message = "Your workspace could not be started. We are looking into it; try again soon."

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Protocol
 
 from cockpit.core.formatting import format_for_whatsapp
 from cockpit.core.messages import OutboundDraft
 from cockpit.errors import MediaError
 from cockpit.relay.runtime import Relay
-from cockpit.store import media
+from cockpit.relay.storing import keep_media
 from cockpit.store.inbox import InboundRecord
 
 MAX_INBOUND_MEDIA_BYTES = 16 * 1024 * 1024
@@ -26,33 +25,34 @@ class EchoAgent:
 
     async def handle(self, relay: Relay, record: InboundRecord) -> list[OutboundDraft]:
         msg = record.message
-        base = {"to": msg.from_number, "user_id": record.user_id, "inbound_id": record.id}
         drafts = [
-            OutboundDraft(key=f"echo:{msg.sid}:t{i}", body=chunk, **base)  # type: ignore[arg-type]
+            _reply(record, f"t{i}", body=chunk)
             for i, chunk in enumerate(format_for_whatsapp(msg.body))
         ]
         for i, ref in enumerate(msg.media):
             try:
                 media_id = await _keep_media(relay, ref.url, f"image{i}")
-                drafts.append(
-                    OutboundDraft(
-                        key=f"echo:{msg.sid}:m{i}", media_id=media_id, kind="media", **base
-                    )  # type: ignore[arg-type]
-                )
+                drafts.append(_reply(record, f"m{i}", media_id=media_id, kind="media"))
             except MediaError as exc:
                 text = f"I couldn't fetch the file you sent ({exc}). Please send it again."
-                drafts.append(OutboundDraft(key=f"echo:{msg.sid}:m{i}", body=text, **base))  # type: ignore[arg-type]
+                drafts.append(_reply(record, f"m{i}", body=text))
         if not drafts:
             text = "I can only echo text and images; that message had neither."
-            drafts.append(OutboundDraft(key=f"echo:{msg.sid}:none", body=text, **base))  # type: ignore[arg-type]
+            drafts.append(_reply(record, "none", body=text))
         return drafts
+
+
+def _reply(record: InboundRecord, part: str, **fields: str) -> OutboundDraft:
+    """A reply to `record`; its key makes handling the message twice harmless."""
+    return OutboundDraft(
+        key=f"echo:{record.message.sid}:{part}",
+        to=record.message.from_number,
+        user_id=record.user_id,
+        inbound_id=record.id,
+        **fields,
+    )
 
 
 async def _keep_media(relay: Relay, url: str, name: str) -> str:
     data, content_type = await relay.channel.fetch_media(url, MAX_INBOUND_MEDIA_BYTES)
-    stored = await asyncio.to_thread(relay.images.put, data, content_type, name)
-    record = media.MediaRecord(
-        stored.id, stored.content_type, stored.size, stored.sha256, stored.filename
-    )
-    await asyncio.to_thread(media.add_media, relay.db, record)
-    return stored.id
+    return await keep_media(relay, data, content_type, name)

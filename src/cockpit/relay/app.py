@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -45,9 +45,16 @@ def build_relay(settings: Settings) -> Relay:
 
 
 def create_relay_app(
-    relay: Relay, *, agent: Agent | None = None, extra_routers: list[Any] | None = None
+    relay: Relay,
+    *,
+    agent: Agent | None = None,
+    extra_routers: list[Any] | None = None,
+    closers: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> FastAPI:
-    """The relay's app; its lifespan runs the dispatcher and the sender."""
+    """The relay's app; its lifespan runs the dispatcher and the sender.
+
+    `closers` are awaited at shutdown, after the workers stop (e.g. the simulator's).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,6 +66,8 @@ def create_relay_app(
             yield
         finally:
             await workers.aclose()
+            for close in closers:
+                await close()
             await relay.channel.aclose()
             relay.db.dispose()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from cockpit.core.backoff import retry_delay
@@ -11,7 +10,7 @@ from cockpit.errors import CockpitError
 from cockpit.log import get_logger
 from cockpit.relay.agents import Agent
 from cockpit.relay.runtime import Relay
-from cockpit.relay.workers import wait_for_work
+from cockpit.relay.workers import in_thread, wait_for_work
 from cockpit.store import inbox
 from cockpit.store.inbox import InboundRecord
 from cockpit.store.models import utcnow
@@ -45,7 +44,7 @@ class Dispatcher:
 
     async def drain(self) -> bool:
         """Handle every message that is due; True when any was handled."""
-        records = await asyncio.to_thread(inbox.due, self.relay.db)
+        records = await in_thread(inbox.due, self.relay.db)
         for record in records:
             await self.handle(record)
         return bool(records)
@@ -57,7 +56,7 @@ class Dispatcher:
         except CockpitError as exc:
             await self._postpone(record, exc)
             return
-        await asyncio.to_thread(inbox.finish, self.relay.db, record.id, drafts)
+        await in_thread(inbox.finish, self.relay.db, record.id, drafts)
         log.info("dispatcher.handled", sid=record.message.sid, replies=len(drafts))
         self.relay.outbox_ready.set()
 
@@ -75,8 +74,6 @@ class Dispatcher:
             kind="notice",
         )
         next_at = utcnow() + timedelta(seconds=delay)
-        await asyncio.to_thread(
-            inbox.postpone, self.relay.db, record.id, str(exc), next_at, [notice]
-        )
+        await in_thread(inbox.postpone, self.relay.db, record.id, str(exc), next_at, [notice])
         log.warning("dispatcher.postponed", sid=record.message.sid, error=str(exc), delay=delay)
         self.relay.outbox_ready.set()

@@ -11,7 +11,6 @@ import time
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
-from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 
 from cockpit.channels.twilio import WebhookError, parse_inbound
@@ -20,6 +19,7 @@ from cockpit.log import get_logger
 from cockpit.relay import ingress
 from cockpit.relay.forms import read_form, signed_url
 from cockpit.relay.runtime import Relay
+from cockpit.relay.workers import in_thread
 from cockpit.store import media, outbox
 
 log = get_logger(__name__)
@@ -53,7 +53,7 @@ async def inbound_message(request: Request) -> Response:
         relay.metrics.inbound.labels("rejected").inc()
         raise HTTPException(400, str(exc)) from None
     try:
-        outcome = await run_in_threadpool(ingress.accept, relay, msg)
+        outcome = await in_thread(ingress.accept, relay, msg)
     except StoreError as exc:
         # Twilio retries on a 5xx, so the message is not lost while the database is away.
         log.error("webhook.store_failed", sid=msg.sid, error=str(exc))
@@ -74,14 +74,13 @@ async def status_callback(request: Request) -> Response:
         raise HTTPException(400, "MessageSid and MessageStatus are required")
     oid = request.query_params.get("oid", "")
     code = params.get("ErrorCode", "")
-    found = await run_in_threadpool(
-        lambda: outbox.apply_status(
-            relay.db,
-            row_id=int(oid) if oid.isdigit() else None,
-            sid=sid,
-            status=status.lower(),
-            error_code=int(code) if code.isdigit() else None,
-        )
+    found = await in_thread(
+        outbox.apply_status,
+        relay.db,
+        row_id=int(oid) if oid.isdigit() else None,
+        sid=sid,
+        status=status.lower(),
+        error_code=int(code) if code.isdigit() else None,
     )
     relay.metrics.status_callbacks.labels(status.lower() if found else "unmatched").inc()
     log.info("webhook.status", sid=sid, status=status, outbound_id=oid, matched=found)
@@ -93,7 +92,7 @@ async def status_callback(request: Request) -> Response:
 async def get_media(token: str, request: Request) -> Response:
     relay = _relay(request)
     media_id = relay.signer.media_id(token)
-    record = await run_in_threadpool(media.get_media, relay.db, media_id) if media_id else None
+    record = await in_thread(media.get_media, relay.db, media_id) if media_id else None
     if record is None:
         raise HTTPException(404, "no such media, or the link expired")
     try:
@@ -109,7 +108,7 @@ async def get_media(token: str, request: Request) -> Response:
 async def healthz(request: Request) -> Response:
     relay = _relay(request)
     try:
-        await run_in_threadpool(relay.db.ping)
+        await in_thread(relay.db.ping)
     except StoreError as exc:
         return JSONResponse({"status": "unhealthy", "database": str(exc)}, status_code=503)
     return JSONResponse({"status": "ok", "worker": relay.worker_id})

@@ -21,7 +21,7 @@ from cockpit.errors import (
 )
 from cockpit.log import get_logger
 from cockpit.relay.runtime import Relay
-from cockpit.relay.workers import wait_for_work
+from cockpit.relay.workers import in_thread, wait_for_work
 from cockpit.store import outbox
 from cockpit.store.models import utcnow
 from cockpit.store.outbox import OutboundRecord
@@ -49,14 +49,14 @@ class Sender:
 
     async def drain(self) -> bool:
         """Try every due head-of-line row once; True when there were any."""
-        heads = await asyncio.to_thread(outbox.due_heads, self.relay.db)
+        heads = await in_thread(outbox.due_heads, self.relay.db)
         await asyncio.gather(*(self.deliver(row) for row in heads))
         return bool(heads)
 
     async def deliver(self, head: OutboundRecord) -> None:
         """Claim one row and send it, recording what happened."""
         settings = self.relay.settings
-        row = await asyncio.to_thread(
+        row = await in_thread(
             outbox.claim, self.relay.db, head, self.relay.worker_id, settings.send_lease_seconds
         )
         if row is None:
@@ -79,7 +79,7 @@ class Sender:
         )
         relay.metrics.outbound_latency.observe(time.perf_counter() - started)
         relay.metrics.outbound.labels("sent").inc()
-        await asyncio.to_thread(
+        await in_thread(
             outbox.mark_accepted, relay.db, row.id, receipt.sid, receipt.status,
             relay.settings.order_timeout_seconds,
         )  # fmt: skip
@@ -91,14 +91,12 @@ class Sender:
         listed = await self.relay.channel.sent_since(row.to, since)
         media_count = 1 if row.media_id else 0
         candidates = [m for m in listed if m.body == row.body and m.num_media == media_count]
-        taken = await asyncio.to_thread(
-            outbox.sids_in_use, self.relay.db, [m.sid for m in candidates]
-        )
+        taken = await in_thread(outbox.sids_in_use, self.relay.db, [m.sid for m in candidates])
         match = next((m for m in reversed(candidates) if m.sid not in taken), None)
         if match is None:
             log.info("sender.reconciled_absent", outbound_id=row.id)
             return False
-        await asyncio.to_thread(
+        await in_thread(
             outbox.mark_accepted, self.relay.db, row.id, match.sid, match.status,
             self.relay.settings.order_timeout_seconds,
         )  # fmt: skip
@@ -116,13 +114,13 @@ class Sender:
         )  # fmt: skip
         maybe_sent = isinstance(exc, UnknownOutcomeError) or row.maybe_sent
         next_at = utcnow() + timedelta(seconds=delay)
-        await asyncio.to_thread(
+        await in_thread(
             outbox.mark_retry, self.relay.db, row.id, str(exc), next_at, maybe_sent=maybe_sent
         )
         self.relay.metrics.outbound.labels("retried").inc()
         log.warning("sender.retry", outbound_id=row.id, error=str(exc), delay=round(delay, 3))
 
     async def _fail(self, row: OutboundRecord, exc: ChannelError) -> None:
-        await asyncio.to_thread(outbox.mark_failed, self.relay.db, row.id, str(exc), exc.code)
+        await in_thread(outbox.mark_failed, self.relay.db, row.id, str(exc), exc.code)
         self.relay.metrics.outbound.labels("failed").inc()
         log.error("sender.failed", outbound_id=row.id, error=str(exc), code=exc.code)

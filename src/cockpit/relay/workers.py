@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from cockpit.log import get_logger
 
 log = get_logger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def in_thread(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run blocking `func` (database work) in a thread.
+
+    Unlike `asyncio.to_thread`, a cancelled caller still waits for the thread to finish
+    before the cancellation goes on, so shutdown never disposes the database under a
+    connection that a thread still holds.
+    """
+    work = asyncio.ensure_future(asyncio.to_thread(functools.partial(func, *args, **kwargs)))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await work
+        raise
 
 
 async def wait_for_work(signal: asyncio.Event, poll_seconds: float) -> None:

@@ -52,6 +52,7 @@ class Database:
                 self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._closed = False
 
     def _ensure_sqlite_dir(self) -> None:
         path = self.url.split("///", 1)[-1]
@@ -61,6 +62,9 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits on success and rolls back on error."""
+        if self._closed:
+            # A request finishing during shutdown must not open a connection nobody closes.
+            raise StoreError("database is closed (shutting down)")
         session = self._sessions()
         try:
             yield session
@@ -80,5 +84,6 @@ class Database:
             s.connection().exec_driver_sql("SELECT 1")
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection; later transactions are refused."""
+        self._closed = True
         self.engine.dispose()

@@ -48,6 +48,13 @@ def find_by_phone(db: Database, phone: str) -> UserRecord | None:
         return _record(user) if user else None
 
 
+def find_by_id(db: Database, user_id: int) -> UserRecord | None:
+    """The user with this id, or None."""
+    with db.transaction() as s:
+        user = s.get(User, user_id)
+        return _record(user) if user else None
+
+
 def list_users(db: Database) -> list[UserRecord]:
     """Every registered user, oldest first."""
     with db.transaction() as s:

@@ -15,10 +15,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pygments.lexer import Lexer  # type: ignore[import-untyped]
-from pygments.lexers import TextLexer, get_lexer_for_filename  # type: ignore[import-untyped]
-from pygments.token import Comment, Keyword, Name, Number, Operator, String, _TokenType  # type: ignore[import-untyped]
-from pygments.util import ClassNotFound  # type: ignore[import-untyped]
+from pygments.lexer import Lexer
+from pygments.lexers import TextLexer, get_lexer_for_filename
+from pygments.token import Comment, Keyword, Name, Number, Operator, String, _TokenType
+from pygments.util import ClassNotFound
 
 from cockpit.host.visuals.patch import DiffLine, Hunk
 

@@ -1,0 +1,1 @@
+"""Provisioning of per-user agent hosts: local subprocess, container, (later) Fly."""
