@@ -1,0 +1,132 @@
+"""Follows one host's event stream and turns each event into messages for the phone.
+
+For every event the outbound rows and the cursor move in one transaction, so a
+relay that restarts re-reads from its cursor and creates nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from cockpit.core.host_events import EventContext, translate
+from cockpit.core.messages import OutboundDraft
+from cockpit.errors import CockpitError, MediaError
+from cockpit.log import get_logger
+from cockpit.relay.hostclient import HostClient
+from cockpit.relay.runtime import Relay
+from cockpit.relay.storing import keep_media
+from cockpit.relay.workers import in_thread
+from cockpit.store import hosts, outbox
+from cockpit.store.models import utcnow
+from cockpit.store.users import UserRecord
+
+log = get_logger(__name__)
+ClientFor = Callable[[int], Awaitable[HostClient]]
+
+DOWN = "⚠️ Your workspace is not answering. I'm bringing it back; your messages are kept."
+BACK = "✅ Your workspace is back{commit}. Reply *retry* to run your last message again."
+
+
+class HostFollower:
+    """Reads one user's host events from the stored cursor, forever."""
+
+    def __init__(self, relay: Relay, user: UserRecord, client_for: ClientFor):
+        self.relay, self.user, self.client_for = relay, user, client_for
+        self._progress_ts: float | None = None
+        self._down_since: Any = None
+
+    async def run(self) -> None:
+        """Follow, reconnecting with backoff whenever the stream breaks."""
+        delay = 0.2
+        while True:
+            try:
+                await self._follow()
+            except CockpitError as exc:
+                await self._unreachable(exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _follow(self) -> None:
+        client = await self.client_for(self.user.id)
+        link = await in_thread(hosts.get_link, self.relay.db, self.user.id)
+        self._progress_ts = link.last_progress_ts
+        self._down_since = link.unreachable_since
+        await client.health()
+        if self._down_since is not None:
+            await self._back(client)
+        async for seq, event in client.events(link.cursor):
+            await self.apply(client, seq, event)
+
+    async def apply(self, client: HostClient, seq: int, event: dict[str, Any]) -> None:
+        """Turn one event into outbound rows and move the cursor, atomically."""
+        media_id = None
+        if event.get("type") == "image":
+            media_id = await self._fetch_image(client, str(event.get("image_id")))
+        ctx = EventContext(
+            self._progress_ts, self.relay.settings.progress_interval_seconds, media_id
+        )
+        outcome = translate(event, ctx)
+        drafts = [
+            OutboundDraft(key=f"host:{self.user.id}:{seq}:{i}", to=self.user.phone, body=r.body,
+                          media_id=r.media_id, kind=r.kind, user_id=self.user.id)
+            for i, r in enumerate(outcome.replies)
+        ]  # fmt: skip
+        await in_thread(hosts.apply_event, self.relay.db, self.user.id, seq, outcome, drafts)
+        if outcome.progress_ts is not None:
+            self._progress_ts = outcome.progress_ts
+        log.debug("follower.event", user_id=self.user.id, seq=seq, type=event.get("type"))
+        if drafts:
+            self.relay.outbox_ready.set()
+
+    async def _fetch_image(self, client: HostClient, image_id: str) -> str | None:
+        try:
+            data, kind = await client.fetch_file(image_id)
+            return await keep_media(self.relay, data, kind, f"{image_id}")
+        except (CockpitError, MediaError) as exc:
+            log.error(
+                "follower.image_failed", user_id=self.user.id, image_id=image_id, error=str(exc)
+            )
+            return None
+
+    async def _unreachable(self, exc: CockpitError) -> None:
+        now = utcnow()
+        if await in_thread(hosts.mark_unreachable, self.relay.db, self.user.id, now):
+            self._down_since = now
+            log.warning("follower.host_unreachable", user_id=self.user.id, error=str(exc))
+        since = self._down_since or now
+        grace = timedelta(seconds=self.relay.settings.host_grace_seconds)
+        if now - since >= grace:
+            key = f"host-down:{self.user.id}:{since.isoformat()}"
+            draft = OutboundDraft(key=key, to=self.user.phone, body=DOWN, kind="notice",
+                                  user_id=self.user.id)  # fmt: skip
+            await in_thread(outbox.enqueue_now, self.relay.db, [draft])
+            self.relay.outbox_ready.set()
+
+    async def _back(self, client: HostClient) -> None:
+        since = self._down_since
+        told = await in_thread(
+            outbox.exists, self.relay.db, f"host-down:{self.user.id}:{since.isoformat()}"
+        )
+        await in_thread(hosts.mark_unreachable, self.relay.db, self.user.id, None)
+        self._down_since = None
+        if not told:
+            return
+        health = await client.health()
+        commit = health.get("last_commit") or {}
+        where = (
+            f" (last commit {commit.get('sha', '')[:7]} “{commit.get('subject', '')}”)"
+            if commit
+            else ""
+        )
+        draft = OutboundDraft(
+            key=f"host-up:{self.user.id}:{since.isoformat()}",
+            to=self.user.phone,
+            body=BACK.format(commit=where),
+            kind="notice",
+            user_id=self.user.id,
+        )
+        await in_thread(outbox.enqueue_now, self.relay.db, [draft])
+        self.relay.outbox_ready.set()

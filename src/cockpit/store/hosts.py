@@ -1,0 +1,164 @@
+"""Queries of `host_links`, `turns` and `prompts`: the relay's side of each user's host."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from cockpit.core.host_events import EventOutcome, TurnUpdate
+from cockpit.core.messages import OutboundDraft
+from cockpit.store import outbox
+from cockpit.store.db import Database
+from cockpit.store.models import HostLink, Prompt, Turn, utcnow
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    user_id: int
+    cursor: int
+    session: str
+    last_progress_ts: float | None
+    unreachable_since: datetime | None
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    id: str
+    user_id: int
+    session: str
+    text: str
+    state: str
+    error_kind: str | None
+    cost_usd: float | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PromptRecord:
+    id: str
+    kind: str
+    turn_id: str | None
+    options: list[str]
+
+
+def _link(s: Session, user_id: int) -> HostLink:
+    row = s.get(HostLink, user_id)
+    if row is None:
+        row = HostLink(user_id=user_id, cursor=0, session="main")
+        s.add(row)
+        s.flush()
+    return row
+
+
+def get_link(db: Database, user_id: int) -> LinkRecord:
+    """The user's host link, created on first use."""
+    with db.transaction() as s:
+        r = _link(s, user_id)
+        return LinkRecord(r.user_id, r.cursor, r.session, r.last_progress_ts, r.unreachable_since)
+
+
+def apply_event(
+    db: Database, user_id: int, seq: int, outcome: EventOutcome, drafts: Sequence[OutboundDraft]
+) -> bool:
+    """Apply one host event and move the cursor past it, atomically; False if seen before."""
+    with db.transaction() as s:
+        link = _link(s, user_id)
+        if seq <= link.cursor:
+            return False
+        outbox.enqueue(s, drafts, is_postgres=db.is_postgres)
+        if outcome.turn is not None:
+            _update_turn(s, outcome.turn)
+        if outcome.prompt_open is not None:
+            p = outcome.prompt_open
+            if s.get(Prompt, p.id) is None:
+                s.add(Prompt(id=p.id, user_id=user_id, kind=p.kind, turn_id=p.turn_id,
+                             options=p.options, state="open"))  # fmt: skip
+        if outcome.prompt_closed is not None:
+            prompt = s.get(Prompt, outcome.prompt_closed)
+            if prompt is not None:
+                prompt.state = "closed"
+        if outcome.progress_ts is not None:
+            link.last_progress_ts = outcome.progress_ts
+        link.cursor = seq
+        link.unreachable_since = None
+        return True
+
+
+def _update_turn(s: Session, update: TurnUpdate) -> None:
+    turn = s.get(Turn, update.turn_id)
+    if turn is None:
+        return
+    if turn.state in ("done", "failed", "interrupted") and update.state in ("queued", "running"):
+        return  # a late ack never reopens a finished turn
+    turn.state = update.state
+    for name in ("error_kind", "cost_usd", "num_turns", "duration_ms"):
+        value = getattr(update, name)
+        if value is not None:
+            setattr(turn, name, value)
+    if update.state in ("done", "failed", "interrupted"):
+        turn.finished_at = utcnow()
+
+
+def record_turn(db: Database, turn_id: str, user_id: int, session: str, text: str) -> None:
+    """Remember a turn handed to the host (idempotent by turn id)."""
+    insert = pg_insert if db.is_postgres else sqlite_insert
+    values = {"id": turn_id, "user_id": user_id, "session": session, "text": text,
+              "state": "submitted", "created_at": utcnow()}  # fmt: skip
+    with db.transaction() as s:
+        s.execute(insert(Turn).values(**values).on_conflict_do_nothing())
+
+
+def _turn_record(t: Turn) -> TurnRecord:
+    return TurnRecord(t.id, t.user_id, t.session, t.text, t.state, t.error_kind, t.cost_usd,
+                      t.created_at)  # fmt: skip
+
+
+def last_turn(db: Database, user_id: int) -> TurnRecord | None:
+    """The user's most recent turn."""
+    query = select(Turn).where(Turn.user_id == user_id).order_by(Turn.created_at.desc())
+    with db.transaction() as s:
+        turn = s.scalars(query.limit(1)).first()
+        return _turn_record(turn) if turn else None
+
+
+def turns_of(db: Database, user_id: int) -> list[TurnRecord]:
+    """Every turn of a user, oldest first."""
+    query = select(Turn).where(Turn.user_id == user_id).order_by(Turn.created_at)
+    with db.transaction() as s:
+        return [_turn_record(t) for t in s.scalars(query)]
+
+
+def open_prompt(db: Database, user_id: int) -> PromptRecord | None:
+    """The oldest question still waiting for the user's answer."""
+    query = (
+        select(Prompt)
+        .where(Prompt.user_id == user_id, Prompt.state == "open")
+        .order_by(Prompt.created_at)
+    )
+    with db.transaction() as s:
+        p = s.scalars(query.limit(1)).first()
+        return PromptRecord(p.id, p.kind, p.turn_id, list(p.options)) if p else None
+
+
+def close_prompt(db: Database, prompt_id: str) -> None:
+    """Mark a question answered."""
+    with db.transaction() as s:
+        prompt = s.get(Prompt, prompt_id)
+        if prompt is not None:
+            prompt.state = "closed"
+
+
+def mark_unreachable(db: Database, user_id: int, since: datetime | None) -> bool:
+    """Record that the host stopped answering; True the first time (to tell the user once)."""
+    with db.transaction() as s:
+        link = _link(s, user_id)
+        first = link.unreachable_since is None and since is not None
+        if since is None or first:
+            link.unreachable_since = since
+        return first
