@@ -15,7 +15,7 @@ from cockpit.store.db import Database, normalize_url
 from cockpit.store.migrate import upgrade
 from tests.requirements import postgres_url
 
-pytest_plugins = ["tests.fakes.anthropic"]
+pytest_plugins = ["tests.fakes.anthropic", "tests.provision.podman"]
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +45,9 @@ def _postgres_template() -> Iterator[str]:
     admin.dispose()
 
 
-TABLES = ("outbound_messages", "inbound_messages", "media", "users")
+TABLES = (
+    "prompts", "turns", "host_links", "outbound_messages", "inbound_messages", "media", "users"
+)  # fmt: skip
 
 
 def _truncate(url: str) -> None:

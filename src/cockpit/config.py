@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     claude_model: str | None = _env(
         "COCKPIT_CLAUDE_MODEL", "Model Claude Code uses on hosts; empty: Claude Code's default."
     )  # type: ignore[assignment]
+    claude_max_retries: int | None = _env(
+        "COCKPIT_CLAUDE_MAX_RETRIES", "Cap on Claude Code's own API retries; empty: its default."
+    )  # type: ignore[assignment]
     allow_shared_host: bool = _env(
         "COCKPIT_ALLOW_SHARED_HOST", "Let the local provisioner serve more than one user.", False
     )  # type: ignore[assignment]

@@ -30,7 +30,8 @@ def cockpit_up(tmp_path: Path) -> Iterator[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "cockpit", "up", "--port", str(port)],
         cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("COCKPIT_", "TWILIO_"))},
+        env={k: v for k, v in os.environ.items() if not k.startswith(("COCKPIT_", "TWILIO_"))}
+        | {"COCKPIT_AGENT": "echo"},
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
 

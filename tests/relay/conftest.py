@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,10 @@ from cockpit.config import Settings, load_settings
 from cockpit.relay.app import build_relay, create_relay_app
 from cockpit.store import users
 from cockpit.store.db import Database
+from cockpit.store.migrate import upgrade
+from tests.fakes.anthropic import AnthropicFake
 from tests.live import bound_socket, serve, wait_until
+from tests.requirements import require_claude_cli
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "simulated-auth-token-000000000000"
@@ -23,9 +27,11 @@ FROM = "whatsapp:+14155238886"
 ADA = "+15551230001"
 
 
-def relay_settings(db_url: str, data_dir: Path, relay_url: str, sim_url: str) -> Settings:
+def relay_settings(
+    db_url: str, data_dir: Path, relay_url: str, sim_url: str, **overrides: Any
+) -> Settings:
     """Settings of a relay that talks to the simulator at `sim_url`, with quick retries."""
-    return load_settings(
+    defaults: dict[str, Any] = dict(
         database_url=db_url,
         data_dir=data_dir,
         public_url=relay_url,
@@ -40,7 +46,9 @@ def relay_settings(db_url: str, data_dir: Path, relay_url: str, sim_url: str) ->
         send_lease_seconds=2.0,
         order_timeout_seconds=2.0,
         poll_seconds=0.1,
+        agent="echo",
     )
+    return load_settings(**(defaults | overrides))
 
 
 @dataclass
@@ -64,9 +72,18 @@ class Stack:
         return [m for m in self.sim.messages(number) if m.direction != "inbound"]
 
     def wait_received(self, count: int, number: str = ADA, timeout: float = 15) -> list[SimMessage]:
-        """Wait until the phone has `count` messages from the relay; fail if more arrive."""
+        """Wait until the phone has `count` messages from the relay."""
         wait_until(lambda: len(self.received(number)) >= count, timeout=timeout)
         return self.received(number)
+
+    def bodies(self, number: str = ADA) -> list[str]:
+        """The texts the phone has received, in order."""
+        return [m.body for m in self.received(number)]
+
+    def wait_for(self, text: str, number: str = ADA, timeout: float = 30) -> list[str]:
+        """Wait until a received message contains `text`; all bodies so far."""
+        wait_until(lambda: any(text in b for b in self.bodies(number)), timeout=timeout)
+        return self.bodies(number)
 
 
 def make_simulator(relay_url: str) -> PhoneSimulator:
@@ -80,15 +97,48 @@ def make_simulator(relay_url: str) -> PhoneSimulator:
     )
 
 
-@pytest.fixture
-def stack(db_url: str, tmp_path: Path) -> Iterator[Stack]:
-    """Relay (echo agent) + simulator on loopback, with Ada registered."""
+@contextmanager
+def running_stack(db_url: str, data_dir: Path, **overrides: Any) -> Iterator[Stack]:
+    """Relay + simulator on loopback with Ada registered, until the block ends."""
     relay_sock, sim_sock = bound_socket(), bound_socket()
     relay_url = f"http://127.0.0.1:{relay_sock.getsockname()[1]}"
     sim_url = f"http://127.0.0.1:{sim_sock.getsockname()[1]}"
-    settings = relay_settings(db_url, tmp_path / "data", relay_url, sim_url)
+    settings = relay_settings(db_url, data_dir, relay_url, sim_url, **overrides)
     relay = build_relay(settings)
-    users.add_user(relay.db, ADA, "Ada")
+    if users.find_by_phone(relay.db, ADA) is None:
+        users.add_user(relay.db, ADA, "Ada")
     sim = make_simulator(relay_url)
     with serve(create_simulator_app(sim), sim_sock), serve(create_relay_app(relay), relay_sock):
         yield Stack(sim, sim_url, relay_url, relay.db, settings)
+
+
+@pytest.fixture
+def stack(db_url: str, tmp_path: Path) -> Iterator[Stack]:
+    """Relay (echo agent) + simulator on loopback, with Ada registered."""
+    with running_stack(db_url, tmp_path / "data") as running:
+        yield running
+
+
+def claude_overrides(fake: AnthropicFake) -> dict[str, Any]:
+    """Settings that make hosts run the real Claude Code against the Anthropic stand-in."""
+    return {
+        "agent": "claude", "anthropic_api_key": "sk-test", "anthropic_base_url": fake.url,
+        "claude_max_retries": 0, "host_grace_seconds": 1.0,
+    }  # fmt: skip
+
+
+@pytest.fixture
+def claude_db(tmp_path: Path) -> str:
+    """A migrated SQLite database for the Claude end-to-end tests."""
+    url = f"sqlite:///{tmp_path / 'cockpit.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def claude_stack(claude_db: str, tmp_path: Path, anthropic_fake: AnthropicFake) -> Iterator[Stack]:
+    """The stack with the Claude agent: a local host runs the real CLI for Ada."""
+    require_claude_cli()
+    with running_stack(claude_db, tmp_path / "data", **claude_overrides(anthropic_fake)) as s:
+        wait_until(lambda: (tmp_path / "data" / "hosts").exists(), timeout=30)
+        yield s

@@ -72,6 +72,13 @@ def workspace_path(settings: Settings) -> Path:
     return (settings.workspace or settings.data_dir / "workspace").resolve()
 
 
+def _claude_env(settings: Settings) -> dict[str, str]:
+    """Environment for Claude Code that comes from the host's own settings."""
+    if settings.claude_max_retries is None:
+        return {}
+    return {"CLAUDE_CODE_MAX_RETRIES": str(settings.claude_max_retries)}
+
+
 def create_host_app(
     settings: Settings,
     *,
@@ -102,7 +109,7 @@ def create_host_app(
             data_dir / "files",
             data_dir / "home",
             phone_tools,
-            dict(claude_env or {}),
+            _claude_env(settings) | dict(claude_env or {}),
         )
     )
 

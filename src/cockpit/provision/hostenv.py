@@ -19,6 +19,7 @@ _INHERITED = (
     "approval_timeout_seconds",
     "progress_interval_seconds",
     "claude_model",
+    "claude_max_retries",
     "log_level",
 )
 

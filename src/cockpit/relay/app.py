@@ -12,8 +12,11 @@ from cockpit.channels.twilio import TwilioChannel
 from cockpit.config import Settings
 from cockpit.media.signing import MediaSigner
 from cockpit.media.store import LocalImageStore
+from cockpit.provision.factory import build_provisioner
 from cockpit.relay.agents import Agent, EchoAgent
 from cockpit.relay.dispatcher import Dispatcher
+from cockpit.relay.host_agent import HostAgent
+from cockpit.relay.hosts import HostManager
 from cockpit.relay.routes import router
 from cockpit.relay.runtime import Relay
 from cockpit.relay.sender import Sender
@@ -44,6 +47,14 @@ def build_relay(settings: Settings) -> Relay:
     )
 
 
+def default_agent(relay: Relay) -> tuple[Agent, HostManager | None]:
+    """The agent the settings ask for, and the host manager behind it (if any)."""
+    if relay.settings.agent == "echo":
+        return EchoAgent(), None
+    manager = HostManager(relay, build_provisioner(relay.settings))
+    return HostAgent(manager), manager
+
+
 def create_relay_app(
     relay: Relay,
     *,
@@ -59,13 +70,18 @@ def create_relay_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         workers = TaskGroup()
-        dispatcher = Dispatcher(relay, agent or EchoAgent())
+        chosen, manager = (agent, None) if agent else default_agent(relay)
+        if manager is not None:
+            workers.start("hosts", manager.start_all)
+        dispatcher = Dispatcher(relay, chosen)
         workers.start("dispatcher", dispatcher.run)
         workers.start("sender", Sender(relay).run)
         try:
             yield
         finally:
             await workers.aclose()
+            if manager is not None:
+                await manager.aclose()
             for close in closers:
                 await close()
             await relay.channel.aclose()

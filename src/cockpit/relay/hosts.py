@@ -28,17 +28,11 @@ class HostManager:
     def _spec(self, user: users.UserRecord) -> HostSpec:
         settings = self.relay.settings
         assert settings.secret_key is not None
-        env = {}
-        if settings.anthropic_api_key:
-            env["ANTHROPIC_API_KEY"] = settings.anthropic_api_key.get_secret_value()
-        if settings.anthropic_base_url:
-            env["ANTHROPIC_BASE_URL"] = settings.anthropic_base_url
         return HostSpec(
             user_id=user.id,
             phone=user.phone,
             token=host_token(settings.secret_key.get_secret_value(), user.phone),
             workspace=Path(user.repo_path) if user.repo_path else None,
-            env=env,
         )
 
     async def client(self, user_id: int) -> HostClient:

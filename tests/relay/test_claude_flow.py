@@ -1,0 +1,154 @@
+"""Issue 3 end to end: phone simulator → relay → local host → real Claude Code CLI.
+
+Claude Code talks to the scripted Anthropic stand-in, so its tools really run in
+the user's workspace; the phone sees what a person on WhatsApp would see.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cockpit.store import hosts, users
+from tests.fakes.anthropic import (
+    AnthropicFake,
+    conversation_text,
+    error,
+    has_tool_result,
+    say,
+    tool,
+    tool_results,
+)
+from tests.live import wait_until
+from tests.relay.conftest import ADA, Stack, claude_overrides, running_stack
+
+pytestmark = [pytest.mark.claude, pytest.mark.slow]
+
+
+def _workspace(stack: Stack) -> Path:
+    return (stack.settings.data_dir / "workspaces" / "15551230001").resolve()
+
+
+def test_a_message_makes_claude_write_a_file(
+    claude_stack: Stack, anthropic_fake: AnthropicFake
+) -> None:
+    """The phone gets the acknowledgement, Claude's answer and the cost line; the file exists."""
+    target = _workspace(claude_stack) / "hello.txt"
+    anthropic_fake.script(
+        [
+            tool("Write", {"file_path": str(target), "content": "hello\n"}),
+            say("I wrote **hello.txt**.", when=has_tool_result),
+        ]
+    )
+    claude_stack.send("please write hello.txt")
+    bodies = claude_stack.wait_for("✅ Done")
+    assert bodies[0] == "👀 on it"
+    assert "I wrote *hello.txt*." in bodies
+    assert bodies.index("I wrote *hello.txt*.") < len(bodies) - 1
+    assert bodies[-1].startswith("✅ Done") and "$" in bodies[-1]
+    assert target.read_text() == "hello\n"
+
+
+def test_bash_asks_for_approval_and_the_reply_decides(
+    claude_stack: Stack, anthropic_fake: AnthropicFake
+) -> None:
+    """Reply 1 runs the command; reply 3 denies the next one and Claude is told."""
+    anthropic_fake.script(
+        [
+            tool("Bash", {"command": "touch ran.txt && echo out-$((40+2))", "description": "run"}),
+            say("It printed out-42.", when=has_tool_result),
+        ]
+    )
+    claude_stack.send("run the script")
+    claude_stack.wait_for("🔐")
+    assert "Reply *1* allow" in claude_stack.bodies()[-1]
+    claude_stack.send("1")
+    claude_stack.wait_for("It printed out-42.")
+    assert "out-42" in str(tool_results(anthropic_fake.main_requests[-1])[0]["content"])
+    count = len(claude_stack.bodies())
+    anthropic_fake.script(
+        [
+            tool("Bash", {"command": "touch nope.txt", "description": "touch"}),
+            say("Understood, I won't.", when=has_tool_result),
+        ]
+    )
+    claude_stack.send("now touch a file")
+    wait_until(lambda: sum("🔐" in b for b in claude_stack.bodies()) == 2, timeout=30)
+    claude_stack.send("Deny.")
+    claude_stack.wait_for("Understood, I won't.")
+    assert "✋ Denied. Claude was told." in claude_stack.bodies()[count:]
+    assert tool_results(anthropic_fake.main_requests[-1])[0].get("is_error") is True
+    assert not (_workspace(claude_stack) / "nope.txt").exists()
+
+
+def test_allow_for_this_session_stops_further_questions(
+    claude_stack: Stack, anthropic_fake: AnthropicFake
+) -> None:
+    """After reply 2, the same tool runs again without asking."""
+    anthropic_fake.script(
+        [
+            tool("Bash", {"command": "touch one.txt", "description": "one"}),
+            tool("Bash", {"command": "touch two.txt", "description": "two"}, when=has_tool_result),
+            say("Both ran.", when=has_tool_result),
+        ]
+    )
+    claude_stack.send("run two commands")
+    claude_stack.wait_for("🔐")
+    claude_stack.send("2")
+    bodies = claude_stack.wait_for("Both ran.")
+    assert sum("🔐" in b for b in bodies) == 1
+    assert (_workspace(claude_stack) / "two.txt").exists()
+
+
+def test_an_overloaded_anthropic_is_told_plainly_and_retry_runs_it_again(
+    claude_stack: Stack, anthropic_fake: AnthropicFake
+) -> None:
+    """A 529 becomes a clear message; *retry* runs the kept message again."""
+    anthropic_fake.script([error(529, "overloaded_error")])
+    claude_stack.send("summarise the repo")
+    bodies = claude_stack.wait_for("⚠️")
+    assert "overloaded" in bodies[-1].lower() and "retry" in bodies[-1].lower()
+    anthropic_fake.script([say("Here is the summary.")])
+    claude_stack.send("Retry")
+    claude_stack.wait_for("Here is the summary.")
+    assert "summarise the repo" in conversation_text(anthropic_fake.main_requests[-1])
+
+
+def test_many_tool_calls_send_no_more_progress_than_the_throttle_allows(
+    claude_stack: Stack, anthropic_fake: AnthropicFake
+) -> None:
+    """Twelve tool calls in one turn produce at most one progress message per 20 s."""
+    workspace = _workspace(claude_stack)
+    steps = [tool("Write", {"file_path": str(workspace / "f0.txt"), "content": "0"})]
+    steps += [
+        tool("Write", {"file_path": str(workspace / f"f{i}.txt"), "content": str(i)},
+             when=has_tool_result)
+        for i in range(1, 12)
+    ]  # fmt: skip
+    anthropic_fake.script([*steps, say("Twelve files.", when=has_tool_result)])
+    claude_stack.send("write twelve files")
+    bodies = claude_stack.wait_for("✅ Done", timeout=60)
+    assert len(list(workspace.glob("f*.txt"))) == 12
+    progress = [b for b in bodies if b not in ("👀 on it", "Twelve files.") and "✅" not in b]
+    assert len(progress) <= 1, bodies
+
+
+def test_after_a_restart_the_next_message_continues_the_same_claude_session(
+    claude_db: str, tmp_path: Path, anthropic_fake: AnthropicFake
+) -> None:
+    """Relay and host restarted: Claude still sees the earlier conversation."""
+    overrides = claude_overrides(anthropic_fake)
+    with running_stack(claude_db, tmp_path / "data", **overrides) as first:
+        anthropic_fake.script([say("Noted: the codename is BLUEBIRD.")])
+        first.send("remember the codename BLUEBIRD")
+        first.wait_for("✅ Done", timeout=60)
+    with running_stack(claude_db, tmp_path / "data", **overrides) as second:
+        anthropic_fake.script([say("The codename was BLUEBIRD.")])
+        second.send("what was the codename?")
+        bodies = second.wait_for("✅ Done", timeout=60)
+        assert "The codename was BLUEBIRD." in bodies
+        user = users.find_by_phone(second.db, ADA)
+        assert user is not None
+        assert [t.state for t in hosts.turns_of(second.db, user.id)] == ["done", "done"]
+    assert "remember the codename BLUEBIRD" in conversation_text(anthropic_fake.main_requests[-1])
