@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import os
 import signal
+import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -16,6 +19,7 @@ from cockpit.config import load_settings
 from cockpit.provision.base import HostSpec
 from cockpit.provision.errors import ProvisionError
 from cockpit.provision.local import LocalProvisioner
+from cockpit.provision.pidfile import host_pids, process_alive
 
 ALICE = HostSpec(user_id=1, phone="+15550001111", token="alice-token")
 BOB = HostSpec(user_id=2, phone="+15550002222", token="bob-token")
@@ -185,3 +189,191 @@ async def test_relay_secrets_do_not_reach_the_host(
     assert b"COCKPIT_HOST_TOKEN=alice-token" in environ
     assert b"ANTHROPIC_API_KEY=sk-test-key" in environ
     assert not [v for v in environ if b"twilio-secret" in v or b"relay-secret" in v]
+
+
+# A relay in a child process: it creates one host, reports it, then waits to be killed.
+_DOOMED_RELAY = """
+import asyncio, json, sys
+from pathlib import Path
+from cockpit.config import load_settings
+from cockpit.provision.base import HostSpec
+from cockpit.provision.local import LocalProvisioner
+
+async def main():
+    local = LocalProvisioner(load_settings(data_dir=Path(sys.argv[1])))
+    spec = HostSpec(user_id=1, phone=sys.argv[2], token=sys.argv[3])
+    endpoint = await local.create(spec)
+    print("READY " + json.dumps({"url": endpoint.url, "pid": local.pid(1)}), flush=True)
+    await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+def _alice_dir(tmp_path: Path) -> Path:
+    return (tmp_path / "hosts" / "15550001111").resolve()
+
+
+@pytest.fixture
+def no_orphans(tmp_path: Path) -> Iterator[None]:
+    """Kills any host a test left running on its data folder, even when the test failed."""
+    yield
+    for pid in host_pids(_alice_dir(tmp_path)):
+        os.killpg(pid, signal.SIGKILL)
+
+
+async def _relay_dies_leaving_a_host(tmp_path: Path, token: str = ALICE.token) -> tuple[str, int]:
+    """Run a relay in a child process, SIGKILL it once its host is up; the host's url and pid."""
+    relay = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _DOOMED_RELAY,
+        str(tmp_path),
+        ALICE.phone,
+        token,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert relay.stdout is not None
+        line = b""
+        while not line.startswith(b"READY "):
+            line = await asyncio.wait_for(relay.stdout.readline(), 60)
+            assert line, "the child relay exited before its host was up"
+    finally:
+        relay.kill()
+        await relay.wait()
+    report = json.loads(line.removeprefix(b"READY "))
+    assert (await _health(report["url"], token)).status_code == 200  # the host outlived it
+    return report["url"], report["pid"]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("no_orphans")
+async def test_a_restarted_relay_adopts_the_host_a_killed_relay_left_running(
+    local: LocalProvisioner, tmp_path: Path
+) -> None:
+    """After a relay is SIGKILLed, the next one reuses its running host: same port, one process."""
+    url, pid = await _relay_dies_leaving_a_host(tmp_path)
+    endpoint = await local.create(ALICE)
+    assert endpoint.url == url
+    assert local.pid(ALICE.user_id) == pid
+    assert await local.status(ALICE.user_id) == "running"
+    assert (await _health(endpoint.url, endpoint.token)).status_code == 200
+    assert host_pids(_alice_dir(tmp_path)) == [pid]
+
+
+async def test_the_pid_file_names_the_host_without_its_token(
+    local: LocalProvisioner, tmp_path: Path
+) -> None:
+    """host.pid records the host's pid, port and token hash, never the token, and goes on stop."""
+    endpoint = await local.create(ALICE)
+    pid_file = _alice_dir(tmp_path) / "host.pid"
+    record = json.loads(pid_file.read_text())
+    assert record == {
+        "pid": local.pid(ALICE.user_id),
+        "port": int(endpoint.url.rsplit(":", 1)[1]),
+        "token_sha256": hashlib.sha256(ALICE.token.encode()).hexdigest(),
+    }
+    assert ALICE.token not in pid_file.read_text()
+    await local.stop(ALICE.user_id)
+    assert not pid_file.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("no_orphans")
+async def test_an_adopted_host_that_dies_is_restarted_and_the_relay_told(
+    local: LocalProvisioner, restarts: list[int], tmp_path: Path
+) -> None:
+    """An adopted host is supervised: killed, it comes back and `on_restart` hears of it."""
+    _, pid = await _relay_dies_leaving_a_host(tmp_path)
+    await local.create(ALICE)
+    os.kill(pid, signal.SIGKILL)
+
+    async def back() -> bool:
+        new_pid = local.pid(ALICE.user_id)
+        return new_pid not in (None, pid) and await local.status(ALICE.user_id) == "running"
+
+    await _until(back)
+    endpoint = await local.endpoint(ALICE.user_id)
+    assert endpoint is not None
+    assert (await _health(endpoint.url, endpoint.token)).status_code == 200
+    assert host_pids(_alice_dir(tmp_path)) == [local.pid(ALICE.user_id)]
+
+    async def told() -> bool:
+        return restarts == [ALICE.user_id]
+
+    await _until(told, within=5)
+
+
+async def test_a_pid_file_naming_a_dead_process_does_not_block_a_fresh_host(
+    local: LocalProvisioner, tmp_path: Path
+) -> None:
+    """A stale host.pid (its process long gone) is ignored: a fresh host starts and is recorded."""
+    dead = await asyncio.create_subprocess_exec("true")
+    await dead.wait()
+    data_dir = _alice_dir(tmp_path)
+    data_dir.mkdir(parents=True)
+    token_hash = hashlib.sha256(ALICE.token.encode()).hexdigest()
+    stale = {"pid": dead.pid, "port": 1, "token_sha256": token_hash}
+    (data_dir / "host.pid").write_text(json.dumps(stale))
+    endpoint = await local.create(ALICE)
+    pid = local.pid(ALICE.user_id)
+    assert pid not in (None, dead.pid)
+    assert (await _health(endpoint.url, endpoint.token)).status_code == 200
+    assert json.loads((data_dir / "host.pid").read_text())["pid"] == pid
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("no_orphans")
+async def test_a_left_running_host_with_another_token_is_replaced(
+    local: LocalProvisioner, tmp_path: Path
+) -> None:
+    """A host left running with a token other than the user's is ended before a fresh one starts."""
+    _, old = await _relay_dies_leaving_a_host(tmp_path, token="an-older-token")
+    endpoint = await local.create(ALICE)
+    pid = local.pid(ALICE.user_id)
+    assert pid not in (None, old)
+    assert not process_alive(old)
+    assert (await _health(endpoint.url, ALICE.token)).json()["branch"] == "main"
+    assert host_pids(_alice_dir(tmp_path)) == [pid]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("no_orphans")
+async def test_a_left_running_host_that_does_not_answer_is_replaced(
+    local: LocalProvisioner, tmp_path: Path
+) -> None:
+    """A left-running host that does not answer /health (SIGSTOPped) is ended, not shared."""
+    _, old = await _relay_dies_leaving_a_host(tmp_path)
+    os.kill(old, signal.SIGSTOP)
+    endpoint = await local.create(ALICE)
+    pid = local.pid(ALICE.user_id)
+    assert pid not in (None, old)
+    assert not process_alive(old)
+    assert (await _health(endpoint.url, endpoint.token)).status_code == 200
+    assert host_pids(_alice_dir(tmp_path)) == [pid]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("no_orphans")
+async def test_stop_and_aclose_end_an_adopted_host(tmp_path: Path) -> None:
+    """An adopted host is stopped by `stop` and, once started again, by `aclose`, like any other."""
+    _, adopted = await _relay_dies_leaving_a_host(tmp_path)
+    provisioner = LocalProvisioner(load_settings(data_dir=tmp_path))
+    try:
+        await provisioner.create(ALICE)
+        assert provisioner.pid(ALICE.user_id) == adopted
+        await provisioner.stop(ALICE.user_id)
+        assert not process_alive(adopted)
+        assert await provisioner.status(ALICE.user_id) == "stopped"
+        assert provisioner.pid(ALICE.user_id) is None
+        assert not (_alice_dir(tmp_path) / "host.pid").exists()
+    finally:
+        await provisioner.aclose()
+    _, adopted = await _relay_dies_leaving_a_host(tmp_path)
+    provisioner = LocalProvisioner(load_settings(data_dir=tmp_path))
+    await provisioner.create(ALICE)
+    assert provisioner.pid(ALICE.user_id) == adopted
+    await provisioner.aclose()
+    assert not process_alive(adopted)
+    assert host_pids(_alice_dir(tmp_path)) == []

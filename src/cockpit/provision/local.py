@@ -5,6 +5,13 @@ Each host gets its own folder `COCKPIT_DATA_DIR/hosts/<digits>/` (database, home
 process group so that stopping it also stops the Claude Code processes it started.
 A supervisor task per host restarts a host that died, with backoff (1 s, 2 s,
 4 s … 30 s), and tells the relay through `on_restart`.
+
+A host outlives a relay killed with SIGKILL (a Claude turn may be in progress), so
+each spawn is recorded in `<data dir>/host.pid`. Before starting a host, the
+provisioner looks there: a live `cockpit host` on that data dir with the user's
+token that answers `/health` is adopted (same port, no new process) and supervised
+by polling; any other host process on that data dir is terminated first. Two hosts
+never share a data dir.
 """
 
 from __future__ import annotations
@@ -26,6 +33,21 @@ from cockpit.provision.base import HostEndpoint, HostSpec, HostState
 from cockpit.provision.errors import ProvisionError
 from cockpit.provision.health import wait_healthy
 from cockpit.provision.hostenv import free_port, host_env, local_workspace, phone_digits
+from cockpit.provision.pidfile import (
+    host_pids,
+    is_host_of,
+    read_pid_file,
+    remove_pid_file,
+    write_pid_file,
+)
+from cockpit.provision.processes import (
+    AdoptedProcess,
+    HostProcess,
+    SpawnedProcess,
+    answers_within,
+    signal_group,
+    terminate_pid,
+)
 
 log = get_logger(__name__)
 
@@ -33,7 +55,7 @@ OnRestart = Callable[[int], Awaitable[None]]
 # A relay's own secrets and settings stay out of the host: Claude's shell could read them.
 _PRIVATE_PREFIXES = ("COCKPIT_", "TWILIO_", "ANTHROPIC_")
 _STABLE_SECONDS = 60.0  # a host that lived this long starts its backoff from 1 s again
-_TERM_GRACE_SECONDS = 5.0
+_ADOPT_HEALTH_SECONDS = 5.0  # a recorded host must answer /health this soon to be adopted
 
 
 @dataclass
@@ -42,7 +64,7 @@ class _Host:
     data_dir: Path
     workspace: Path
     port: int
-    process: asyncio.subprocess.Process | None = None
+    process: HostProcess | None = None
     supervisor: asyncio.Task[None] | None = None
     wanted: bool = True
     state: HostState = "starting"
@@ -53,7 +75,7 @@ class _Host:
 
     @property
     def alive(self) -> bool:
-        return self.process is not None and self.process.returncode is None
+        return self.process is not None and self.process.running
 
 
 class LocalProvisioner:
@@ -131,7 +153,7 @@ class LocalProvisioner:
     def pid(self, user_id: int) -> int | None:
         """The process id of the user's running host, for diagnostics."""
         host = self._hosts.get(user_id)
-        return host.process.pid if host is not None and host.alive and host.process else None
+        return host.process.pid if host is not None and host.process and host.alive else None
 
     async def aclose(self) -> None:
         """Stop supervising and stop every host."""
@@ -158,24 +180,60 @@ class LocalProvisioner:
         host.supervisor = asyncio.create_task(self._supervise(host))
 
     async def _launch(self, host: _Host) -> None:
-        """Spawn the host process and wait for /health; kill it and raise if it never answers."""
+        """Adopt the host left running on its data dir, or spawn one and wait for /health.
+
+        A spawned host that never answers is killed and `ProvisionError` raised.
+        """
         host.state = "starting"
+        if await self._adopt(host):
+            host.state = "running"
+            return
         host.port = free_port(host.port or None)
         host.data_dir.mkdir(parents=True, exist_ok=True)
         host.workspace.mkdir(parents=True, exist_ok=True)
-        host.process = await self._spawn(host)
-        log.info("host.spawned", user_id=host.spec.user_id, pid=host.process.pid, port=host.port)
+        spawned = await self._spawn(host)
+        host.process = SpawnedProcess(spawned)
+        await asyncio.to_thread(
+            write_pid_file, host.data_dir, spawned.pid, host.port, host.spec.token
+        )
+        log.info("host.spawned", user_id=host.spec.user_id, pid=spawned.pid, port=host.port)
         problem = await wait_healthy(host.url, self._ready_timeout, alive=lambda: host.alive)
         if problem is None:
             host.state = "running"
             return
         host.state = "failed"
-        await _terminate(host.process)
+        await host.process.terminate()
+        await asyncio.to_thread(remove_pid_file, host.data_dir)
         tail = _log_tail(host.data_dir / "host.log")
         raise ProvisionError(
             f"the host of user {host.spec.user_id} did not start: {problem}.\n"
             f"Last lines of {host.data_dir / 'host.log'}:\n{tail}"
         )
+
+    async def _adopt(self, host: _Host) -> bool:
+        """Take over the recorded host if it is this user's and healthy; end any other one.
+
+        Returns True when `host` now stands for the adopted process.
+        """
+        record = await asyncio.to_thread(read_pid_file, host.data_dir)
+        keep: int | None = None
+        if record is not None and await asyncio.to_thread(is_host_of, record.pid, host.data_dir):
+            url = f"http://127.0.0.1:{record.port}"
+            token = host.spec.token
+            if record.token_matches(token) and await answers_within(
+                url, token, _ADOPT_HEALTH_SECONDS
+            ):
+                keep = record.pid
+                host.port = record.port
+                host.process = AdoptedProcess(record.pid, url, token)
+                log.info("host.adopted", user_id=host.spec.user_id, pid=keep, port=host.port)
+        for pid in await asyncio.to_thread(host_pids, host.data_dir):
+            if pid != keep:  # a host this relay cannot vouch for must not share the data dir
+                log.warning("host.stray_terminated", user_id=host.spec.user_id, pid=pid)
+                await terminate_pid(pid)
+        if keep is None and record is not None:
+            await asyncio.to_thread(remove_pid_file, host.data_dir)
+        return keep is not None
 
     async def _spawn(self, host: _Host) -> asyncio.subprocess.Process:
         args = ["-m", "cockpit", "host", "--host", "127.0.0.1", "--port", str(host.port)]
@@ -204,7 +262,7 @@ class LocalProvisioner:
             assert process is not None
             began = loop.time()
             await process.wait()
-            _kill_group(process.pid)  # Claude Code processes orphaned by the dead host
+            signal_group(process.pid, signal.SIGKILL)  # Claude Code processes orphaned by the host
             if not host.wanted:
                 return
             host.state = "failed"
@@ -245,29 +303,9 @@ class LocalProvisioner:
                 await host.supervisor
             host.supervisor = None
         if host.process is not None:
-            await _terminate(host.process)
+            await host.process.terminate()
+        await asyncio.to_thread(remove_pid_file, host.data_dir)
         host.state = "stopped"
-
-
-async def _terminate(process: asyncio.subprocess.Process) -> None:
-    """SIGTERM the process group, SIGKILL it if it is still there after 5 s."""
-    if process.returncode is None:
-        _signal_group(process.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), _TERM_GRACE_SECONDS)
-        except TimeoutError:
-            _signal_group(process.pid, signal.SIGKILL)
-            await process.wait()
-    _kill_group(process.pid)
-
-
-def _kill_group(pgid: int) -> None:
-    _signal_group(pgid, signal.SIGKILL)
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
 
 
 def _inherited_env() -> dict[str, str]:
