@@ -54,6 +54,11 @@ def up(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
         application, simulator = create_local_app(settings)
     except (ConfigError, StoreError) as exc:
         raise _fail(exc) from None
+    if settings.agent == "claude" and settings.anthropic_api_key is None:
+        console.print(
+            "[yellow]ANTHROPIC_API_KEY is not set: Claude will answer that the key was refused."
+            " Put it in .env, or run with COCKPIT_AGENT=echo to try the echo agent.[/yellow]"
+        )
     if simulator is not None:
         console.print(f"Phone simulator: [bold]{settings.public_url}/phone[/bold]")
     else:

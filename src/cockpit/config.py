@@ -56,8 +56,8 @@ class Settings(BaseSettings):
     )  # type: ignore[assignment]
     agent: Literal["echo", "claude"] = _env(
         "COCKPIT_AGENT",
-        "echo answers with the message itself; claude runs each user's host.",
-        "echo",
+        "claude runs each user's own Claude Code host; echo answers with the message.",
+        "claude",
     )  # type: ignore[assignment]
     twilio_account_sid: str | None = _env(
         "TWILIO_ACCOUNT_SID", "Twilio account SID (AC…); empty with `cockpit up`: the simulator."
