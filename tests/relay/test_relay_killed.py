@@ -8,15 +8,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
+from cockpit.channels.simulator import PhoneSimulator, create_simulator_app
 from cockpit.store import outbox, users
 from cockpit.store.db import Database
+from tests.fakes.anthropic import AnthropicFake, has_tool_result, say, slow, tool
 from tests.live import bound_socket, free_port, serve, wait_until
 from tests.relay.conftest import ACCOUNT_SID, ADA, AUTH_TOKEN, FROM, make_simulator
+from tests.requirements import require_claude_cli
 
 pytestmark = pytest.mark.slow
 
@@ -72,25 +76,34 @@ def relay_env(db_url: str, tmp_path: Path) -> dict[str, str]:
     }  # fmt: skip
 
 
-@pytest.fixture
-def killable(relay_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[RelayProcess, object]]:
-    """A relay child process and the simulator it sends to."""
+@contextmanager
+def relay_and_simulator(
+    relay_env: dict[str, str], tmp_path: Path, extra: dict[str, str] | None = None
+) -> Iterator[tuple[RelayProcess, PhoneSimulator, str]]:
+    """A relay child process and the in-test simulator it sends to."""
     port = free_port()
     relay_url = f"http://127.0.0.1:{port}"
     sim = make_simulator(relay_url)
     sim_sock = bound_socket()
     sim_url = f"http://127.0.0.1:{sim_sock.getsockname()[1]}"
     env = relay_env | {"COCKPIT_PUBLIC_URL": relay_url, "TWILIO_API_BASE_URL": sim_url}
-    relay = RelayProcess(env, port, tmp_path / "relay.log")
-    from cockpit.channels.simulator import create_simulator_app
-
+    relay = RelayProcess(env | (extra or {}), port, tmp_path / "relay.log")
     with serve(create_simulator_app(sim), sim_sock):
         relay.start()
         try:
-            yield relay, (sim, sim_url)
+            yield relay, sim, sim_url
         finally:
             relay.stop()
             sim.release()
+
+
+@pytest.fixture
+def killable(
+    relay_env: dict[str, str], tmp_path: Path
+) -> Iterator[tuple[RelayProcess, PhoneSimulator, str]]:
+    """A relay child process with the echo agent, and its simulator."""
+    with relay_and_simulator(relay_env, tmp_path) as parts:
+        yield parts
 
 
 def _send(sim_url: str, body: str) -> int:
@@ -98,19 +111,19 @@ def _send(sim_url: str, body: str) -> int:
     return int(reply.json()["relay_status"])
 
 
-def _phone(sim: object) -> list[str]:
-    return [m.body for m in sim.messages(ADA) if m.direction != "inbound"]  # type: ignore[attr-defined]
+def _phone(sim: PhoneSimulator) -> list[str]:
+    return [m.body for m in sim.messages(ADA) if m.direction != "inbound"]
 
 
 def test_killed_after_twilio_took_the_reply_it_is_not_sent_again(
-    killable: tuple[RelayProcess, object], db_url: str
+    killable: tuple[RelayProcess, PhoneSimulator, str], db_url: str
 ) -> None:
     """Killed while Twilio holds the reply's answer, the restarted relay finds it, sends none."""
-    relay, (sim, sim_url) = killable  # type: ignore[misc]
-    sim.faults.accept_then_hang_next, sim.faults.hang_seconds = 1, 60  # type: ignore[attr-defined]
-    sim.faults.drop_callbacks = 3  # type: ignore[attr-defined]
+    relay, sim, sim_url = killable
+    sim.faults.accept_then_hang_next, sim.faults.hang_seconds = 1, 60
+    sim.faults.drop_callbacks = 3
     assert _send(sim_url, "survive the crash") == 200
-    wait_until(lambda: len(sim.attempts) == 1)  # type: ignore[attr-defined]
+    wait_until(lambda: len(sim.attempts) == 1)
     relay.kill()
     relay.start()
     database = Database(db_url)
@@ -118,20 +131,52 @@ def test_killed_after_twilio_took_the_reply_it_is_not_sent_again(
     time.sleep(1.0)
     database.dispose()
     assert _phone(sim) == ["survive the crash"]
-    assert len(sim.attempts) == 1  # type: ignore[attr-defined]
+    assert len(sim.attempts) == 1
 
 
 def test_killed_before_the_reply_reached_twilio_it_is_sent_once(
-    killable: tuple[RelayProcess, object],
+    killable: tuple[RelayProcess, PhoneSimulator, str],
 ) -> None:
     """Killed while the reply's request hangs unrecorded, the restarted relay sends it once."""
-    relay, (sim, sim_url) = killable  # type: ignore[misc]
-    sim.faults.hang_next, sim.faults.hang_seconds = 1, 60  # type: ignore[attr-defined]
+    relay, sim, sim_url = killable
+    sim.faults.hang_next, sim.faults.hang_seconds = 1, 60
     assert _send(sim_url, "acknowledged, then killed") == 200
-    wait_until(lambda: len(sim.attempts) == 1)  # type: ignore[attr-defined]
+    wait_until(lambda: len(sim.attempts) == 1)
     relay.kill()
-    sim.release()  # type: ignore[attr-defined]
+    sim.release()
     relay.start()
     wait_until(lambda: _phone(sim), timeout=20)
     time.sleep(1.0)
     assert _phone(sim) == ["acknowledged, then killed"]
+
+
+@pytest.mark.claude
+def test_killed_mid_turn_every_host_event_reaches_the_phone_once(
+    relay_env: dict[str, str], tmp_path: Path, anthropic_fake: AnthropicFake
+) -> None:
+    """SIGKILL while Claude works: after a restart the turn finishes and nothing repeats."""
+    require_claude_cli()
+    workspace = tmp_path / "data" / "workspaces" / "15551230001"
+    anthropic_fake.script(
+        [
+            tool("Write", {"file_path": str(workspace / "a.txt"), "content": "a"}),
+            slow(6.0, say("Finished after the crash."), when=has_tool_result),
+        ]
+    )
+    extra = {
+        "COCKPIT_AGENT": "claude",
+        "ANTHROPIC_API_KEY": "sk-test",
+        "ANTHROPIC_BASE_URL": anthropic_fake.url,
+        "COCKPIT_CLAUDE_MAX_RETRIES": "0",
+    }
+    with relay_and_simulator(relay_env, tmp_path, extra) as (relay, sim, sim_url):
+        assert _send(sim_url, "write a.txt, then think") == 200
+        wait_until(lambda: len(_phone(sim)) >= 2, timeout=60)  # 👀 and the progress line
+        relay.kill()
+        relay.start()
+        wait_until(lambda: any(b.startswith("✅ Done") for b in _phone(sim)), timeout=60)
+        time.sleep(1.0)
+        bodies = _phone(sim)
+    assert bodies[0] == "👀 on it"
+    assert bodies[2:] == ["Finished after the crash.", bodies[-1]]
+    assert len(bodies) == len(set(bodies)) == 4
