@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -140,5 +141,14 @@ def claude_stack(claude_db: str, tmp_path: Path, anthropic_fake: AnthropicFake) 
     """The stack with the Claude agent: a local host runs the real CLI for Ada."""
     require_claude_cli()
     with running_stack(claude_db, tmp_path / "data", **claude_overrides(anthropic_fake)) as s:
-        wait_until(lambda: (tmp_path / "data" / "hosts").exists(), timeout=30)
+        wait_until(lambda: host_answers(tmp_path / "data" / "hosts" / "15551230001"), timeout=30)
         yield s
+
+
+def host_answers(host_dir: Path) -> bool:
+    """Whether the local host recorded in `host_dir` is up and answering."""
+    try:
+        port = json.loads((host_dir / "host.pid").read_text())["port"]
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+    except (OSError, ValueError, KeyError, httpx.HTTPError):
+        return False

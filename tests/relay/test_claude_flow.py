@@ -6,6 +6,9 @@ the user's workspace; the phone sees what a person on WhatsApp would see.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ from tests.fakes.anthropic import (
     error,
     has_tool_result,
     say,
+    slow,
     tool,
     tool_results,
 )
@@ -152,3 +156,51 @@ def test_after_a_restart_the_next_message_continues_the_same_claude_session(
         assert user is not None
         assert [t.state for t in hosts.turns_of(second.db, user.id)] == ["done", "done"]
     assert "remember the codename BLUEBIRD" in conversation_text(anthropic_fake.main_requests[-1])
+
+
+def test_stop_ends_a_long_running_command_within_five_seconds(
+    claude_stack: Stack, anthropic_fake: AnthropicFake
+) -> None:
+    """*stop* interrupts an approved minute-long command and the phone is told it stopped."""
+    command = 'python3 -c "import time; time.sleep(60)"'
+    anthropic_fake.script(
+        [
+            tool("Bash", {"command": command, "description": "wait a minute"}),
+            say("It finished.", when=has_tool_result),
+        ]
+    )
+    claude_stack.send("wait for a minute")
+    claude_stack.wait_for("🔐")
+    claude_stack.send("1")
+    claude_stack.wait_for("🧪")
+    claude_stack.send("Stop!")
+    claude_stack.wait_for("⏹ Stopping…", timeout=5)
+    wait_until(
+        lambda: any(b.startswith(("⏹ Stopped", "⚠️")) for b in claude_stack.bodies()), timeout=5
+    )
+    assert "It finished." not in claude_stack.bodies()
+
+
+def test_a_host_killed_mid_turn_is_restarted_and_resume_continues(
+    claude_stack: Stack, anthropic_fake: AnthropicFake
+) -> None:
+    """The phone hears once that the workspace restarted, with its last commit; *resume* works."""
+    workspace = _workspace(claude_stack)
+    anthropic_fake.script(
+        [
+            tool("Write", {"file_path": str(workspace / "a.txt"), "content": "a"}),
+            slow(30.0, say("never seen"), when=has_tool_result),
+        ]
+    )
+    claude_stack.send("write a.txt and think hard")
+    claude_stack.wait_for("✏️")
+    record = json.loads((claude_stack.settings.data_dir / "hosts/15551230001/host.pid").read_text())
+    os.kill(record["pid"], signal.SIGKILL)
+    bodies = claude_stack.wait_for("restarted", timeout=60)
+    (notice,) = [b for b in bodies if "restarted" in b]
+    assert "Last commit" in notice and "*resume*" in notice
+    anthropic_fake.script([say("Resumed and done.")])
+    claude_stack.send("resume")
+    bodies = claude_stack.wait_for("Resumed and done.", timeout=60)
+    assert sum("restarted" in b for b in bodies) == 1
+    assert "never seen" not in bodies

@@ -60,9 +60,14 @@ def dropped() -> Failure:
     return Failure("interrupted", "Dropped before it started. Reply *retry* to run it.", True)
 
 
-def host_restarted() -> Failure:
-    """The host stopped while the turn ran."""
-    return Failure("internal", f"The workspace restarted while this ran. {_RETRY}", True)
+def host_restarted(sha: str | None = None, subject: str | None = None) -> Failure:
+    """The host stopped while the turn ran; say where the code stands."""
+    where = f" Last commit {sha[:7]} “{_short(subject, 60)}”." if sha else ""
+    return Failure(
+        "internal",
+        f"Your workspace restarted while this ran.{where} Reply *resume* to continue.",
+        True,
+    )
 
 
 def internal(reason: str) -> Failure:

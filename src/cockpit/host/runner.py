@@ -34,6 +34,7 @@ from cockpit.host.failures import Failure
 from cockpit.host.phone_tools import SERVER_NAME, PhoneContext, PhoneToolFactory, phone_server
 from cockpit.host.turn_stream import TurnStream
 from cockpit.host.waits import Waits
+from cockpit.host.workspace import git_info
 from cockpit.log import get_logger
 
 log = get_logger(__name__)
@@ -267,8 +268,15 @@ class Runner:
     def recover(self) -> None:
         """After a restart: fail turns that were running, queue again those that waited."""
         self._p.waits.expire_stale()
-        for turn in self._p.db.turns_in_state("running"):
-            self._finish(turn.turn_id, turn.session, "failed", failures.host_restarted())
+        running = self._p.db.turns_in_state("running")
+        commit = git_info(self._p.workspace).get("last_commit") if running else None
+        sha, subject = (
+            (commit.get("sha"), commit.get("subject")) if isinstance(commit, dict) else (None, None)
+        )
+        for turn in running:
+            self._finish(
+                turn.turn_id, turn.session, "failed", failures.host_restarted(sha, subject)
+            )
         for turn in self._p.db.turns_in_state("queued"):
             self.submit(turn.turn_id, turn.session)
 

@@ -13,6 +13,8 @@ from httpx_sse import aconnect_sse
 from cockpit.errors import HostError, HostUnreachableError
 from cockpit.provision.base import HostEndpoint
 
+STREAM_SILENCE_SECONDS = 45.0
+
 
 class HostClient:
     """Calls one host's API with its bearer token; failures become HostError."""
@@ -88,7 +90,8 @@ class HostClient:
     async def events(self, after: int) -> AsyncIterator[tuple[int, dict[str, Any]]]:
         """Follow the host's event stream from after `after`: (seq, event) pairs."""
         headers = {"Last-Event-ID": str(after)}
-        timeout = httpx.Timeout(None, connect=5.0)
+        # The host pings every 15 s; three missed pings mean it hangs.
+        timeout = httpx.Timeout(STREAM_SILENCE_SECONDS, connect=5.0)
         try:
             async with aconnect_sse(
                 self._client, "GET", "/events", headers=headers, timeout=timeout
