@@ -34,6 +34,14 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite database file, so a fresh checkout just works."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
 class Database:
     """One engine and its session factory; `transaction()` is the unit of work."""
 
@@ -42,7 +50,7 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         self.is_postgres = self.url.startswith("postgresql")
         if self.is_sqlite:
-            self._ensure_sqlite_dir()
+            ensure_sqlite_folder(self.url)
             self.engine: Engine = create_engine(
                 self.url, connect_args={"check_same_thread": False, "timeout": 10}
             )
@@ -53,11 +61,6 @@ class Database:
             )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._closed = False
-
-    def _ensure_sqlite_dir(self) -> None:
-        path = self.url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from cockpit.store.db import normalize_url
+from cockpit.store.db import ensure_sqlite_folder, normalize_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -22,4 +22,5 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision`."""
+    ensure_sqlite_folder(normalize_url(url))
     command.upgrade(alembic_config(url), revision)
