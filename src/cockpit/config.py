@@ -157,6 +157,14 @@ class Settings(BaseSettings):
     claude_max_retries: int | None = _env(
         "COCKPIT_CLAUDE_MAX_RETRIES", "Cap on Claude Code's own API retries; empty: its default."
     )  # type: ignore[assignment]
+    dev_command: str | None = _env(
+        "COCKPIT_DEV_COMMAND",
+        "Command that starts the app's dev server on hosts; empty: package.json's dev/start.",
+    )  # type: ignore[assignment]
+    dev_port: int | None = _env(
+        "COCKPIT_DEV_PORT",
+        "Port of the dev server; empty: the one its script names, else the tool's usual one.",
+    )  # type: ignore[assignment]
     allow_shared_host: bool = _env(
         "COCKPIT_ALLOW_SHARED_HOST", "Let the local provisioner serve more than one user.", False
     )  # type: ignore[assignment]

@@ -20,6 +20,8 @@ _INHERITED = (
     "progress_interval_seconds",
     "claude_model",
     "claude_max_retries",
+    "dev_command",
+    "dev_port",
     "log_level",
 )
 
