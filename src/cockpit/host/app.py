@@ -24,6 +24,10 @@ from cockpit.host.db import HostDB
 from cockpit.host.events import EventLog
 from cockpit.host.phone_tools import PhoneToolFactory
 from cockpit.host.runner import HostParts, Runner, UnknownTurn
+from cockpit.host.visual_jobs import AutoVisuals
+from cockpit.host.visual_routes import add_visual_routes
+from cockpit.host.visual_service import HostPlaces, HostVisuals
+from cockpit.host.visual_tools import visual_tools
 from cockpit.host.waits import AlreadyResolved, Decision, UnknownWait, Waits
 from cockpit.log import get_logger
 
@@ -87,7 +91,8 @@ def create_host_app(
 ) -> FastAPI:
     """The host's FastAPI app: one per user, on its own data folder and workspace.
 
-    `phone_tools` adds tools to Claude's "phone" MCP server (see `phone_tools.py`);
+    `phone_tools` adds tools to Claude's "phone" MCP server (see `phone_tools.py`) next to
+    the built-in ones and the visual ones (`screenshot`, `show_diff`, always there);
     `claude_env` adds environment variables for Claude Code (e.g. CLAUDE_CODE_MAX_RETRIES).
     """
     settings.require("host_token")
@@ -99,6 +104,8 @@ def create_host_app(
     db = HostDB(data_dir / "host.db")
     events = EventLog(db)
     waits = Waits(db, events, settings.approval_timeout_seconds)
+    visuals = HostVisuals(HostPlaces(settings, db, events, waits, workspace, data_dir))
+    auto = AutoVisuals(visuals)
     runner = Runner(
         HostParts(
             settings,
@@ -108,8 +115,9 @@ def create_host_app(
             workspace,
             data_dir / "files",
             data_dir / "home",
-            phone_tools,
+            (*visual_tools(visuals, auto), *phone_tools),
             _claude_env(settings) | dict(claude_env or {}),
+            observers=(auto,),
         )
     )
 
@@ -120,11 +128,14 @@ def create_host_app(
         yield
         events.close()
         await runner.close()
+        await visuals.close()
         db.close()
 
     app = FastAPI(title="cockpit host", lifespan=lifespan)
     app.state.runner = runner
     _routes(app, token, db, events, waits, runner, workspace)
+    add_visual_routes(app, _auth(token), visuals)
+    _status_routes(app, token, runner, workspace, visuals)
     return app
 
 
@@ -159,7 +170,6 @@ def _routes(
     _turn_routes(app, auth, db, events, runner, workspace)
     _wait_routes(app, auth, waits)
     _event_routes(app, auth, db, events)
-    _status_routes(app, token, runner, workspace)
 
 
 def _turn_routes(
@@ -264,13 +274,15 @@ def _event_routes(app: FastAPI, auth: Any, db: HostDB, events: EventLog) -> None
         return FileResponse(path, media_type=content_type, filename=filename)
 
 
-def _status_routes(app: FastAPI, token: str, runner: Runner, workspace: Path) -> None:
+def _status_routes(
+    app: FastAPI, token: str, runner: Runner, workspace: Path, visuals: HostVisuals
+) -> None:
     @app.get("/health")
     async def health(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
         status = runner.status()
         if not token_ok(token, authorization):
             return JSONResponse({"state": status["state"]})
-        return JSONResponse({**status, **ws.git_info(workspace)})
+        return JSONResponse({**status, **ws.git_info(workspace), **visuals.status()})
 
 
 async def serve_host(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:

@@ -2,9 +2,10 @@
 
 One file per host (`COCKPIT_DATA_DIR/host.db`), separate from the relay's store:
 the numbered event log, turns with their text and state, the Claude session id of
-each cockpit session, approvals, questions, tools allowed for a session, and files
-shown to the phone. All calls run on the host's event loop thread; each write
-commits before it returns, so an event is durable before anyone can stream it.
+each cockpit session, approvals, questions, tools allowed for a session, files
+shown to the phone, and the user's preferences (automatic visuals). All calls run
+on the host's event loop thread; each write commits before it returns, so an event
+is durable before anyone can stream it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ CREATE TABLE IF NOT EXISTS waits (
 CREATE TABLE IF NOT EXISTS files (
   file_id TEXT PRIMARY KEY, path TEXT NOT NULL, content_type TEXT NOT NULL,
   filename TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS prefs (
+  name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 ACTIVE_STATES = ("queued", "running")
@@ -278,6 +281,20 @@ class HostDB:
         """(path, content type, filename) of a stored file."""
         row = self._conn.execute("SELECT * FROM files WHERE file_id = ?", (file_id,)).fetchone()
         return (Path(row["path"]), row["content_type"], row["filename"]) if row else None
+
+    # --- preferences ---
+    def get_pref(self, name: str) -> str | None:
+        """A stored preference of the user (e.g. `auto_visuals`), if set."""
+        row = self._conn.execute("SELECT value FROM prefs WHERE name = ?", (name,)).fetchone()
+        return str(row["value"]) if row else None
+
+    def set_pref(self, name: str, value: str) -> None:
+        """Store a preference; it outlives host restarts."""
+        self._conn.execute(
+            "INSERT INTO prefs (name, value) VALUES (?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
 
 
 def _turn(row: sqlite3.Row) -> Turn:

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from claude_agent_sdk import (
     ClaudeAgentOptions,
@@ -46,6 +46,15 @@ class UnknownTurn(LookupError):
     """No turn has this id."""
 
 
+class TurnObserver(Protocol):
+    """Told about each turn: before Claude starts, and after a successful turn's last
+    message, before its `result` event (what it emits then precedes the result)."""
+
+    async def before_turn(self, turn: Turn) -> None: ...
+
+    async def after_turn(self, turn: Turn) -> None: ...
+
+
 @dataclass
 class HostParts:
     """Everything a turn needs from the host: settings, storage, folders, extra tools."""
@@ -59,6 +68,7 @@ class HostParts:
     home: Path
     phone_tools: Sequence[PhoneToolFactory] = ()
     claude_env: dict[str, str] = field(default_factory=dict)
+    observers: Sequence[TurnObserver] = ()
 
 
 @dataclass
@@ -127,7 +137,10 @@ class Runner:
         self._running[turn.session] = running
         self._p.db.set_turn_state(turn.turn_id, "running")
         try:
+            await self._observe(turn, after=False)
             stream = await self._drive(turn, running)
+            if stream.failure() is None and not running.interrupted:
+                await self._observe(turn, after=True)
             self._conclude(turn, running, stream)
         except ClaudeSDKError as exc:
             log.warning("host.turn_crashed", turn_id=turn.turn_id, error=str(exc)[:300])
@@ -144,6 +157,13 @@ class Runner:
         finally:
             self._running.pop(turn.session, None)
             running.done.set()
+
+    async def _observe(self, turn: Turn, *, after: bool) -> None:
+        for observer in self._p.observers:
+            try:
+                await (observer.after_turn(turn) if after else observer.before_turn(turn))
+            except Exception:  # an observer's bug must not fail the user's turn
+                log.error("host.observer_failed", exc=True, turn_id=turn.turn_id)
 
     async def _drive(self, turn: Turn, running: _Running) -> TurnStream:
         cwd = self.cwd(turn.session)
