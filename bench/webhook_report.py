@@ -92,8 +92,13 @@ def _aims(runs: list[Run]) -> list[str]:
 def database_section(result: DatabaseResult, opts: Options) -> str:
     """The markdown of one database: its table, the aims, what else was seen."""
     title = f"### {result.name}: {result.description or 'skipped'}"
+    aborted = (
+        f"\n**Aborted after {len(result.runs)} run(s):** {result.aborted}\n"
+        if result.aborted
+        else ""
+    )
     if result.skipped or not result.runs:
-        return f"{title}\n\nSkipped: {result.skipped or 'no runs'}\n"
+        return f"{title}\n\nSkipped: {result.skipped or 'no runs'}\n{aborted}"
     runs = result.runs
     drain = median(r.drain_seconds for r in runs)
     lines = [title, "", *_table(runs, opts), "", *_aims(runs), ""]
@@ -103,9 +108,10 @@ def database_section(result: DatabaseResult, opts: Options) -> str:
     )
     lines.append(
         f"- after each throughput phase the relay needed a median {drain:.1f} s more to send "
-        f"the {opts.requests} echo replies and take their status callbacks"
+        f"the {opts.requests} echo replies and take their status callbacks; replies whose "
+        f"`read` callback never reached it (all runs): {sum(r.missing_callbacks for r in runs)}"
     )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + aborted
 
 
 def render(results: list[DatabaseResult], opts: Options) -> str:
@@ -128,7 +134,7 @@ def render(results: list[DatabaseResult], opts: Options) -> str:
 def summary(result: DatabaseResult) -> str:
     """One database's headline figures, for the terminal."""
     if result.skipped or not result.runs:
-        return f"{result.name}: skipped ({result.skipped or 'no runs'})"
+        return f"{result.name}: skipped ({result.skipped or result.aborted or 'no runs'})"
     runs = result.runs
     return (
         f"{result.name}: throughput ratio relay/bare {median(ratio(r) for r in runs):.2f}, "
