@@ -1,13 +1,16 @@
 """The agent that hands each message to the user's own Claude Code host.
 
-Short replies are understood first: an answer to an open approval or question,
-or a control word (retry, cancel, stop). Everything else becomes a turn.
+Short replies are understood first: a control word (retry, cancel, stop), a visual
+command (/screenshot, /diff, show <file>, /visuals on|off, answered by the host
+without Claude), or an answer to an open approval or question. Everything else
+becomes a turn.
 """
 
 from __future__ import annotations
 
 from cockpit.core.messages import OutboundDraft
 from cockpit.core.replies import approval_decision, control_word, question_answer
+from cockpit.core.visual_commands import VisualCommand, visual_command
 from cockpit.errors import HostError, HostUnreachableError, MediaError
 from cockpit.relay.hostclient import HostClient
 from cockpit.relay.hosts import HostManager
@@ -22,6 +25,11 @@ DECIDED = {
     "allow": "👍 Allowed.",
     "allow_session": "👍 Allowed, and I won't ask again for this tool in this session.",
     "deny": "✋ Denied. Claude was told.",
+}
+AUTO_VISUALS = {
+    True: "🖼 Automatic visuals are on: after each change you get the diffs (and a screenshot).",
+    False: "🙈 Automatic visuals are off. */diff* and */screenshot* still work; "
+    "*/visuals on* turns them back on.",
 }
 
 
@@ -39,6 +47,11 @@ class HostAgent:
         if control is not None:
             answer = await self._control(relay, client, record, control.word)
             return [self._reply(record, answer)] if answer else []
+        visual = None if record.message.media else visual_command(text)
+        if visual is not None:
+            said = await self._visual(client, visual)
+            if said is not None:
+                return [self._reply(record, said)] if said else []
         prompt = await in_thread(hosts.open_prompt, relay.db, record.user_id)
         if prompt is not None and not record.message.media:
             answered = await self._answer(relay, client, prompt, text)
@@ -69,6 +82,26 @@ class HostAgent:
             reply = "That question was already settled (it may have timed out)."
         await in_thread(hosts.close_prompt, relay.db, prompt.id)
         return reply
+
+    @staticmethod
+    async def _visual(client: HostClient, command: VisualCommand) -> str | None:
+        """Run a visual command on the host; None when `show <x>` names no changed file."""
+        if command.kind == "show":
+            try:
+                found = await client.visuals_diff(command.arg, require_match=True)
+            except HostUnreachableError:
+                raise
+            except HostError:
+                return None  # a host without visuals: let Claude read it
+            return "" if found.get("matched") else None
+        if command.kind == "diff":
+            await client.visuals_diff(command.arg)
+            return ""
+        if command.kind == "screenshot":
+            await client.visuals_screenshot(command.arg)
+            return "📸 Taking a screenshot…"
+        await client.set_auto_visuals(bool(command.enabled))
+        return AUTO_VISUALS[bool(command.enabled)]
 
     async def _control(
         self, relay: Relay, client: HostClient, record: InboundRecord, word: str

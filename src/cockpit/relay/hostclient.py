@@ -71,6 +71,30 @@ class HostClient:
         """Answer Claude's ask_user question."""
         await self._call("POST", f"/questions/{question_id}", json={"answer": answer})
 
+    async def visuals_diff(
+        self, query: str | None = None, *, require_match: bool = False
+    ) -> dict[str, Any]:
+        """Have the host send diff pictures (all changed files, or the one `query` names).
+
+        With `require_match`, nothing is sent unless `query` names a changed file; the
+        answer's `matched` is then that file's path, or None.
+        """
+        body = {"query": query, "require_match": require_match}
+        result: dict[str, Any] = await self._call("POST", "/visuals/diff", json=body)
+        return result
+
+    async def visuals_screenshot(
+        self, target: str | None = None, *, full_page: bool = False
+    ) -> dict[str, Any]:
+        """Have the host send a mobile + desktop screenshot of `target` (default "/")."""
+        body = {"target": target, "full_page": full_page}
+        result: dict[str, Any] = await self._call("POST", "/visuals/screenshot", json=body)
+        return result
+
+    async def set_auto_visuals(self, enabled: bool) -> None:
+        """Switch the host's automatic pictures after each turn on or off."""
+        await self._call("POST", "/visuals/auto", json={"enabled": enabled})
+
     async def health(self) -> dict[str, Any]:
         """The host's state, branch and last commit."""
         result: dict[str, Any] = await self._call("GET", "/health")
