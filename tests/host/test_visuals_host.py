@@ -10,8 +10,10 @@ from typing import Any
 
 from PIL import Image
 
-from cockpit.host.visual_changes import snapshot, turn_diffs
+from cockpit.core.formatting import format_for_whatsapp
+from cockpit.host.visual_changes import phone_text, snapshot, turn_diffs
 from cockpit.host.visual_service import is_loopback_url
+from cockpit.host.visuals.overview import HINT
 from tests.fakes.anthropic import AnthropicFake, has_tool_result, say, tool
 from tests.host.conftest import Event, RunningHost
 from tests.live import free_port
@@ -199,3 +201,13 @@ def test_only_loopback_addresses_may_be_photographed() -> None:
     assert not is_loopback_url("http://example.com/")
     assert not is_loopback_url("http://10.0.0.1/")
     assert not is_loopback_url("file:///etc/passwd")
+
+
+def test_paths_in_phone_texts_are_code_and_the_hint_is_bold() -> None:
+    """`__init__.py` is not turned into emphasis, and the hint reads *show <file>* on WhatsApp."""
+    paths = ["src/__init__.py", "a.py", "src/a.py"]
+    text = phone_text(f"3 files changed: {', '.join(paths)}\n{HINT}", paths)
+    assert format_for_whatsapp(text) == [
+        "3 files changed: `src/__init__.py`, `a.py`, `src/a.py`\n"
+        "Reply *show <file>* for a file's diff"
+    ]

@@ -10,6 +10,7 @@ is synchronous git and CPU work: call it through `asyncio.to_thread`.
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from cockpit.host.visuals.errors import GitError
 from cockpit.host.visuals.overview import HINT, MAX_FILES_SHOWN, summary
 from cockpit.host.visuals.overview_image import render_overview
 
+# The relay reads message text as Markdown: **bold** is WhatsApp's *bold*.
+HINT_TEXT = HINT.replace("*show <file>*", "**show <file>**")
 MAX_TRACKED_PATHS = 5000  # a workspace with more dirty files than this is not diffed per turn
 _GONE = "-"
 
@@ -75,7 +78,7 @@ def bundle_of(diffs: list[FileDiff], *, title: str) -> DiffBundle:
     paths = [fd.path for fd in diffs]
     if len(diffs) > MAX_FILES_SHOWN:
         image = render_overview(diffs, title=title, hint=HINT)
-        return DiffBundle([image], f"📝 {summary(diffs)}\n{HINT}", paths)
+        return DiffBundle([image], f"📝 {summary(diffs)}\n{HINT_TEXT}", paths)
     images = [img for fd in diffs for img in render_file_diff(fd)]
     return DiffBundle(images, f"📝 {summary(diffs)}:", paths)
 
@@ -98,7 +101,17 @@ def named_bundle(repo: Path, queries: Sequence[str]) -> DiffBundle:
     if missing:
         text += f"\nNo changed file matches {', '.join(repr(q) for q in missing)}."
         text += f" Changed: {', '.join(paths[:20])}" if paths else " Nothing is changed."
-    return DiffBundle(bundle.images if bundle else [], text, paths)
+    return DiffBundle(bundle.images if bundle else [], phone_text(text, paths), paths)
+
+
+def phone_text(text: str, paths: Sequence[str]) -> str:
+    """`text` for the phone: file paths in `code` (so `__init__.py` is not read as
+    Markdown emphasis) and the *show <file>* hint in bold."""
+    text = text.replace(HINT, HINT_TEXT)
+    if not paths:
+        return text
+    names = "|".join(re.escape(p) for p in sorted(set(paths), key=len, reverse=True))
+    return re.sub(rf"(?<![\w/.`-])(?:{names})(?![\w/`-])", lambda m: f"`{m[0]}`", text)
 
 
 def changed_paths(repo: Path) -> list[str]:

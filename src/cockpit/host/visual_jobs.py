@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from cockpit.host.db import Turn
-from cockpit.host.visual_changes import Snapshot, snapshot, turn_bundle
+from cockpit.host.visual_changes import Snapshot, phone_text, snapshot, turn_bundle
 from cockpit.host.visual_service import HostVisuals, Outlet
 from cockpit.host.visuals import VisualsError, render_changes, show_file
 from cockpit.log import get_logger
@@ -89,7 +89,8 @@ async def diff_job(visuals: HostVisuals, request_id: str, query: str | None) -> 
         else:
             bundle = await asyncio.to_thread(render_changes, repo)
         async with visuals.send_lock:
-            outlet.say(f"📝 {bundle.text}" if bundle.images else bundle.text)
+            text = phone_text(bundle.text, bundle.files)
+            outlet.say(f"📝 {text}" if bundle.images else text)
             outlet.show_all(bundle.images)
 
     await never_silent(outlet, run)
