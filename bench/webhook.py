@@ -99,8 +99,12 @@ def _check_real_path(counts: dict[tuple[str, str], float]) -> None:
         raise RuntimeError(f"the relay did not accept every webhook as new: {others}")
 
 
-async def _progress(client: httpx.AsyncClient, stack: Stack) -> tuple[float, float, float]:
-    counts = _metric_counts((await client.get(f"{stack.urls['relay']}/metrics")).text)
+async def _progress(client: httpx.AsyncClient, stack: Stack) -> tuple[float, float, float] | None:
+    try:
+        response = await client.get(f"{stack.urls['relay']}/metrics")
+    except httpx.TransportError:  # a busy relay may drop a poll; the next one will do
+        return None
+    counts = _metric_counts(response.text)
     _check_real_path(counts)
     return (
         counts.get(("cockpit_inbound_messages_total", "accepted"), 0),
@@ -121,26 +125,32 @@ async def drain(client: httpx.AsyncClient, stack: Stack) -> tuple[float, int]:
     while True:
         progress = await _progress(client, stack)
         now = time.perf_counter()
-        accepted, sent, read = progress
-        if accepted == sent == read:
+        if progress is not None and progress[0] == progress[1] == progress[2]:
             return now - started, 0
-        if progress != previous:
+        if progress is not None and progress != previous:
             previous, last_change = progress, now
         elif now - last_change > QUIET_LIMIT or now - started > DRAIN_TIMEOUT:
-            return last_change - started, int(accepted - read)
+            missing = int(previous[0] - previous[2]) if previous else 0
+            return last_change - started, missing
         await asyncio.sleep(0.25)
 
 
-async def _throughput(
-    client: httpx.AsyncClient, stack: Stack, opts: Options, target: str
-) -> Sample:
+def _load_client() -> httpx.AsyncClient:
+    """A client for one phase: fresh, so no pooled connection went stale during a drain."""
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    return httpx.AsyncClient(timeout=30.0, limits=limits)
+
+
+async def _throughput(stack: Stack, opts: Options, target: str) -> Sample:
     requests = stack.requests(target, opts.requests)
-    return await closed_loop(client, stack.webhook_url(target), requests, opts.concurrency)
+    async with _load_client() as client:
+        return await closed_loop(client, stack.webhook_url(target), requests, opts.concurrency)
 
 
-async def _latency(client: httpx.AsyncClient, stack: Stack, opts: Options, target: str) -> Sample:
+async def _latency(stack: Stack, opts: Options, target: str) -> Sample:
     requests = stack.requests(target, max(1, round(opts.rate * opts.seconds)))
-    return await open_loop(client, stack.webhook_url(target), requests, opts.rate)
+    async with _load_client() as client:
+        return await open_loop(client, stack.webhook_url(target), requests, opts.rate)
 
 
 async def one_run(client: httpx.AsyncClient, stack: Stack, opts: Options, index: int) -> Run:
@@ -148,23 +158,27 @@ async def one_run(client: httpx.AsyncClient, stack: Stack, opts: Options, index:
     order = TARGETS if index % 2 == 0 else TARGETS[::-1]
     run = Run(throughput={}, latency={}, drain_seconds=0.0)
     for target in order:
-        run.throughput[target] = await _throughput(client, stack, opts, target)
+        run.throughput[target] = await _throughput(stack, opts, target)
         if target == "relay":
             run.drain_seconds, run.missing_callbacks = await drain(client, stack)
     for target in order:
-        run.latency[target] = await _latency(client, stack, opts, target)
+        run.latency[target] = await _latency(stack, opts, target)
         if target == "relay":
             run.missing_callbacks += (await drain(client, stack))[1]
     return run
 
 
+async def _warm_up(stack: Stack, opts: Options, target: str) -> None:
+    requests = stack.requests(target, opts.warmup)
+    async with _load_client() as client:
+        await closed_loop(client, stack.webhook_url(target), requests, opts.concurrency)
+
+
 async def measure(stack: Stack, opts: Options, label: str, runs: list[Run]) -> None:
     """Warm both servers up, then do `opts.runs` runs into `runs`, printing each."""
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=10.0) as client:  # for the relay's /metrics
         for target in TARGETS:
-            requests = stack.requests(target, opts.warmup)
-            await closed_loop(client, stack.webhook_url(target), requests, opts.concurrency)
+            await _warm_up(stack, opts, target)
         await drain(client, stack)
         for index in range(opts.runs):
             runs.append(await one_run(client, stack, opts, index))
