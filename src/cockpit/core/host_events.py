@@ -32,6 +32,7 @@ class PromptOpen:
     kind: str
     turn_id: str | None
     options: list[str]
+    session: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class EventOutcome:
     prompt_open: PromptOpen | None = None
     prompt_closed: str | None = None
     progress_ts: float | None = None
+    answer: str | None = None  # Claude's answer text, kept whole for /full
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,9 @@ def _question(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
     lines = [f"❓ {event.get('question', '')}"]
     lines += [f"*{i}* {option}" for i, option in enumerate(options, 1)]
     lines.append("Reply with a number or in your own words." if options else "Reply to answer.")
-    prompt = PromptOpen(str(event["question_id"]), "question", event.get("turn_id"), options)
+    prompt = PromptOpen(
+        str(event["question_id"]), "question", event.get("turn_id"), options, event.get("session")
+    )
     return EventOutcome([Reply(ctx.tag + "\n".join(lines), kind="question")], prompt_open=prompt)
 
 
@@ -156,7 +160,7 @@ def _error(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
 _RULES = {
     "ack": _ack,
     "progress": _progress,
-    "text": lambda e, c: EventOutcome(_texts(str(e.get("text", "")), c.tag)),
+    "text": lambda e, c: EventOutcome(_texts(str(e.get("text", "")), c.tag), answer=e.get("text")),
     "message": lambda e, c: EventOutcome(_texts(str(e.get("text", "")), c.tag)),
     "image": _image,
     "approval_request": _approval,

@@ -39,6 +39,7 @@ class OutboundDraft:
     kind: str = "text"
     user_id: int | None = None
     inbound_id: int | None = None
+    session: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,52 +1,25 @@
-"""What a short reply from the phone means: an answer, a control word, or a message.
+"""What a short reply from the phone means when a question is open: an answer or not.
 
 Dictation and phone keyboards add capitals and punctuation ("Yes.", "Stop!"), so
 words are compared after folding case and stripping punctuation. Only a reply that
-is nothing but the word counts: "stop the dev server" goes to Claude.
+is nothing but the word counts: "no, use PostgreSQL" goes to Claude as a message.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 _APPROVAL_WORDS = {
     "allow": ("1", "allow", "yes", "y", "ok", "okay", "approve", "go", "go ahead"),
     "allow_session": ("2", "allow for this session", "always", "allow always", "allow all"),
     "deny": ("3", "deny", "no", "n", "nope", "reject", "don't", "dont"),
 }
-CONTROL_WORDS = {
-    "retry": "retry", "resume": "retry", "cancel": "cancel", "stop": "stop",
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Answer:
-    """An answer to the open approval (`decision`) or question (`text`)."""
-
-    decision: str | None = None
-    text: str | None = None
-
-
-@dataclass(frozen=True)
-class Control:
-    """A control word for the relay: retry, cancel or stop."""
-
-    word: str
 
 
 def fold(text: str) -> str:
     """Lower case, inner spaces collapsed, surrounding punctuation and slashes removed."""
     folded = re.sub(r"\s+", " ", text.strip().lower())
     return folded.strip(" .!?,;:\"'*_~/")
-
-
-def control_word(text: str) -> Control | None:
-    """The control word `text` consists of, if any (`/stop`, `Stop!`, `retry.`)."""
-    if text.strip().startswith("//"):
-        return None  # `//stop` is the literal text for Claude
-    word = CONTROL_WORDS.get(fold(text))
-    return Control(word) if word else None
 
 
 def approval_decision(text: str) -> str | None:

@@ -23,7 +23,8 @@ from cockpit.host.visuals.overview_image import render_overview
 
 # The relay reads message text as Markdown: **bold** is WhatsApp's *bold*.
 HINT_TEXT = HINT.replace("*show <file>*", "**show <file>**")
-MAX_TRACKED_PATHS = 5000  # a workspace with more dirty files than this is not diffed per turn
+MAX_TRACKED_PATHS = 5000  # beyond this many dirty files, the rest are not watched per turn
+HASH_LIMIT_BYTES = 8 * 1024 * 1024
 _GONE = "-"
 
 
@@ -141,11 +142,15 @@ def _status_paths(out: str) -> list[str]:
 
 
 def _hash(path: Path) -> str:
+    """The file's content hash; for a big file its size and modification time (cheaper)."""
     try:
         if path.is_symlink():
             return "link:" + str(path.readlink())
         if not path.is_file():
             return _GONE
+        info = path.stat()
+        if info.st_size > HASH_LIMIT_BYTES:
+            return f"stat:{info.st_size}:{info.st_mtime_ns}"
         return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
     except OSError:
         return _GONE

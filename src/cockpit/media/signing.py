@@ -1,4 +1,4 @@
-"""Signed, expiring media tokens for `GET /media/{token}`."""
+"""Signed, expiring tokens for links the relay hands out (`/media/…`, `/full/…`)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,24 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 
 class MediaSigner:
-    """Makes and checks tokens that name a media id for a limited time."""
+    """Makes and checks tokens that name a value for a limited time, per purpose."""
 
     def __init__(self, secret: str, ttl_seconds: int):
-        self._serializer = URLSafeTimedSerializer(secret, salt="cockpit.media")
+        self._secret = secret
         self.ttl_seconds = ttl_seconds
 
-    def token(self, media_id: str) -> str:
-        """A URL-safe token for `media_id`."""
-        return self._serializer.dumps(media_id)
+    def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
+        # A token made for one purpose (a media file) never opens another (an answer).
+        return URLSafeTimedSerializer(self._secret, salt=f"cockpit.{purpose}")
 
-    def media_id(self, token: str) -> str | None:
-        """The media id of a valid, unexpired token, else None."""
+    def token(self, value: str, purpose: str = "media") -> str:
+        """A URL-safe token for `value`."""
+        return self._serializer(purpose).dumps(value)
+
+    def media_id(self, token: str, purpose: str = "media") -> str | None:
+        """The value of a valid, unexpired token for `purpose`, else None."""
         try:
-            value = self._serializer.loads(token, max_age=self.ttl_seconds)
+            value = self._serializer(purpose).loads(token, max_age=self.ttl_seconds)
         except BadSignature:
             return None
         return value if isinstance(value, str) else None

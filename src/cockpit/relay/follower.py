@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from cockpit.core.host_events import EventContext, translate
+from cockpit.core.host_events import EventContext, EventOutcome, Reply, translate
 from cockpit.core.messages import OutboundDraft
 from cockpit.errors import CockpitError, MediaError
 from cockpit.log import get_logger
@@ -19,7 +19,7 @@ from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
 from cockpit.relay.storing import keep_media
 from cockpit.relay.workers import in_thread
-from cockpit.store import hosts, outbox
+from cockpit.store import hosts, outbox, sessions
 from cockpit.store.models import utcnow
 from cockpit.store.users import UserRecord
 
@@ -65,21 +65,43 @@ class HostFollower:
         media_id = None
         if event.get("type") == "image":
             media_id = await self._fetch_image(client, str(event.get("image_id")))
+        session = event.get("session")
+        several = await in_thread(sessions.count, self.relay.db, self.user.id) > 1
         ctx = EventContext(
-            self._progress_ts, self.relay.settings.progress_interval_seconds, media_id
+            self._progress_ts,
+            self.relay.settings.progress_interval_seconds,
+            media_id,
+            tag=f"[{session}] " if several and session else "",
         )
         outcome = translate(event, ctx)
+        if several and event.get("type") in ("result", "error") and outcome.replies:
+            await self._add_board(outcome)
         drafts = [
             OutboundDraft(key=f"host:{self.user.id}:{seq}:{i}", to=self.user.phone, body=r.body,
-                          media_id=r.media_id, kind=r.kind, user_id=self.user.id)
+                          media_id=r.media_id, kind=r.kind, user_id=self.user.id, session=session)
             for i, r in enumerate(outcome.replies)
         ]  # fmt: skip
-        await in_thread(hosts.apply_event, self.relay.db, self.user.id, seq, outcome, drafts)
+        turn_id = str(event["turn_id"]) if event.get("turn_id") else None
+        await in_thread(
+            hosts.apply_event, self.relay.db, self.user.id, seq, outcome, drafts, turn_id
+        )
         if outcome.progress_ts is not None:
             self._progress_ts = outcome.progress_ts
         log.debug("follower.event", user_id=self.user.id, seq=seq, type=event.get("type"))
         if drafts:
             self.relay.outbox_ready.set()
+
+    async def _add_board(self, outcome: EventOutcome) -> None:
+        """After a session's task ends, show every session's state (the turn's own included)."""
+        rows = await in_thread(sessions.board, self.relay.db, self.user.id)
+        if outcome.turn is not None:
+            finished = await in_thread(hosts.turn_session, self.relay.db, outcome.turn.turn_id)
+            ended = {"done": "✅ done", "failed": "⚠️ failed", "interrupted": "⏹ stopped"}
+            rows = [
+                (name, ended.get(outcome.turn.state, state) if name == finished else state)
+                for name, state in rows
+            ]
+        outcome.replies.append(Reply(sessions.board_text(rows), kind="board"))
 
     async def _fetch_image(self, client: HostClient, image_id: str) -> str | None:
         try:

@@ -1,22 +1,24 @@
 """The agent that hands each message to the user's own Claude Code host.
 
-Short replies are understood first: a control word (retry, cancel, stop), a visual
-command (/screenshot, /diff, show <file>, /visuals on|off, answered by the host
-without Claude), or an answer to an open approval or question. Everything else
-becomes a turn.
+A message is, in this order: a relay command (`core/commands.py`, answered here
+without spending tokens), a visual command (`show <file>` and friends, answered by
+the host), an answer to an open approval or question, or a turn for Claude. A
+quoted reply goes to the session that wrote the quoted message.
 """
 
 from __future__ import annotations
 
+from cockpit.core import commands
 from cockpit.core.messages import OutboundDraft
-from cockpit.core.replies import approval_decision, control_word, question_answer
+from cockpit.core.replies import approval_decision, question_answer
 from cockpit.core.visual_commands import VisualCommand, visual_command
 from cockpit.errors import HostError, HostUnreachableError, MediaError
+from cockpit.relay import commands as handlers
 from cockpit.relay.hostclient import HostClient
 from cockpit.relay.hosts import HostManager
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import in_thread
-from cockpit.store import hosts
+from cockpit.store import hosts, sessions
 from cockpit.store.hosts import PromptRecord
 from cockpit.store.inbox import InboundRecord
 
@@ -31,6 +33,7 @@ AUTO_VISUALS = {
     False: "🙈 Automatic visuals are off. */diff* and */screenshot* still work; "
     "*/visuals on* turns them back on.",
 }
+VISUAL_SLASH = {"diff", "screenshot", "visuals"}
 
 
 class HostAgent:
@@ -42,23 +45,66 @@ class HostAgent:
     async def handle(self, relay: Relay, record: InboundRecord) -> list[OutboundDraft]:
         assert record.user_id is not None
         client = await self.manager.client(record.user_id)
+        session, quoted = await self._session(relay, record)
+        reply = await self._understood(relay, client, record, session, quoted)
+        if reply is not None:
+            return [self._reply(record, reply)] if reply else []
+        text = commands.literal(record.message.body)
+        await self._submit(relay, client, record, record.message.sid, session, text)
+        return []
+
+    async def _session(self, relay: Relay, record: InboundRecord) -> tuple[str, bool]:
+        """The session a message is for: the quoted message's, else the current one."""
+        assert record.user_id is not None
+        if record.message.replied_sid:
+            quoted = await in_thread(
+                sessions.session_of_message, relay.db, record.message.replied_sid
+            )
+            if quoted:
+                return quoted, True
+        link = await in_thread(hosts.get_link, relay.db, record.user_id)
+        return link.session, False
+
+    async def _understood(
+        self, relay: Relay, client: HostClient, record: InboundRecord, session: str, quoted: bool
+    ) -> str | None:
+        """The reply to a command or answer; None when the message is for Claude."""
+        if record.message.media:
+            return None
         text = record.message.body
-        control = control_word(text)
-        if control is not None:
-            answer = await self._control(relay, client, record, control.word)
-            return [self._reply(record, answer)] if answer else []
-        visual = None if record.message.media else visual_command(text)
-        if visual is not None:
+        parsed = commands.parse(text)
+        if isinstance(parsed, commands.Suggestion):
+            return (f"Did you mean /{parsed.command.name}? (Send //{parsed.typed} to pass "
+                    "it to Claude as it is.)")  # fmt: skip
+        if isinstance(parsed, commands.Invocation):
+            name = parsed.command.name
+            if name in VISUAL_SLASH:
+                return await self._visual(client, _as_visual(name, parsed.args))
+            ctx = self._context(relay, client, record, session)
+            return await handlers.run(ctx, parsed)
+        visual = visual_command(text)
+        if visual is not None and visual.kind == "show":
             said = await self._visual(client, visual)
             if said is not None:
-                return [self._reply(record, said)] if said else []
-        prompt = await in_thread(hosts.open_prompt, relay.db, record.user_id)
-        if prompt is not None and not record.message.media:
-            answered = await self._answer(relay, client, prompt, text)
-            if answered is not None:
-                return [self._reply(record, answered)] if answered else []
-        await self._submit(relay, client, record, record.message.sid, text)
-        return []
+                return said
+        assert record.user_id is not None
+        prompt = await in_thread(
+            hosts.open_prompt, relay.db, record.user_id, session if quoted else None
+        )
+        return await self._answer(relay, client, prompt, text) if prompt else None
+
+    def _context(
+        self, relay: Relay, client: HostClient, record: InboundRecord, session: str
+    ) -> handlers.CommandContext:
+        assert record.user_id is not None
+
+        async def submit(turn_id: str, in_session: str, text: str) -> None:
+            await self._submit(relay, client, record, turn_id, in_session, text)
+
+        return handlers.CommandContext(
+            relay, client, record.user_id, record.message.from_number, session,
+            record.message.sid, submit,
+        )  # fmt: skip
 
     async def _answer(
         self, relay: Relay, client: HostClient, prompt: PromptRecord, text: str
@@ -103,30 +149,16 @@ class HostAgent:
         await client.set_auto_visuals(bool(command.enabled))
         return AUTO_VISUALS[bool(command.enabled)]
 
-    async def _control(
-        self, relay: Relay, client: HostClient, record: InboundRecord, word: str
-    ) -> str:
-        assert record.user_id is not None
-        last = await in_thread(hosts.last_turn, relay.db, record.user_id)
-        link = await in_thread(hosts.get_link, relay.db, record.user_id)
-        if word == "cancel":
-            dropped = await client.cancel_queued(link.session)
-            return f"Dropped {dropped} queued message{'s' * (dropped != 1)}."
-        if word == "stop":
-            if last is None or last.state not in ("running", "submitted", "queued"):
-                return "Nothing is running."
-            await client.interrupt(last.id)
-            return "⏹ Stopping…"
-        if last is None or last.state not in ("failed", "interrupted"):
-            return "There is nothing to retry: your last message did not fail."
-        await self._submit(relay, client, record, f"{record.message.sid}-retry", last.text)
-        return ""
-
     async def _submit(
-        self, relay: Relay, client: HostClient, record: InboundRecord, turn_id: str, text: str
+        self,
+        relay: Relay,
+        client: HostClient,
+        record: InboundRecord,
+        turn_id: str,
+        session: str,
+        text: str,
     ) -> None:
         assert record.user_id is not None
-        link = await in_thread(hosts.get_link, relay.db, record.user_id)
         media = []
         for i, ref in enumerate(record.message.media):
             try:
@@ -136,8 +168,9 @@ class HostAgent:
                 continue
             extension = kind.split("/")[-1].split("+")[0][:8] or "bin"
             media.append((f"attachment{i + 1}.{extension}", kind, data))
-        await in_thread(hosts.record_turn, relay.db, turn_id, record.user_id, link.session, text)
-        await client.post_turn(turn_id, link.session, text, media)
+        await in_thread(sessions.ensure, relay.db, record.user_id, session)
+        await in_thread(hosts.record_turn, relay.db, turn_id, record.user_id, session, text)
+        await client.post_turn(turn_id, session, text, media)
 
     @staticmethod
     def _reply(record: InboundRecord, body: str) -> OutboundDraft:
@@ -145,3 +178,10 @@ class HostAgent:
             key=f"reply:{record.message.sid}", to=record.message.from_number, body=body,
             user_id=record.user_id, inbound_id=record.id, kind="notice",
         )  # fmt: skip
+
+
+def _as_visual(name: str, args: str) -> VisualCommand:
+    """The visual command of `/diff [file]`, `/screenshot [target]`, `/visuals on|off`."""
+    if name == "visuals":
+        return VisualCommand("auto", enabled=args.strip().lower() not in ("off", "0", "no"))
+    return VisualCommand("screenshot" if name == "screenshot" else "diff", args.strip() or None)

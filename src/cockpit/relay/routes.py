@@ -6,10 +6,11 @@ happen in background workers that these handlers merely wake up.
 
 from __future__ import annotations
 
+import html
 import time
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -20,11 +21,17 @@ from cockpit.relay import ingress
 from cockpit.relay.forms import read_form, signed_url
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import in_thread
-from cockpit.store import media, outbox
+from cockpit.store import hosts, media, outbox
 
 log = get_logger(__name__)
 router = APIRouter()
 EMPTY_TWIML = str(MessagingResponse())
+FULL_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Answer</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;margin:1em;max-width:48em}}
+pre{{white-space:pre-wrap;word-wrap:break-word;font:inherit}}
+.q{{color:#555;border-left:3px solid #25d366;padding-left:.6em}}</style></head>
+<body><p class="q">{question}</p><pre>{answer}</pre></body></html>"""
 
 
 def _relay(request: Request) -> Relay:
@@ -102,6 +109,17 @@ async def get_media(token: str, request: Request) -> Response:
     if not path.is_file():
         raise HTTPException(404, "media is gone")
     return FileResponse(path, media_type=record.content_type, filename=record.filename)
+
+
+@router.get("/full/{token}", summary="The full text of an answer, by signed token")
+async def full_answer(token: str, request: Request) -> Response:
+    relay = _relay(request)
+    turn_id = relay.signer.media_id(token, purpose="full")
+    turn = await in_thread(hosts.get_turn, relay.db, turn_id) if turn_id else None
+    if turn is None or not turn.answer:
+        raise HTTPException(404, "no such answer, or the link expired")
+    page = FULL_PAGE.format(question=html.escape(turn.text), answer=html.escape(turn.answer))
+    return HTMLResponse(page)
 
 
 @router.get("/healthz", summary="Liveness and database health")

@@ -37,6 +37,8 @@ class TurnRecord:
     error_kind: str | None
     cost_usd: float | None
     created_at: datetime
+    duration_ms: int | None = None
+    answer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,12 @@ def get_link(db: Database, user_id: int) -> LinkRecord:
 
 
 def apply_event(
-    db: Database, user_id: int, seq: int, outcome: EventOutcome, drafts: Sequence[OutboundDraft]
+    db: Database,
+    user_id: int,
+    seq: int,
+    outcome: EventOutcome,
+    drafts: Sequence[OutboundDraft],
+    turn_id: str | None = None,
 ) -> bool:
     """Apply one host event and move the cursor past it, atomically; False if seen before."""
     with db.transaction() as s:
@@ -74,11 +81,17 @@ def apply_event(
         outbox.enqueue(s, drafts, is_postgres=db.is_postgres)
         if outcome.turn is not None:
             _update_turn(s, outcome.turn)
+        if outcome.answer and turn_id is not None:
+            turn = s.get(Turn, turn_id)
+            if turn is not None:
+                turn.answer = (
+                    f"{turn.answer}\n\n{outcome.answer}" if turn.answer else outcome.answer
+                )
         if outcome.prompt_open is not None:
             p = outcome.prompt_open
             if s.get(Prompt, p.id) is None:
                 s.add(Prompt(id=p.id, user_id=user_id, kind=p.kind, turn_id=p.turn_id,
-                             options=p.options, state="open"))  # fmt: skip
+                             session=p.session, options=p.options, state="open"))  # fmt: skip
         if outcome.prompt_closed is not None:
             prompt = s.get(Prompt, outcome.prompt_closed)
             if prompt is not None:
@@ -116,12 +129,14 @@ def record_turn(db: Database, turn_id: str, user_id: int, session: str, text: st
 
 def _turn_record(t: Turn) -> TurnRecord:
     return TurnRecord(t.id, t.user_id, t.session, t.text, t.state, t.error_kind, t.cost_usd,
-                      t.created_at)  # fmt: skip
+                      t.created_at, t.duration_ms, t.answer)  # fmt: skip
 
 
-def last_turn(db: Database, user_id: int) -> TurnRecord | None:
-    """The user's most recent turn."""
+def last_turn(db: Database, user_id: int, session: str | None = None) -> TurnRecord | None:
+    """The user's most recent turn (in `session`, if given)."""
     query = select(Turn).where(Turn.user_id == user_id).order_by(Turn.created_at.desc())
+    if session is not None:
+        query = query.where(Turn.session == session)
     with db.transaction() as s:
         turn = s.scalars(query.limit(1)).first()
         return _turn_record(turn) if turn else None
@@ -134,13 +149,15 @@ def turns_of(db: Database, user_id: int) -> list[TurnRecord]:
         return [_turn_record(t) for t in s.scalars(query)]
 
 
-def open_prompt(db: Database, user_id: int) -> PromptRecord | None:
-    """The oldest question still waiting for the user's answer."""
+def open_prompt(db: Database, user_id: int, session: str | None = None) -> PromptRecord | None:
+    """The oldest question still waiting for the user's answer (in `session`, if given)."""
     query = (
         select(Prompt)
         .where(Prompt.user_id == user_id, Prompt.state == "open")
         .order_by(Prompt.created_at)
     )
+    if session is not None:
+        query = query.where(Prompt.session == session)
     with db.transaction() as s:
         p = s.scalars(query.limit(1)).first()
         return PromptRecord(p.id, p.kind, p.turn_id, list(p.options)) if p else None
@@ -162,3 +179,29 @@ def mark_unreachable(db: Database, user_id: int, since: datetime | None) -> bool
         if since is None or first:
             link.unreachable_since = since
         return first
+
+
+def turn_session(db: Database, turn_id: str) -> str | None:
+    """The session a turn belongs to."""
+    with db.transaction() as s:
+        turn = s.get(Turn, turn_id)
+        return turn.session if turn else None
+
+
+def last_answered_turn(db: Database, user_id: int) -> TurnRecord | None:
+    """The user's most recent turn that has answer text."""
+    query = (
+        select(Turn)
+        .where(Turn.user_id == user_id, Turn.answer.is_not(None))
+        .order_by(Turn.created_at.desc())
+    )
+    with db.transaction() as s:
+        turn = s.scalars(query.limit(1)).first()
+        return _turn_record(turn) if turn else None
+
+
+def get_turn(db: Database, turn_id: str) -> TurnRecord | None:
+    """One turn by id."""
+    with db.transaction() as s:
+        turn = s.get(Turn, turn_id)
+        return _turn_record(turn) if turn else None

@@ -87,6 +87,7 @@ class OutboundMessage(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     media_id: Mapped[str | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(20), default="text")
+    session: Mapped[str | None] = mapped_column(String(64))
     inbound_id: Mapped[int | None] = mapped_column(
         ForeignKey("inbound_messages.id", ondelete="SET NULL")
     )
@@ -149,6 +150,7 @@ class Turn(Base):
     cost_usd: Mapped[float | None] = mapped_column()
     num_turns: Mapped[int | None] = mapped_column(Integer)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+    answer: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
 
@@ -164,6 +166,20 @@ class Prompt(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     turn_id: Mapped[str | None] = mapped_column(String(80))
+    session: Mapped[str | None] = mapped_column(String(64))
     options: Mapped[list[str]] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChatSession(Base):
+    """One Claude session of a user (`/new`, `/sessions`, `/switch`)."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ux_sessions_user_name", "user_id", "name", unique=True),)

@@ -67,6 +67,7 @@ def enqueue(session: Session, drafts: Sequence[OutboundDraft], *, is_postgres: b
         {
             "idempotency_key": d.key, "user_id": d.user_id, "to_number": d.to, "body": d.body,
             "media_id": d.media_id, "kind": d.kind, "inbound_id": d.inbound_id,
+            "session": d.session,
             "status": "pending", "maybe_sent": False, "attempts": 0,
             "next_attempt_at": now, "created_at": now, "updated_at": now,
         }
@@ -231,5 +232,14 @@ def exists(db: Database, key: str) -> bool:
 def pending_count(db: Database) -> int:
     """How many rows are not yet finished."""
     query = select(func.count(OutboundMessage.id)).where(OutboundMessage.status.not_in(DONE))
+    with db.transaction() as s:
+        return s.scalar(query) or 0
+
+
+def failed_count(db: Database, phone: str) -> int:
+    """How many messages to `phone` could not be delivered."""
+    query = select(func.count(OutboundMessage.id)).where(
+        OutboundMessage.to_number == phone, OutboundMessage.status.in_(("failed", "undelivered"))
+    )
     with db.transaction() as s:
         return s.scalar(query) or 0

@@ -1,0 +1,175 @@
+"""The relay's answers to commands (`core/commands.py` lists them): no Claude tokens spent."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from cockpit.core.commands import Invocation, help_text
+from cockpit.relay.hostclient import HostClient
+from cockpit.relay.runtime import Relay
+from cockpit.relay.workers import in_thread
+from cockpit.store import hosts, outbox, sessions
+from cockpit.store.hosts import TurnRecord
+from cockpit.store.models import utcnow
+
+SESSION_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+RUNNING = ("running", "submitted", "queued")
+Submit = Callable[[str, str, str], Awaitable[None]]  # (turn_id, session, text)
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """What a command needs: the relay, the user's host, who asked and in which session."""
+
+    relay: Relay
+    client: HostClient
+    user_id: int
+    phone: str
+    session: str
+    message_sid: str
+    submit: Submit
+
+
+async def run(ctx: CommandContext, invocation: Invocation) -> str:
+    """The reply to a relay command (empty when its results arrive by themselves)."""
+    handler = _HANDLERS[invocation.command.name]
+    return await handler(ctx, invocation.args)
+
+
+async def _help(ctx: CommandContext, args: str) -> str:
+    return help_text()
+
+
+async def _status(ctx: CommandContext, args: str) -> str:
+    health = await ctx.client.health()
+    rows = await in_thread(sessions.board, ctx.relay.db, ctx.user_id)
+    lines = [sessions.board_text(rows)]
+    current = next((r for r in await in_thread(sessions.listed, ctx.relay.db, ctx.user_id)
+                    if r.current), None)  # fmt: skip
+    if current:
+        lines.append(f"Current session: *{current.name}*")
+    last = await in_thread(hosts.last_turn, ctx.relay.db, ctx.user_id)
+    if last and last.state in RUNNING:
+        lines.append(f"Working for {_ago(last.created_at)} on “{_short(last.text)}”")
+    if health.get("queued"):
+        lines.append(f"Queued messages: {health['queued']}")
+    commit = health.get("last_commit") or {}
+    branch = health.get("branch") or "?"
+    head = f"{commit.get('sha', '—')} {commit.get('subject', '')}".rstrip()
+    lines.append(f"Host {health.get('state', '?')} · branch {branch} · last commit {head}")
+    dev = health.get("dev_server")
+    if isinstance(dev, dict):
+        lines.append("Dev server: " + ("✅ up" if dev.get("healthy") else "⚠️ not answering"))
+    failed = await in_thread(outbox.failed_count, ctx.relay.db, ctx.phone)
+    if failed:
+        lines.append(f"⚠️ {failed} message(s) could not be delivered to you.")
+    return "\n".join(lines)
+
+
+async def _stop(ctx: CommandContext, args: str) -> str:
+    last = await in_thread(hosts.last_turn, ctx.relay.db, ctx.user_id, ctx.session)
+    if last is None or last.state not in RUNNING:
+        return f"Nothing is running in *{ctx.session}*."
+    await ctx.client.interrupt(last.id)
+    return "⏹ Stopping…"
+
+
+async def _cancel(ctx: CommandContext, args: str) -> str:
+    dropped = await ctx.client.cancel_queued(ctx.session)
+    return f"Dropped {dropped} queued message{'s' * (dropped != 1)}."
+
+
+async def _retry(ctx: CommandContext, args: str) -> str:
+    if args:  # "resume <name>": continue in that session
+        return await _switch(ctx, args)
+    last = await in_thread(hosts.last_turn, ctx.relay.db, ctx.user_id, ctx.session)
+    if last is None or last.state not in ("failed", "interrupted"):
+        return "There is nothing to retry: your last message did not fail."
+    await ctx.submit(f"{ctx.message_sid}-retry", ctx.session, last.text)
+    return ""
+
+
+async def _new(ctx: CommandContext, args: str) -> str:
+    name = args.strip().lower().replace(" ", "-") if args.strip() else ""
+    if not name:
+        taken = {r.name for r in await in_thread(sessions.listed, ctx.relay.db, ctx.user_id)}
+        name = next(f"s{i}" for i in range(2, 1000) if f"s{i}" not in taken)
+    if not SESSION_NAME.match(name):
+        return "A session name is up to 32 letters, digits or dashes, e.g. */new auth-fix*."
+    created = await in_thread(sessions.ensure, ctx.relay.db, ctx.user_id, name)
+    await in_thread(sessions.set_current, ctx.relay.db, ctx.user_id, name)
+    if not created:
+        return f"➡️ *{name}* already exists; it is now the current session."
+    return (f"🆕 Started session *{name}*, with its own branch and a fresh Claude. "
+            "Your other sessions keep their memory: */sessions* lists them.")  # fmt: skip
+
+
+async def _sessions(ctx: CommandContext, args: str) -> str:
+    listed = await in_thread(sessions.listed, ctx.relay.db, ctx.user_id)
+    states = dict(await in_thread(sessions.board, ctx.relay.db, ctx.user_id))
+    lines = [f"{'▶' if r.current else ' '} *{r.number}* {r.name} — {states.get(r.name, '')}"
+             for r in listed]  # fmt: skip
+    return "\n".join([*lines, "*/switch <number or name>* to change."])
+
+
+async def _switch(ctx: CommandContext, args: str) -> str:
+    listed = await in_thread(sessions.listed, ctx.relay.db, ctx.user_id)
+    wanted = args.strip().lower()
+    match = next((r for r in listed if wanted in (str(r.number), r.name)), None)
+    if match is None:
+        names = ", ".join(f"{r.number} {r.name}" for r in listed)
+        return f"No session “{args.strip()}”. You have: {names}."
+    await in_thread(sessions.set_current, ctx.relay.db, ctx.user_id, match.name)
+    return f"➡️ Now talking to *{match.name}*."
+
+
+async def _history(ctx: CommandContext, args: str) -> str:
+    count = int(args) if args.strip().isdigit() else 5
+    turns = (await in_thread(hosts.turns_of, ctx.relay.db, ctx.user_id))[-count:]
+    if not turns:
+        return "No tasks yet."
+    return "\n".join(_history_line(t) for t in turns)
+
+
+def _history_line(turn: TurnRecord) -> str:
+    icon = {"done": "✅", "failed": "⚠️", "interrupted": "⏹", "cancelled": "🗑"}.get(turn.state, "⏳")
+    cost = f" · ${turn.cost_usd:.4f}" if turn.cost_usd is not None else ""
+    return f"{icon} [{turn.session}] “{_short(turn.text)}” · {_ago(turn.created_at)} ago{cost}"
+
+
+async def _cost(ctx: CommandContext, args: str) -> str:
+    summary = await in_thread(sessions.cost, ctx.relay.db, ctx.user_id)
+    lines = [f"💰 Today ${summary.today:.4f} · last 7 days ${summary.week:.4f}"]
+    lines += [f"[{name}] ${spent:.4f}" for name, spent in sorted(summary.per_session.items())]
+    return "\n".join(lines)
+
+
+async def _full(ctx: CommandContext, args: str) -> str:
+    turn = await in_thread(hosts.last_answered_turn, ctx.relay.db, ctx.user_id)
+    if turn is None or not turn.answer:
+        return "There is no answer to show yet."
+    token = ctx.relay.signer.token(turn.id, purpose="full")
+    return f"📄 The full answer: {ctx.relay.public_url}/full/{token}"
+
+
+def _short(text: str, limit: int = 50) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _ago(moment: datetime) -> str:
+    seconds = int((utcnow() - moment).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+_HANDLERS: dict[str, Callable[[CommandContext, str], Awaitable[str]]] = {
+    "help": _help, "status": _status, "stop": _stop, "cancel": _cancel, "retry": _retry,
+    "new": _new, "sessions": _sessions, "switch": _switch, "history": _history,
+    "cost": _cost, "full": _full,
+}  # fmt: skip
