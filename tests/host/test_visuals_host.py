@@ -19,6 +19,7 @@ from tests.host.conftest import Event, RunningHost
 from tests.live import free_port
 from tests.requirements import require_chromium, require_claude_cli
 
+_SHOWN = ("text", "message", "image", "result")
 PY = "def settings():\n    return {'debug': False}\n"
 
 
@@ -123,23 +124,36 @@ async def test_the_auto_switch_is_remembered_and_shown_in_health(
     assert health["auto_visuals"] is False and health["dev_server"] is None
 
 
-async def test_screenshot_command_on_the_configured_dev_server(
-    start_host: Callable[..., Any],
+async def test_screenshot_command_and_a_fresh_screenshot_after_a_change(
+    start_host: Callable[..., Any], anthropic_fake: AnthropicFake
 ) -> None:
-    """/visuals/screenshot starts the dev server and sends one mobile + desktop JPEG."""
+    """/visuals/screenshot starts the dev server and sends one mobile + desktop JPEG; a
+    later turn that edits the page ends with its diff and a fresh screenshot."""
     require_chromium()
+    require_claude_cli()
     host: RunningHost = await start_host(
         dev_command="python3 -m http.server $PORT --bind 127.0.0.1", dev_port=free_port()
     )
-    (host.workspace / "index.html").write_text("<h1 style='color:#c00'>Hello cockpit</h1>")
+    page = host.workspace / "index.html"
+    page.write_text("<h1 style='color:#c00'>Hello cockpit</h1>")
     reader = host.reader()
     shot = (await host.client.post("/visuals/screenshot", json={})).json()
     image = await reader.wait_type("image", shot["request_id"], within=60)
     assert image["content_type"] == "image/jpeg" and "mobile + desktop" in image["caption"]
     picture = await _picture(host, image)
     assert picture.format == "JPEG" and picture.width > 780 + 1000
-    health = (await host.client.get("/health")).json()
-    assert health["dev_server"]["running"] is True
+    assert (await host.client.get("/health")).json()["dev_server"]["running"] is True
+    anthropic_fake.script(
+        [
+            tool("Edit", {"file_path": str(page), "old_string": "Hello", "new_string": "Bye"}),
+            say("Edited.", when=has_tool_result),
+        ]
+    )
+    await host.turn("t1", "say bye")
+    await reader.finished("t1", within=60)
+    after = [e for e in reader.events if e["turn_id"] == "t1" and e["type"] in _SHOWN]
+    assert [e["type"] for e in after] == ["text", "message", "image", "image", "result"]
+    assert [e["content_type"] for e in after[2:4]] == ["image/png", "image/jpeg"]
 
 
 async def test_a_turn_that_changes_files_shows_them_before_its_result(
