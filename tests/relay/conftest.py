@@ -141,7 +141,7 @@ def claude_stack(claude_db: str, tmp_path: Path, anthropic_fake: AnthropicFake) 
     """The stack with the Claude agent: a local host runs the real CLI for Ada."""
     require_claude_cli()
     with running_stack(claude_db, tmp_path / "data", **claude_overrides(anthropic_fake)) as s:
-        wait_until(lambda: host_answers(tmp_path / "data" / "hosts" / "15551230001"), timeout=30)
+        wait_until(lambda: host_answers(tmp_path / "data" / "hosts" / "15551230001"), timeout=90)
         yield s
 
 

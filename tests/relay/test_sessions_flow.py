@@ -1,0 +1,125 @@
+"""Issue 5 end to end: commands, sessions and quoted replies, through the phone."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from cockpit.store import hosts, users
+from tests.fakes.anthropic import AnthropicFake, conversation_text, say, slow
+from tests.live import wait_until
+from tests.relay.conftest import ADA, Stack
+
+pytestmark = [pytest.mark.claude, pytest.mark.slow]
+
+
+def _after(stack: Stack, count: int, text: str, timeout: float = 30) -> list[str]:
+    """The messages after the first `count`, once one of them contains `text`."""
+    wait_until(lambda: any(text in b for b in stack.bodies()[count:]), timeout=timeout)
+    return stack.bodies()[count:]
+
+
+def test_status_works_typed_or_dictated_and_near_misses_get_a_suggestion(
+    claude_stack: Stack, anthropic_fake: AnthropicFake
+) -> None:
+    """ "Status." answers from the relay; "/stauts" earns a hint; a sentence goes to Claude."""
+    claude_stack.send("Status.")
+    (status,) = _after(claude_stack, 0, "📋")
+    assert "Host " in status and "branch" in status
+    claude_stack.send("/stauts")
+    assert "Did you mean /status?" in _after(claude_stack, 1, "Did you mean")[0]
+    anthropic_fake.script([say("The build is green.")])
+    claude_stack.send("what is the status of the build?")
+    _after(claude_stack, 2, "The build is green.")
+    assert "what is the status of the build?" in conversation_text(anthropic_fake.main_requests[-1])
+
+
+def test_help_lists_the_commands_in_one_message(claude_stack: Stack) -> None:
+    """/help is one message under WhatsApp's limit naming the commands."""
+    claude_stack.send("/help")
+    (text,) = _after(claude_stack, 0, "/status")
+    assert len(text) < 1600 and "/new" in text and "/cost" in text
+
+
+def test_sessions_keep_their_memories_apart_and_tag_their_messages(
+    claude_stack: Stack, anthropic_fake: AnthropicFake
+) -> None:
+    """/new starts a fresh Claude; /switch and quoting go back to the old one's memory."""
+    anthropic_fake.script([say("Noted: apple.")])
+    claude_stack.send("remember the word apple")
+    claude_stack.wait_for("✅ Done", timeout=60)
+    apple_sid = next(m.sid for m in claude_stack.received() if m.body == "Noted: apple.")
+    n = len(claude_stack.bodies())
+    claude_stack.send("/new work")
+    assert "🆕" in _after(claude_stack, n, "🆕")[0]
+    anthropic_fake.script([say("I know nothing yet.")])
+    claude_stack.send("what word did I say?")
+    bodies = _after(claude_stack, n, "✅ Done", timeout=60)
+    assert "[work] I know nothing yet." in bodies
+    assert "apple" not in conversation_text(anthropic_fake.main_requests[-1])
+    n = len(claude_stack.bodies())
+    anthropic_fake.script([say("You said apple.")])
+    claude_stack.send("which word was it?", reply_to=apple_sid)  # quoting main's message
+    bodies = _after(claude_stack, n, "You said apple.", timeout=60)
+    assert "[main] You said apple." in bodies
+    assert "apple" in conversation_text(anthropic_fake.main_requests[-1])
+    n = len(claude_stack.bodies())
+    claude_stack.send("/sessions")
+    listing = _after(claude_stack, n, "/switch")[0]
+    assert re.search(r"\*1\* main", listing) and re.search(r"▶ \*2\* work", listing)
+    claude_stack.send("/switch 1")
+    assert "Now talking to *main*" in _after(claude_stack, n + 1, "Now talking")[0]
+
+
+def test_history_and_cost_agree_with_the_recorded_results(
+    claude_stack: Stack, anthropic_fake: AnthropicFake
+) -> None:
+    """The sums /cost reports are the sums of the turns' recorded costs."""
+    for word in ("one", "two"):
+        anthropic_fake.script([say(f"Done {word}.")])
+        claude_stack.send(f"task {word}")
+        wait_until(lambda w=word: f"Done {w}." in claude_stack.bodies(), timeout=60)
+        wait_until(lambda: claude_stack.bodies()[-1].startswith("✅ Done"), timeout=30)
+    user = users.find_by_phone(claude_stack.db, ADA)
+    assert user is not None
+    recorded = [t.cost_usd or 0.0 for t in hosts.turns_of(claude_stack.db, user.id)]
+    n = len(claude_stack.bodies())
+    claude_stack.send("/cost")
+    cost = _after(claude_stack, n, "💰")[0]
+    assert f"Today ${sum(recorded):.4f}" in cost and f"[main] ${sum(recorded):.4f}" in cost
+    claude_stack.send("/history 2")
+    history = _after(claude_stack, n + 1, "task two")[0].splitlines()
+    assert [line.split("“")[1].split("”")[0] for line in history] == ["task one", "task two"]
+    assert all(f"${c:.4f}" in line for c, line in zip(recorded, history, strict=True))
+
+
+def test_cancel_drops_a_queued_message(claude_stack: Stack, anthropic_fake: AnthropicFake) -> None:
+    """A message sent while Claude works is queued; /cancel drops it and it never runs."""
+    anthropic_fake.script([slow(4.0, say("First is done."))])
+    claude_stack.send("first, slowly")
+    claude_stack.wait_for("👀 on it")
+    claude_stack.send("second")
+    claude_stack.wait_for("⏳ Queued")
+    claude_stack.send("/cancel")
+    claude_stack.wait_for("Dropped 1 queued message.")
+    claude_stack.wait_for("First is done.", timeout=60)
+    wait_until(lambda: claude_stack.bodies()[-1].startswith(("✅ Done", "⚠️")), timeout=30)
+    assert all("second" not in conversation_text(r) for r in anthropic_fake.main_requests)
+
+
+def test_full_gives_the_whole_of_a_long_answer(
+    claude_stack: Stack, anthropic_fake: AnthropicFake
+) -> None:
+    """A long answer arrives in parts; /full links to a page with all of it."""
+    answer = "\n\n".join(f"Section {i}: " + "detail " * 60 for i in range(12))
+    anthropic_fake.script([say(answer)])
+    claude_stack.send("explain everything")
+    bodies = claude_stack.wait_for("✅ Done", timeout=60)
+    assert any(b.startswith("(1/") for b in bodies)
+    claude_stack.send("/full")
+    link = _after(claude_stack, len(bodies), "/full/")[0].split()[-1]
+    page = httpx.get(link).text
+    assert all(f"Section {i}:" in page for i in range(12))
+    assert httpx.get(link[:-4] + "abcd").status_code == 404
