@@ -72,22 +72,23 @@ class HostClient:
         await self._call("POST", f"/questions/{question_id}", json={"answer": answer})
 
     async def visuals_diff(
-        self, query: str | None = None, *, require_match: bool = False
+        self, query: str | None = None, *, require_match: bool = False, session: str = "main"
     ) -> dict[str, Any]:
-        """Have the host send diff pictures (all changed files, or the one `query` names).
+        """Have the host send diff pictures (all changed files, or the one `query` names),
+        as events of `session`.
 
         With `require_match`, nothing is sent unless `query` names a changed file; the
         answer's `matched` is then that file's path, or None.
         """
-        body = {"query": query, "require_match": require_match}
+        body = {"query": query, "require_match": require_match, "session": session}
         result: dict[str, Any] = await self._call("POST", "/visuals/diff", json=body)
         return result
 
     async def visuals_screenshot(
-        self, target: str | None = None, *, full_page: bool = False
+        self, target: str | None = None, *, full_page: bool = False, session: str = "main"
     ) -> dict[str, Any]:
         """Have the host send a mobile + desktop screenshot of `target` (default "/")."""
-        body = {"target": target, "full_page": full_page}
+        body = {"target": target, "full_page": full_page, "session": session}
         result: dict[str, Any] = await self._call("POST", "/visuals/screenshot", json=body)
         return result
 
