@@ -8,7 +8,14 @@ import httpx
 import pytest
 
 from cockpit.store import hosts, users
-from tests.fakes.anthropic import AnthropicFake, conversation_text, say, slow
+from tests.fakes.anthropic import (
+    AnthropicFake,
+    conversation_text,
+    has_tool_result,
+    say,
+    slow,
+    tool,
+)
 from tests.live import wait_until
 from tests.relay.conftest import ADA, Stack
 
@@ -123,3 +130,34 @@ def test_full_gives_the_whole_of_a_long_answer(
     page = httpx.get(link).text
     assert all(f"Section {i}:" in page for i in range(12))
     assert httpx.get(link[:-4] + "abcd").status_code == 404
+
+
+def test_a_heavy_workflow_stays_readable_and_loses_nothing(
+    claude_stack: Stack, anthropic_fake: AnthropicFake
+) -> None:
+    """Edit six files, run the tests, review: at most 12 messages, every change reachable."""
+    workspace = (claude_stack.settings.data_dir / "workspaces" / "15551230001").resolve()
+    names = [f"src/mod{i}.py" for i in range(6)]
+    steps = [
+        tool("Write", {"file_path": str(workspace / n), "content": f"VALUE = {i}\n"},
+             when=has_tool_result if i else None)
+        for i, n in enumerate(names)
+    ]  # fmt: skip
+    steps.append(tool("Bash", {"command": "touch .tested && echo 6 passed", "description": "test"},
+                      when=has_tool_result))  # fmt: skip
+    review = "Review: six modules now export VALUE; tests pass (6 passed). Ready to ship."
+    anthropic_fake.script([*steps, say(review, when=has_tool_result)])
+    claude_stack.send("/ship the VALUE change")
+    claude_stack.wait_for("🔐", timeout=60)
+    claude_stack.send("1")
+    bodies = claude_stack.wait_for("✅ Done", timeout=90)
+    received = claude_stack.received()
+    assert len(received) <= 12, bodies
+    assert review in bodies
+    assert any("7 files changed" in b for b in bodies)  # six modules and .tested
+    images = [m for m in received if m.media]
+    wait_until(lambda: all(m.media[0].data for m in images), timeout=20)
+    assert len(images) == 1  # one overview instead of six diffs
+    n = len(claude_stack.bodies())
+    claude_stack.send("show mod3")
+    wait_until(lambda: any(m.media for m in claude_stack.received()[n:]), timeout=60)
