@@ -13,15 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cockpit.host.visuals.screenshot import CHROMIUM_ARGS
 from tests.fakes.anthropic import AnthropicFake, say
 from tests.live import free_port, wait_until
 from tests.requirements import require_chromium, require_claude_cli
 
 pytestmark = pytest.mark.slow
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
 
 
 @contextmanager
@@ -69,7 +66,7 @@ def test_the_phone_page_sends_a_message_and_shows_the_echo(cockpit_up: str) -> N
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport={"width": 390, "height": 800})
         page.goto(f"{cockpit_up}/phone")
         page.fill("#composer", "hello from the browser")
