@@ -6,6 +6,7 @@ Every endpoint but `/health` needs `Authorization: Bearer <COCKPIT_HOST_TOKEN>`;
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ from cockpit.host.visual_routes import add_visual_routes
 from cockpit.host.visual_service import HostPlaces, HostVisuals
 from cockpit.host.visual_tools import visual_tools
 from cockpit.host.waits import AlreadyResolved, Decision, UnknownWait, Waits
+from cockpit.host.worktrees import BadSessionName, WorktreeError, Worktrees, check_name
 from cockpit.log import get_logger
 
 log = get_logger(__name__)
@@ -46,7 +48,7 @@ class TurnIn(BaseModel):
     """A message from the phone to Claude."""
 
     turn_id: str = Field(min_length=1, max_length=200)
-    session: str = Field(default="main", min_length=1, max_length=100)
+    session: str = "main"  # checked by `session_name`: a bad one is refused with 400
     text: str
     reply_to: str | None = None
     media: list[MediaIn] = Field(default_factory=list)
@@ -104,7 +106,9 @@ def create_host_app(
     db = HostDB(data_dir / "host.db")
     events = EventLog(db)
     waits = Waits(db, events, settings.approval_timeout_seconds)
-    visuals = HostVisuals(HostPlaces(settings, db, events, waits, workspace, data_dir))
+    folders = Worktrees(workspace, data_dir / "worktrees")
+    places = HostPlaces(settings, db, events, waits, workspace, data_dir, folders=folders)
+    visuals = HostVisuals(places)
     auto = AutoVisuals(visuals)
     runner = Runner(
         HostParts(
@@ -118,6 +122,7 @@ def create_host_app(
             (*visual_tools(visuals, auto), *phone_tools),
             _claude_env(settings) | dict(claude_env or {}),
             observers=(auto,),
+            folders=folders,
         )
     )
 
@@ -133,9 +138,9 @@ def create_host_app(
 
     app = FastAPI(title="cockpit host", lifespan=lifespan)
     app.state.runner = runner
-    _routes(app, token, db, events, waits, runner, workspace)
+    _routes(app, token, db, events, waits, runner, folders)
     add_visual_routes(app, _auth(token), visuals)
-    _status_routes(app, token, runner, workspace, visuals)
+    _status_routes(app, token, runner, folders, visuals)
     return app
 
 
@@ -164,16 +169,16 @@ def _routes(
     events: EventLog,
     waits: Waits,
     runner: Runner,
-    workspace: Path,
+    folders: Worktrees,
 ) -> None:
     auth = _auth(token)
-    _turn_routes(app, auth, db, events, runner, workspace)
+    _turn_routes(app, auth, db, events, runner, folders)
     _wait_routes(app, auth, waits)
     _event_routes(app, auth, db, events)
 
 
 def _turn_routes(
-    app: FastAPI, auth: Any, db: HostDB, events: EventLog, runner: Runner, workspace: Path
+    app: FastAPI, auth: Any, db: HostDB, events: EventLog, runner: Runner, folders: Worktrees
 ) -> None:
     @app.post("/turns", status_code=202, dependencies=[auth])
     async def post_turn(body: TurnIn) -> dict[str, Any]:
@@ -184,7 +189,8 @@ def _turn_routes(
                 existing.state,
                 runner.position(existing.turn_id, existing.session),
             )
-        media = _save_media(workspace, body)
+        session_name(body.session)
+        media = await _save_media(folders, body) if body.media else []
         db.insert_turn(body.turn_id, body.session, body.text, body.reply_to, media)
         position = runner.ahead(body.session)
         events.emit("ack", body.turn_id, body.session, queued=position > 0, position=position)
@@ -200,6 +206,7 @@ def _turn_routes(
 
     @app.post("/turns/cancel-queued", dependencies=[auth])
     async def cancel_queued(body: CancelIn) -> dict[str, Any]:
+        session_name(body.session)
         return {"session": body.session, "cancelled": runner.cancel_queued(body.session)}
 
     @app.post("/turns/{turn_id}/interrupt", dependencies=[auth])
@@ -215,11 +222,26 @@ def _turn_answer(turn_id: str, state: str, position: int) -> dict[str, Any]:
     return {"turn_id": turn_id, "state": state, "position": position}
 
 
-def _save_media(workspace: Path, body: TurnIn) -> list[dict[str, str]]:
+def session_name(name: str) -> str:
+    """`name` if it is a valid session name; otherwise the request fails with 400."""
+    try:
+        return check_name(name)
+    except BadSessionName:
+        raise HTTPException(
+            400, f"Bad session name {name!r}: use up to 32 letters a-z, digits or dashes."
+        ) from None
+
+
+async def _save_media(folders: Worktrees, body: TurnIn) -> list[dict[str, str]]:
+    """Store the turn's files in its session's folder (made now if it is new)."""
+    try:
+        folder = await asyncio.to_thread(folders.ensure, body.session)
+    except WorktreeError as exc:
+        raise HTTPException(500, f"Could not make the session's worktree: {exc}") from None
     saved = []
     for item in body.media:
         try:
-            path = ws.save_media(workspace, body.turn_id, item.filename, item.data_b64)
+            path = ws.save_media(folder, body.turn_id, item.filename, item.data_b64)
         except ws.UnsafeName:
             raise HTTPException(400, f"Unsafe file name: {item.filename!r}") from None
         except ValueError:
@@ -228,7 +250,7 @@ def _save_media(workspace: Path, body: TurnIn) -> list[dict[str, str]]:
             {
                 "filename": item.filename,
                 "content_type": item.content_type,
-                "path": str(path.relative_to(workspace)),
+                "path": str(path.relative_to(folder)),
             }
         )
     return saved
@@ -275,14 +297,19 @@ def _event_routes(app: FastAPI, auth: Any, db: HostDB, events: EventLog) -> None
 
 
 def _status_routes(
-    app: FastAPI, token: str, runner: Runner, workspace: Path, visuals: HostVisuals
+    app: FastAPI, token: str, runner: Runner, folders: Worktrees, visuals: HostVisuals
 ) -> None:
     @app.get("/health")
     async def health(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
         status = runner.status()
         if not token_ok(token, authorization):
             return JSONResponse({"state": status["state"]})
-        return JSONResponse({**status, **ws.git_info(workspace), **visuals.status()})
+        sessions: dict[str, dict[str, Any]] = status["sessions"]
+        branches = await asyncio.to_thread(folders.branches, list(sessions))
+        for name, branch in branches.items():
+            sessions[name]["branch"] = branch
+        git = await asyncio.to_thread(ws.git_info, folders.workspace)
+        return JSONResponse({**status, **git, **visuals.status()})
 
 
 async def serve_host(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:

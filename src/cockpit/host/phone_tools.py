@@ -43,8 +43,8 @@ class PhoneContext:
 
     turn_id: str
     session: str
-    workspace: Path
-    cwd: Path
+    workspace: Path  # the host's main workspace
+    cwd: Path  # the session's own folder: the workspace for "main", else its worktree
     files_dir: Path
     events: EventLog
     waits: Waits
@@ -100,7 +100,7 @@ def send_message_tool(ctx: PhoneContext) -> SdkMcpTool[Any]:
 
 
 def send_image_tool(ctx: PhoneContext) -> SdkMcpTool[Any]:
-    """`send_image(path, caption)`: an image file of the workspace to the user's phone."""
+    """`send_image(path, caption)`: an image file of the session's folder to the phone."""
 
     @tool(
         "send_image",
@@ -109,10 +109,9 @@ def send_image_tool(ctx: PhoneContext) -> SdkMcpTool[Any]:
     )
     async def run(args: dict[str, Any]) -> dict[str, Any]:
         path = ctx.resolve(str(args["path"]))
-        if not inside(path, ctx.workspace):
+        if not inside(path, ctx.cwd):  # the session's own folder (its worktree, or main's)
             return error_result(
-                f"{args['path']} is outside the workspace; only files in "
-                f"{ctx.workspace} can be sent."
+                f"{args['path']} is outside the workspace; only files in {ctx.cwd} can be sent."
             )
         if not path.is_file():
             return error_result(f"No file at {args['path']}.")

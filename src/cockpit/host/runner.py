@@ -3,7 +3,9 @@
 Each cockpit session (e.g. "main") maps to one Claude Code session, resumed by
 its id (kept in the host database) for every turn, also after a host restart.
 Turns of one session run in order; a turn arriving while another runs waits in
-that session's queue. Every turn ends with exactly one `result` or `error` event.
+that session's queue. Different sessions run at the same time, each in its own
+folder (see `worktrees.py`). Every turn ends with exactly one `result` or `error`
+event.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from cockpit.host.phone_tools import SERVER_NAME, PhoneContext, PhoneToolFactory
 from cockpit.host.turn_stream import TurnStream
 from cockpit.host.waits import Waits
 from cockpit.host.workspace import git_info
+from cockpit.host.worktrees import BadSessionName, WorktreeError, Worktrees
 from cockpit.log import get_logger
 
 log = get_logger(__name__)
@@ -69,6 +72,7 @@ class HostParts:
     phone_tools: Sequence[PhoneToolFactory] = ()
     claude_env: dict[str, str] = field(default_factory=dict)
     observers: Sequence[TurnObserver] = ()
+    folders: Worktrees = field(kw_only=True)  # "main": the workspace; others: worktrees
 
 
 @dataclass
@@ -91,8 +95,8 @@ class Runner:
 
     # --- queueing ---
     def cwd(self, session: str) -> Path:
-        """The folder a session works in (one workspace for all sessions, for now)."""
-        return self._p.workspace
+        """The folder a session works in: the workspace for "main", else its worktree."""
+        return self._p.folders.folder(session)
 
     def submit(self, turn_id: str, session: str) -> int:
         """Queue a stored turn; returns how many turns of its session are ahead of it."""
@@ -137,11 +141,17 @@ class Runner:
         self._running[turn.session] = running
         self._p.db.set_turn_state(turn.turn_id, "running")
         try:
+            cwd = await asyncio.to_thread(self._p.folders.ensure, turn.session)
             await self._observe(turn, after=False)
-            stream = await self._drive(turn, running)
+            stream = await self._drive(turn, running, cwd)
             if stream.failure() is None and not running.interrupted:
                 await self._observe(turn, after=True)
-            self._conclude(turn, running, stream)
+            branch = await asyncio.to_thread(self._p.folders.branch, turn.session)
+            self._conclude(turn, running, stream, branch)
+        except (BadSessionName, WorktreeError) as exc:
+            log.warning("host.worktree_failed", turn_id=turn.turn_id, error=str(exc)[:300])
+            failure = failures.internal(f"no folder for session {turn.session!r}: {exc}")
+            self._finish(turn.turn_id, turn.session, "failed", failure)
         except ClaudeSDKError as exc:
             log.warning("host.turn_crashed", turn_id=turn.turn_id, error=str(exc)[:300])
             failure = (
@@ -165,8 +175,7 @@ class Runner:
             except Exception:  # an observer's bug must not fail the user's turn
                 log.error("host.observer_failed", exc=True, turn_id=turn.turn_id)
 
-    async def _drive(self, turn: Turn, running: _Running) -> TurnStream:
-        cwd = self.cwd(turn.session)
+    async def _drive(self, turn: Turn, running: _Running, cwd: Path) -> TurnStream:
         stream = TurnStream(self._p.events, turn.turn_id, turn.session, cwd)
         options = self._options(turn, cwd)
         async with ClaudeSDKClient(options=options) as client:
@@ -178,7 +187,9 @@ class Runner:
             self._p.db.set_claude_session_id(turn.session, stream.claude_session_id)
         return stream
 
-    def _conclude(self, turn: Turn, running: _Running, stream: TurnStream) -> None:
+    def _conclude(
+        self, turn: Turn, running: _Running, stream: TurnStream, branch: str | None
+    ) -> None:
         failure = stream.failure()
         if running.interrupted:
             if stream.result is None:
@@ -190,9 +201,8 @@ class Runner:
             return
         state = "interrupted" if running.interrupted else "done"
         self._p.db.set_turn_state(turn.turn_id, state)
-        self._p.events.emit(
-            "result", turn.turn_id, turn.session, **stream.result_payload(running.interrupted)
-        )
+        payload = stream.result_payload(running.interrupted)
+        self._p.events.emit("result", turn.turn_id, turn.session, **payload, branch=branch)
 
     def _finish(self, turn_id: str, session: str, state: str, failure: Failure) -> None:
         self._p.db.set_turn_state(turn_id, state, failure.kind, failure.message)
@@ -239,14 +249,14 @@ class Runner:
             if not policy.needs_approval(
                 name,
                 args,
-                workspace=p.workspace,
+                workspace=cwd,
                 cwd=cwd,
                 auto_allow_edits=p.settings.auto_allow_edits,
             ):
                 return PermissionResultAllow()
             if p.db.tool_allowed(turn.session, name):
                 return PermissionResultAllow()
-            summary = policy.summary(name, args, workspace=p.workspace, cwd=cwd)
+            summary = policy.summary(name, args, workspace=cwd, cwd=cwd)
             answer = await p.waits.approval(turn.turn_id, turn.session, name, summary, args)
             if answer.value in ("allow", "allow_session"):
                 return PermissionResultAllow()
@@ -288,17 +298,20 @@ class Runner:
     def recover(self) -> None:
         """After a restart: fail turns that were running, queue again those that waited."""
         self._p.waits.expire_stale()
-        running = self._p.db.turns_in_state("running")
-        commit = git_info(self._p.workspace).get("last_commit") if running else None
-        sha, subject = (
-            (commit.get("sha"), commit.get("subject")) if isinstance(commit, dict) else (None, None)
-        )
-        for turn in running:
-            self._finish(
-                turn.turn_id, turn.session, "failed", failures.host_restarted(sha, subject)
-            )
+        for turn in self._p.db.turns_in_state("running"):
+            self._finish(turn.turn_id, turn.session, "failed", self._restarted(turn.session))
         for turn in self._p.db.turns_in_state("queued"):
             self.submit(turn.turn_id, turn.session)
+
+    def _restarted(self, session: str) -> Failure:
+        """The failure of a turn cut by a restart, with its folder's last commit."""
+        try:
+            commit = git_info(self.cwd(session)).get("last_commit")
+        except BadSessionName:
+            commit = None
+        if not isinstance(commit, dict):
+            return failures.host_restarted()
+        return failures.host_restarted(commit.get("sha"), commit.get("subject"))
 
     async def close(self) -> None:
         """Stop every running turn and worker (the host is shutting down)."""
@@ -316,8 +329,9 @@ class Runner:
     def status(self) -> dict[str, Any]:
         """Busy or idle, the running turn, queue lengths and sessions (for /health)."""
         known = self._p.db.sessions()
+        names = set(known) | set(self._queues) | set(self._running)
         sessions = {}
-        for name in sorted(set(known) | set(self._queues) | set(self._running)):
+        for name in sorted(names | set(self._p.folders.sessions())):
             running = self._running.get(name)
             sessions[name] = {
                 "running": running.turn_id if running else None,

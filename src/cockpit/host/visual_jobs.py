@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from cockpit.host.db import Turn
 from cockpit.host.visual_changes import Snapshot, phone_text, snapshot, turn_bundle
@@ -24,7 +23,6 @@ from cockpit.log import get_logger
 
 log = get_logger(__name__)
 
-SESSION = "main"
 DIFF = "diff"
 SCREENSHOT = "screenshot"
 
@@ -42,10 +40,11 @@ class AutoVisuals:
         self._shown.setdefault(turn_id, set()).add(what)
 
     async def before_turn(self, turn: Turn) -> None:
-        """Remember the workspace as it is before Claude starts."""
+        """Remember the session's folder as it is before Claude starts."""
         self._shown.pop(turn.turn_id, None)
         try:
-            self._before[turn.session] = await asyncio.to_thread(snapshot, self._repo)
+            repo = self.visuals.places.folder(turn.session)
+            self._before[turn.session] = await asyncio.to_thread(snapshot, repo)
         except VisualsError as exc:
             self._before.pop(turn.session, None)
             log.warning("visuals.snapshot_failed", turn_id=turn.turn_id, error=str(exc))
@@ -60,12 +59,13 @@ class AutoVisuals:
         await never_silent(outlet, lambda: self._show(outlet, before, shown))
 
     async def _show(self, outlet: Outlet, before: Snapshot, shown: set[str]) -> None:
-        after = await asyncio.to_thread(snapshot, self._repo)
+        repo = outlet.ctx.cwd  # the session's own folder: its worktree, or the workspace
+        after = await asyncio.to_thread(snapshot, repo)
         if not after.differs(before):
             return
         bundle = None
         if DIFF not in shown:
-            bundle = await asyncio.to_thread(turn_bundle, self._repo, before, after)
+            bundle = await asyncio.to_thread(turn_bundle, repo, before, after)
         if bundle is not None:
             async with self.visuals.send_lock:
                 outlet.say(bundle.text)
@@ -73,17 +73,16 @@ class AutoVisuals:
         if SCREENSHOT not in shown and await self.visuals.dev_running():
             await _screenshot(self.visuals, outlet, self.visuals.last_path)
 
-    @property
-    def _repo(self) -> Path:
-        return self.visuals.places.workspace
 
-
-async def diff_job(visuals: HostVisuals, request_id: str, query: str | None) -> None:
+async def diff_job(visuals: HostVisuals, request_id: str, session: str, query: str | None) -> None:
     """Send the working tree's diff pictures, or those of the one file `query` names."""
-    outlet = visuals.outlet(request_id, SESSION)
+    outlet = visuals.outlet(request_id, session)
 
     async def run() -> None:
-        repo = visuals.places.workspace
+        repo = outlet.ctx.cwd  # the session's own folder: its worktree, or the workspace
+        if not await asyncio.to_thread(repo.is_dir):
+            outlet.say(f"📝 Session {session} has not changed anything yet.")
+            return
         if query:
             bundle = await asyncio.to_thread(show_file, repo, query)
         else:
@@ -97,10 +96,10 @@ async def diff_job(visuals: HostVisuals, request_id: str, query: str | None) -> 
 
 
 async def screenshot_job(
-    visuals: HostVisuals, request_id: str, target: str | None, full_page: bool
+    visuals: HostVisuals, request_id: str, session: str, target: str | None, full_page: bool
 ) -> None:
     """Send a side-by-side mobile and desktop screenshot of `target` (default "/")."""
-    outlet = visuals.outlet(request_id, SESSION)
+    outlet = visuals.outlet(request_id, session)
     await never_silent(outlet, lambda: _screenshot(visuals, outlet, target, full_page))
 
 

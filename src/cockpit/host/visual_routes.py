@@ -1,22 +1,25 @@
 """HTTP endpoints for the relay's token-free visual commands (`/diff`, `/screenshot`, …).
 
 The pictures are made in the background and arrive as `image` and `message`
-events of session "main" under a turn id `visuals-<hex>`, so they reach the phone
-in order with everything else; the endpoints answer at once with that id.
+events of the request's session (default "main") under a turn id
+`visuals-<hex>`, so they reach the phone in order with everything else; the
+endpoints answer at once with that id.
 
-* `POST /visuals/diff {query?, require_match?}` → `202 {request_id, matched}`. With
-  `require_match` and no changed file matching `query`: `200 {request_id: null,
-  matched: null}`, and nothing is sent (the relay then hands the words to Claude).
-* `POST /visuals/screenshot {target?, full_page?}` → `202 {request_id}`.
+* `POST /visuals/diff {query?, require_match?, session?}` → `202 {request_id,
+  matched}`. With `require_match` and no changed file matching `query`: `200
+  {request_id: null, matched: null}`, and nothing is sent (the relay then hands
+  the words to Claude).
+* `POST /visuals/screenshot {target?, full_page?, session?}` → `202 {request_id}`.
 * `POST /visuals/auto {enabled}` → `200 {auto_visuals}` (also in `GET /health`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -24,6 +27,7 @@ from cockpit.host.visual_changes import changed_paths
 from cockpit.host.visual_jobs import diff_job, screenshot_job
 from cockpit.host.visual_service import HostVisuals, new_request_id
 from cockpit.host.visuals import VisualsError, match_file
+from cockpit.host.worktrees import BadSessionName
 
 
 class DiffIn(BaseModel):
@@ -31,6 +35,7 @@ class DiffIn(BaseModel):
 
     query: str | None = Field(default=None, max_length=500)
     require_match: bool = False
+    session: str = Field(default="main", min_length=1, max_length=100)
 
 
 class ScreenshotIn(BaseModel):
@@ -38,6 +43,7 @@ class ScreenshotIn(BaseModel):
 
     target: str | None = Field(default=None, max_length=2000)
     full_page: bool = False
+    session: str = Field(default="main", min_length=1, max_length=100)
 
 
 class AutoIn(BaseModel):
@@ -51,20 +57,23 @@ def add_visual_routes(app: FastAPI, auth: Any, visuals: HostVisuals) -> None:
 
     @app.post("/visuals/diff", dependencies=[auth])
     async def diff(body: DiffIn) -> JSONResponse:
+        folder = _folder(visuals, body.session)
         query = (body.query or "").strip() or None
         matched = None
         if query and body.require_match:
-            matched = await _match(visuals, query)
+            matched = await _match(folder, query)
             if matched is None:
                 return JSONResponse({"request_id": None, "matched": None})
         request_id = new_request_id()
-        visuals.spawn(diff_job(visuals, request_id, matched or query))
+        visuals.spawn(diff_job(visuals, request_id, body.session, matched or query))
         return JSONResponse({"request_id": request_id, "matched": matched}, status_code=202)
 
     @app.post("/visuals/screenshot", dependencies=[auth])
     async def screenshot(body: ScreenshotIn) -> JSONResponse:
+        _folder(visuals, body.session)
         request_id = new_request_id()
-        visuals.spawn(screenshot_job(visuals, request_id, body.target, body.full_page))
+        job = screenshot_job(visuals, request_id, body.session, body.target, body.full_page)
+        visuals.spawn(job)
         return JSONResponse({"request_id": request_id}, status_code=202)
 
     @app.post("/visuals/auto", dependencies=[auth])
@@ -73,9 +82,17 @@ def add_visual_routes(app: FastAPI, auth: Any, visuals: HostVisuals) -> None:
         return {"auto_visuals": visuals.auto}
 
 
-async def _match(visuals: HostVisuals, query: str) -> str | None:
+def _folder(visuals: HostVisuals, session: str) -> Path:
+    """The session's own folder (its worktree, or the workspace); 400 for a bad name."""
     try:
-        paths = await asyncio.to_thread(changed_paths, visuals.places.workspace)
+        return visuals.places.folder(session)
+    except BadSessionName:
+        raise HTTPException(400, f"Bad session name {session!r}.") from None
+
+
+async def _match(folder: Path, query: str) -> str | None:
+    try:  # a session without a worktree yet fails here: nothing matches
+        paths = await asyncio.to_thread(changed_paths, folder)
     except VisualsError:
         return None
     return match_file(query, paths)

@@ -17,7 +17,7 @@ import ipaddress
 import tempfile
 import uuid
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
@@ -29,6 +29,7 @@ from cockpit.host.phone_tools import PhoneContext
 from cockpit.host.visuals import Action, DevServer, Screenshotter, side_by_side
 from cockpit.host.visuals.errors import DevServerError, ScreenshotError
 from cockpit.host.waits import Waits
+from cockpit.host.worktrees import Worktrees
 from cockpit.log import get_logger
 
 log = get_logger(__name__)
@@ -65,6 +66,11 @@ class HostPlaces:
     waits: Waits
     workspace: Path
     data_dir: Path
+    folders: Worktrees = field(kw_only=True)
+
+    def folder(self, session: str) -> Path:
+        """The folder whose files `session` changes (its worktree, or the workspace)."""
+        return self.folders.folder(session)
 
     @property
     def files_dir(self) -> Path:
@@ -134,9 +140,8 @@ class HostVisuals:
     def outlet(self, turn_id: str, session: str) -> Outlet:
         """An outlet emitting events under `turn_id` in `session`."""
         p = self.places
-        ctx = PhoneContext(
-            turn_id, session, p.workspace, p.workspace, p.files_dir, p.events, p.waits, p.db
-        )
+        cwd = p.folder(session)
+        ctx = PhoneContext(turn_id, session, p.workspace, cwd, p.files_dir, p.events, p.waits, p.db)
         return Outlet(ctx)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:

@@ -117,7 +117,7 @@ def show_diff_tool(ctx: PhoneContext, visuals: HostVisuals, auto: AutoVisuals) -
     )
     async def run(args: dict[str, Any]) -> dict[str, Any]:
         files = [str(f) for f in args.get("files") or [] if str(f).strip()]
-        repo = visuals.places.workspace
+        repo = ctx.cwd  # the session's own folder: its worktree, or the workspace
         try:
             if files:
                 bundle = await asyncio.to_thread(named_bundle, repo, files)
