@@ -161,3 +161,39 @@ def test_a_heavy_workflow_stays_readable_and_loses_nothing(
     n = len(claude_stack.bodies())
     claude_stack.send("show mod3")
     wait_until(lambda: any(m.media for m in claude_stack.received()[n:]), timeout=60)
+
+
+def test_two_sessions_run_at_once_in_their_own_worktrees(
+    claude_stack: Stack, anthropic_fake: AnthropicFake
+) -> None:
+    """A second session finishes while the first still works; each writes its own copy."""
+    workspace = (claude_stack.settings.data_dir / "workspaces" / "15551230001").resolve()
+    worktree = (claude_stack.settings.data_dir / "hosts/15551230001/worktrees/beta").resolve()
+
+    def main(body: dict[str, object]) -> bool:
+        return "main task" in conversation_text(body)
+
+    def beta(body: dict[str, object]) -> bool:
+        return "beta task" in conversation_text(body)
+
+    anthropic_fake.script(
+        [
+            slow(8.0, tool("Write", {"file_path": str(workspace / "same.txt"), "content": "main"}),
+                 when=lambda b: main(b) and not has_tool_result(b)),
+            say("main wrote it", when=lambda b: main(b) and has_tool_result(b)),
+            tool("Write", {"file_path": str(worktree / "same.txt"), "content": "beta"},
+                 when=lambda b: beta(b) and not has_tool_result(b)),
+            say("beta wrote it", when=lambda b: beta(b) and has_tool_result(b)),
+        ]
+    )  # fmt: skip
+    claude_stack.send("main task")
+    claude_stack.wait_for("👀 on it")
+    claude_stack.send("/new beta")
+    claude_stack.wait_for("🆕")
+    claude_stack.send("beta task")
+    bodies = claude_stack.wait_for("[beta] beta wrote it", timeout=60)
+    assert "[main] main wrote it" not in bodies  # beta did not wait for main
+    bodies = claude_stack.wait_for("[main] main wrote it", timeout=60)
+    assert (workspace / "same.txt").read_text() == "main"
+    assert (worktree / "same.txt").read_text() == "beta"
+    assert any(b.startswith("📋") and "[beta]" in b and "[main]" in b for b in bodies)

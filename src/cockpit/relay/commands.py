@@ -46,6 +46,13 @@ async def _help(ctx: CommandContext, args: str) -> str:
 async def _status(ctx: CommandContext, args: str) -> str:
     health = await ctx.client.health()
     rows = await in_thread(sessions.board, ctx.relay.db, ctx.user_id)
+    branches = {
+        name: info.get("branch")
+        for name, info in (health.get("sessions") or {}).items()
+        if isinstance(info, dict)
+    }
+    rows = [(name, f"{state} · {branches[name]}" if branches.get(name) else state)
+            for name, state in rows]  # fmt: skip
     lines = [sessions.board_text(rows)]
     current = next((r for r in await in_thread(sessions.listed, ctx.relay.db, ctx.user_id)
                     if r.current), None)  # fmt: skip
