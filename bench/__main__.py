@@ -9,12 +9,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import webhook
+from bench import turns, visuals_bench, webhook
 
 Benchmark = Callable[[list[str]], int]
 
 BENCHMARKS: dict[str, Benchmark] = {
     "webhook": webhook.main,
+    "turns": turns.main,
+    "visuals": visuals_bench.main,
 }
 
 USAGE = "usage: python -m bench [NAME [OPTIONS]]   (NAME: {names}; NAME --help for options)"
