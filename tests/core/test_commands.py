@@ -31,6 +31,15 @@ def test_arguments_follow_the_command() -> None:
     )
 
 
+def test_resume_with_a_name_continues_that_session() -> None:
+    """`Resume auth-fix.` is the retry/resume command with the session's name."""
+    result = parse("Resume auth-fix.")
+    assert isinstance(result, Invocation) and (result.command.name, result.args) == (
+        "retry", "auth-fix"
+    )  # fmt: skip
+    assert parse("resume the work on the parser") is None
+
+
 def test_a_near_miss_gets_a_suggestion_but_a_sentence_does_not() -> None:
     """`/stauts` earns "did you mean"; "what is the status of the build?" goes to Claude."""
     suggestion = parse("/stauts")

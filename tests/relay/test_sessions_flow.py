@@ -28,6 +28,11 @@ def _after(stack: Stack, count: int, text: str, timeout: float = 30) -> list[str
     return stack.bodies()[count:]
 
 
+def _reply(stack: Stack, count: int, text: str, timeout: float = 30) -> str:
+    """The first message after the first `count` that contains `text`."""
+    return next(b for b in _after(stack, count, text, timeout) if text in b)
+
+
 def test_status_works_typed_or_dictated_and_near_misses_get_a_suggestion(
     claude_stack: Stack, anthropic_fake: AnthropicFake
 ) -> None:
@@ -36,7 +41,7 @@ def test_status_works_typed_or_dictated_and_near_misses_get_a_suggestion(
     (status,) = _after(claude_stack, 0, "📋")
     assert "Host " in status and "branch" in status
     claude_stack.send("/stauts")
-    assert "Did you mean /status?" in _after(claude_stack, 1, "Did you mean")[0]
+    assert _reply(claude_stack, 1, "Did you mean /status?")
     anthropic_fake.script([say("The build is green.")])
     claude_stack.send("what is the status of the build?")
     _after(claude_stack, 2, "The build is green.")
@@ -60,7 +65,7 @@ def test_sessions_keep_their_memories_apart_and_tag_their_messages(
     apple_sid = next(m.sid for m in claude_stack.received() if m.body == "Noted: apple.")
     n = len(claude_stack.bodies())
     claude_stack.send("/new work")
-    assert "🆕" in _after(claude_stack, n, "🆕")[0]
+    assert _reply(claude_stack, n, "🆕")
     anthropic_fake.script([say("I know nothing yet.")])
     claude_stack.send("what word did I say?")
     bodies = _after(claude_stack, n, "✅ Done", timeout=60)
@@ -74,10 +79,12 @@ def test_sessions_keep_their_memories_apart_and_tag_their_messages(
     assert "apple" in conversation_text(anthropic_fake.main_requests[-1])
     n = len(claude_stack.bodies())
     claude_stack.send("/sessions")
-    listing = _after(claude_stack, n, "/switch")[0]
+    listing = _reply(claude_stack, n, "/switch")
     assert re.search(r"\*1\* main", listing) and re.search(r"▶ \*2\* work", listing)
     claude_stack.send("/switch 1")
-    assert "Now talking to *main*" in _after(claude_stack, n + 1, "Now talking")[0]
+    assert _reply(claude_stack, n, "Now talking to *main*")
+    claude_stack.send("Resume work.")
+    assert _reply(claude_stack, n, "Now talking to *work*")
 
 
 def test_history_and_cost_agree_with_the_recorded_results(
@@ -94,10 +101,10 @@ def test_history_and_cost_agree_with_the_recorded_results(
     recorded = [t.cost_usd or 0.0 for t in hosts.turns_of(claude_stack.db, user.id)]
     n = len(claude_stack.bodies())
     claude_stack.send("/cost")
-    cost = _after(claude_stack, n, "💰")[0]
+    cost = _reply(claude_stack, n, "💰")
     assert f"Today ${sum(recorded):.4f}" in cost and f"[main] ${sum(recorded):.4f}" in cost
     claude_stack.send("/history 2")
-    history = _after(claude_stack, n + 1, "task two")[0].splitlines()
+    history = _reply(claude_stack, n, "“task two”").splitlines()
     assert [line.split("“")[1].split("”")[0] for line in history] == ["task one", "task two"]
     assert all(f"${c:.4f}" in line for c, line in zip(recorded, history, strict=True))
 
@@ -126,7 +133,7 @@ def test_full_gives_the_whole_of_a_long_answer(
     bodies = claude_stack.wait_for("✅ Done", timeout=60)
     assert any(b.startswith("(1/") for b in bodies)
     claude_stack.send("/full")
-    link = _after(claude_stack, len(bodies), "/full/")[0].split()[-1]
+    link = _reply(claude_stack, len(bodies), "/full/").split()[-1]
     page = httpx.get(link).text
     assert all(f"Section {i}:" in page for i in range(12))
     assert httpx.get(link[:-4] + "abcd").status_code == 404

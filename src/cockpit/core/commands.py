@@ -78,6 +78,9 @@ def parse(text: str) -> Invocation | Suggestion | None:
     command = _BY_NAME.get(_fold(stripped))
     if command is not None and command.bare:
         return Invocation(command, "")
+    resume = re.fullmatch(r"resume\s+([a-z0-9][a-z0-9-]{0,31})", _fold(stripped))
+    if resume:  # "Resume auth-fix." continues in that session
+        return Invocation(_BY_NAME["resume"], resume.group(1))
     return None
 
 
