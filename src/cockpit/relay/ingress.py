@@ -7,7 +7,7 @@ from typing import Literal
 
 from cockpit.core.messages import Inbound, OutboundDraft
 from cockpit.relay.runtime import Relay
-from cockpit.store import inbox, outbox, users
+from cockpit.store import inbox
 
 REFUSAL = (
     "Hi! This WhatsApp number is a private coding assistant and doesn't know your "
@@ -20,13 +20,8 @@ Outcome = Literal["accepted", "duplicate", "refused"]
 
 def accept(relay: Relay, msg: Inbound) -> Outcome:
     """Store a message from a known sender, or queue one polite refusal a day."""
-    user = users.find_by_phone(relay.db, msg.from_number)
-    allowlist = relay.settings.allowed_numbers
-    if user is None or user.status != "active" or (allowlist and msg.from_number not in allowlist):
-        day = datetime.now(UTC).strftime("%Y-%m-%d")
-        draft = OutboundDraft(
-            key=f"refusal:{msg.from_number}:{day}", to=msg.from_number, body=REFUSAL, kind="refusal"
-        )
-        outbox.enqueue_now(relay.db, [draft])
-        return "refused"
-    return "accepted" if inbox.store_inbound(relay.db, msg, user.id) else "duplicate"
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    refusal = OutboundDraft(
+        key=f"refusal:{msg.from_number}:{day}", to=msg.from_number, body=REFUSAL, kind="refusal"
+    )
+    return inbox.accept(relay.db, msg, relay.settings.allowed_numbers, refusal)

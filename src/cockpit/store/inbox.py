@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -13,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from cockpit.core.messages import Inbound, MediaRef, OutboundDraft
 from cockpit.store import outbox
 from cockpit.store.db import Database
-from cockpit.store.models import InboundMessage, utcnow
+from cockpit.store.models import InboundMessage, User, utcnow
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,7 @@ def _record(row: InboundMessage) -> InboundRecord:
     return InboundRecord(row.id, row.user_id, message, row.attempts)
 
 
-def store_inbound(db: Database, msg: Inbound, user_id: int) -> bool:
-    """Insert a message keyed by its sid; False when that sid was stored before."""
+def _insert(msg: Inbound, user_id: int, *, is_postgres: bool) -> Any:
     values = {
         "provider_sid": msg.sid,
         "user_id": user_id,
@@ -58,15 +58,36 @@ def store_inbound(db: Database, msg: Inbound, user_id: int) -> bool:
         "next_attempt_at": utcnow(),
         "received_at": utcnow(),
     }
-    insert = pg_insert if db.is_postgres else sqlite_insert
-    stmt = (
+    insert = pg_insert if is_postgres else sqlite_insert
+    return (
         insert(InboundMessage)
         .values(**values)
         .on_conflict_do_nothing()
         .returning(InboundMessage.id)
     )
+
+
+def store_inbound(db: Database, msg: Inbound, user_id: int) -> bool:
+    """Insert a message keyed by its sid; False when that sid was stored before."""
     with db.transaction() as s:
-        return s.execute(stmt).first() is not None
+        return s.execute(_insert(msg, user_id, is_postgres=db.is_postgres)).first() is not None
+
+
+def accept(
+    db: Database, msg: Inbound, allowlist: Sequence[str], refusal: OutboundDraft
+) -> Literal["accepted", "duplicate", "refused"]:
+    """In one transaction: store a known, active sender's message, or queue `refusal`."""
+    with db.transaction() as s:
+        user = s.scalar(select(User).where(User.phone == msg.from_number))
+        if (
+            user is None
+            or user.status != "active"
+            or (allowlist and msg.from_number not in allowlist)
+        ):
+            outbox.enqueue(s, [refusal], is_postgres=db.is_postgres)
+            return "refused"
+        stored = s.execute(_insert(msg, user.id, is_postgres=db.is_postgres)).first()
+        return "accepted" if stored is not None else "duplicate"
 
 
 def due(db: Database, limit: int = 50) -> list[InboundRecord]:
