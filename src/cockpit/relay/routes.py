@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from prometheus_client import CONTENT_TYPE_LATEST
 from twilio.twiml.messaging_response import MessagingResponse
 
-from cockpit.channels.twilio import WebhookError, parse_inbound
+from cockpit.channels.twilio import parse_inbound
 from cockpit.errors import MediaError, StoreError
 from cockpit.log import get_logger
 from cockpit.relay import ingress
@@ -56,7 +56,7 @@ async def inbound_message(request: Request) -> Response:
     params = await _verified_form(request, relay)
     try:
         msg = parse_inbound(params)
-    except WebhookError as exc:
+    except ValueError as exc:  # WebhookError, or int() of a non-ASCII digit that isdigit() let by
         relay.metrics.inbound.labels("rejected").inc()
         raise HTTPException(400, str(exc)) from None
     try:
@@ -84,15 +84,20 @@ async def status_callback(request: Request) -> Response:
     found = await in_thread(
         outbox.apply_status,
         relay.db,
-        row_id=int(oid) if oid.isdigit() else None,
+        row_id=_small_int(oid),
         sid=sid,
         status=status.lower(),
-        error_code=int(code) if code.isdigit() else None,
+        error_code=_small_int(code),
     )
     relay.metrics.status_callbacks.labels(status.lower() if found else "unmatched").inc()
     log.info("webhook.status", sid=sid, status=status, outbound_id=oid, matched=found)
     relay.outbox_ready.set()
     return Response(status_code=200)
+
+
+def _small_int(value: str) -> int | None:
+    """`value` if it is a plain number that fits any integer column (else None)."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 @router.get("/media/{token}", summary="A stored image or document, by signed token")
