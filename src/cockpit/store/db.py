@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cockpit.errors import StoreError
+
+SQLITE_POOL = 40  # starlette's thread pool size
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -51,8 +54,12 @@ class Database:
         self.is_postgres = self.url.startswith("postgresql")
         if self.is_sqlite:
             ensure_sqlite_folder(self.url)
+            # As many connections as threads that may use them, so none is reopened per call.
             self.engine: Engine = create_engine(
-                self.url, connect_args={"check_same_thread": False, "timeout": 10}
+                self.url,
+                connect_args={"check_same_thread": False, "timeout": 10},
+                pool_size=SQLITE_POOL,
+                max_overflow=SQLITE_POOL,
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
@@ -61,6 +68,11 @@ class Database:
             )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._closed = False
+        # SQLite has one writer at a time and its busy handler waits in coarse sleeps;
+        # queueing this process's transactions on a lock is fairer and much faster.
+        self._turn: AbstractContextManager[object] = (
+            threading.RLock() if self.is_sqlite else nullcontext()
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -68,6 +80,10 @@ class Database:
         if self._closed:
             # A request finishing during shutdown must not open a connection nobody closes.
             raise StoreError("database is closed (shutting down)")
+        with self._turn:
+            yield from self._unit_of_work()
+
+    def _unit_of_work(self) -> Iterator[Session]:
         session = self._sessions()
         try:
             yield session
