@@ -29,6 +29,9 @@ async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
         raise HTTPException(400, "body is not valid UTF-8") from None
     except ValueError as exc:
         raise HTTPException(400, f"malformed form body: {exc}") from None
+    if any("\x00" in key or "\x00" in value for key, value in pairs):
+        # PostgreSQL refuses NUL in text: storing it would fail with a 500, retried forever.
+        raise HTTPException(400, "NUL characters are not accepted")
     return dict(pairs)
 
 
