@@ -7,6 +7,7 @@ Every endpoint but `/health` needs `Authorization: Bearer <COCKPIT_HOST_TOKEN>`;
 from __future__ import annotations
 
 import asyncio
+import base64
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from cockpit.config import Settings
 from cockpit.host import workspace as ws
+from cockpit.host.body_limit import MAX_BODY_BYTES, BodyLimit
 from cockpit.host.db import HostDB
 from cockpit.host.events import EventLog
 from cockpit.host.phone_tools import PhoneToolFactory
@@ -90,12 +92,14 @@ def create_host_app(
     *,
     phone_tools: Sequence[PhoneToolFactory] = (),
     claude_env: dict[str, str] | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     """The host's FastAPI app: one per user, on its own data folder and workspace.
 
     `phone_tools` adds tools to Claude's "phone" MCP server (see `phone_tools.py`) next to
     the built-in ones and the visual ones (`screenshot`, `show_diff`, always there);
-    `claude_env` adds environment variables for Claude Code (e.g. CLAUDE_CODE_MAX_RETRIES).
+    `claude_env` adds environment variables for Claude Code (e.g. CLAUDE_CODE_MAX_RETRIES);
+    a request body over `max_body_bytes` gets 413.
     """
     settings.require("host_token")
     assert settings.host_token is not None
@@ -136,7 +140,11 @@ def create_host_app(
         await visuals.close()
         db.close()
 
-    app = FastAPI(title="cockpit host", lifespan=lifespan)
+    # No /docs or /openapi.json: only /health answers without the token.
+    app = FastAPI(
+        title="cockpit host", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None
+    )
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.state.runner = runner
     _routes(app, token, db, events, waits, runner, folders)
     add_visual_routes(app, _auth(token), visuals)
@@ -234,6 +242,7 @@ def session_name(name: str) -> str:
 
 async def _save_media(folders: Worktrees, body: TurnIn) -> list[dict[str, str]]:
     """Store the turn's files in its session's folder (made now if it is new)."""
+    _check_media(body)
     try:
         folder = await asyncio.to_thread(folders.ensure, body.session)
     except WorktreeError as exc:
@@ -254,6 +263,19 @@ async def _save_media(folders: Worktrees, body: TurnIn) -> list[dict[str, str]]:
             }
         )
     return saved
+
+
+def _check_media(body: TurnIn) -> None:
+    """Refuse the whole turn (400) before anything is written if any attachment is bad."""
+    for item in body.media:
+        try:
+            ws.safe_name(body.turn_id)
+            ws.safe_name(item.filename)
+            base64.b64decode(item.data_b64, validate=True)
+        except ws.UnsafeName as exc:
+            raise HTTPException(400, f"Unsafe file name: {str(exc)!r}") from None
+        except ValueError:
+            raise HTTPException(400, f"{item.filename!r} is not valid base64.") from None
 
 
 def _wait_routes(app: FastAPI, auth: Any, waits: Waits) -> None:

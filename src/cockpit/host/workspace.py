@@ -71,7 +71,7 @@ def git_info(path: Path) -> dict[str, object]:
 
 def safe_name(name: str) -> str:
     """`name` if it is a plain file name; raises UnsafeName otherwise."""
-    if not _SAFE.match(name) or ".." in name:
+    if not _SAFE.fullmatch(name) or ".." in name:
         raise UnsafeName(name)
     return name
 
