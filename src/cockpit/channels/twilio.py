@@ -179,7 +179,7 @@ def parse_inbound(params: Mapping[str, str]) -> Inbound:
 
 def _media(params: Mapping[str, str]) -> tuple[MediaRef, ...]:
     raw = params.get("NumMedia", "0") or "0"
-    if not raw.isdigit() or int(raw) > MAX_MEDIA_PER_MESSAGE:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_MEDIA_PER_MESSAGE:
         raise WebhookError(f"NumMedia must be 0 to {MAX_MEDIA_PER_MESSAGE}")
     items = []
     for i in range(int(raw)):
