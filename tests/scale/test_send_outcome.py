@@ -1,27 +1,20 @@
 """A send whose answer is lost after Twilio took it, and reported it by status callback.
 
 Found by the three-relay test under load (sends timing out while the simulator was
-starved of CPU); pinned here with one relay, deterministically. It fails today: the
-relay sends the message a second time. The fix belongs to the outbox and the sender
-(see the reason below); when it lands this test passes and the xfail marker must go.
+starved of CPU); pinned here with one relay, deterministically. Before the fix the
+relay sent the message a second time: the retry overwrote the state the callbacks had
+set, and reconciliation ignored the row's own sid.
 """
 
 from __future__ import annotations
 
 import time
 
-import pytest
-
 from cockpit.store import outbox
 from tests.live import wait_until
 from tests.relay.conftest import ADA, Stack
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outbox.mark_retry moves a row that callbacks made `read` back to `unknown`, and "
-    "Sender._reconcile skips the row's own provider_sid as 'in use': the message goes again",
-)
 def test_a_lost_answer_after_the_callbacks_came_is_not_sent_again(stack: Stack) -> None:
     """Twilio took the message and said so by callback, but its answer never came: the
     phone still gets the message once, and the next one after it."""

@@ -92,6 +92,7 @@ class Sender:
         media_count = 1 if row.media_id else 0
         candidates = [m for m in listed if m.body == row.body and m.num_media == media_count]
         taken = await in_thread(outbox.sids_in_use, self.relay.db, [m.sid for m in candidates])
+        taken.discard(row.provider_sid or "")  # a status callback may already have named it
         match = next((m for m in reversed(candidates) if m.sid not in taken), None)
         if match is None:
             log.info("sender.reconciled_absent", outbound_id=row.id)
@@ -115,12 +116,12 @@ class Sender:
         maybe_sent = isinstance(exc, UnknownOutcomeError) or row.maybe_sent
         next_at = utcnow() + timedelta(seconds=delay)
         await in_thread(
-            outbox.mark_retry, self.relay.db, row.id, str(exc), next_at, maybe_sent=maybe_sent
+            outbox.mark_retry, self.relay.db, row, str(exc), next_at, maybe_sent=maybe_sent
         )
         self.relay.metrics.outbound.labels("retried").inc()
         log.warning("sender.retry", outbound_id=row.id, error=str(exc), delay=round(delay, 3))
 
     async def _fail(self, row: OutboundRecord, exc: ChannelError) -> None:
-        await in_thread(outbox.mark_failed, self.relay.db, row.id, str(exc), exc.code)
+        await in_thread(outbox.mark_failed, self.relay.db, row, str(exc), exc.code)
         self.relay.metrics.outbound.labels("failed").inc()
         log.error("sender.failed", outbound_id=row.id, error=str(exc), code=exc.code)

@@ -49,8 +49,9 @@ class PromptRecord:
     options: list[str]
 
 
-def _link(s: Session, user_id: int) -> HostLink:
-    row = s.get(HostLink, user_id)
+def _link(s: Session, user_id: int, *, lock: bool = False) -> HostLink:
+    # Locked while an event is applied, so two relays following one host take turns.
+    row = s.get(HostLink, user_id, with_for_update=lock)
     if row is None:
         row = HostLink(user_id=user_id, cursor=0, session="main")
         s.add(row)
@@ -75,7 +76,7 @@ def apply_event(
 ) -> bool:
     """Apply one host event and move the cursor past it, atomically; False if seen before."""
     with db.transaction() as s:
-        link = _link(s, user_id)
+        link = _link(s, user_id, lock=True)
         if seq <= link.cursor:
             return False
         outbox.enqueue(s, drafts, is_postgres=db.is_postgres)

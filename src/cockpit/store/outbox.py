@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -155,15 +156,25 @@ def mark_accepted(db: Database, row_id: int, sid: str, status: str, hold: float)
             row.sent_at = utcnow()
 
 
+def _still_claimed(row: OutboundRecord) -> Any:
+    """Only the claim that made this attempt may record its outcome; a status callback
+    that arrived meanwhile (or a newer claim) has already moved the row on."""
+    return and_(
+        OutboundMessage.id == row.id,
+        OutboundMessage.status == "sending",
+        OutboundMessage.attempts == row.attempts,
+    )
+
+
 def mark_retry(
-    db: Database, row_id: int, error: str, next_at: datetime, *, maybe_sent: bool
+    db: Database, row: OutboundRecord, error: str, next_at: datetime, *, maybe_sent: bool
 ) -> None:
     """Try again at `next_at`; `maybe_sent` asks for reconciliation first."""
     status = "unknown" if maybe_sent else "pending"
     with db.transaction() as s:
         s.execute(
             update(OutboundMessage)
-            .where(OutboundMessage.id == row_id)
+            .where(_still_claimed(row))
             .values(
                 status=status, maybe_sent=maybe_sent, last_error=error,
                 next_attempt_at=next_at, claimed_until=None,
@@ -171,12 +182,12 @@ def mark_retry(
         )  # fmt: skip
 
 
-def mark_failed(db: Database, row_id: int, error: str, code: int | None) -> None:
+def mark_failed(db: Database, row: OutboundRecord, error: str, code: int | None) -> None:
     """Give up on a row: the provider refused it or every try failed."""
     with db.transaction() as s:
         s.execute(
             update(OutboundMessage)
-            .where(OutboundMessage.id == row_id)
+            .where(_still_claimed(row))
             .values(status="failed", last_error=error, error_code=code, claimed_until=None)
         )
 
