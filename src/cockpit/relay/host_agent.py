@@ -79,12 +79,12 @@ class HostAgent:
         if isinstance(parsed, commands.Invocation):
             name = parsed.command.name
             if name in VISUAL_SLASH:
-                return await self._visual(client, _as_visual(name, parsed.args))
+                return await self._visual(client, _as_visual(name, parsed.args), session)
             ctx = self._context(relay, client, record, session)
             return await handlers.run(ctx, parsed)
         visual = visual_command(text)
         if visual is not None and visual.kind == "show":
-            said = await self._visual(client, visual)
+            said = await self._visual(client, visual, session)
             if said is not None:
                 return said
         assert record.user_id is not None
@@ -130,21 +130,21 @@ class HostAgent:
         return reply
 
     @staticmethod
-    async def _visual(client: HostClient, command: VisualCommand) -> str | None:
+    async def _visual(client: HostClient, command: VisualCommand, session: str) -> str | None:
         """Run a visual command on the host; None when `show <x>` names no changed file."""
         if command.kind == "show":
             try:
-                found = await client.visuals_diff(command.arg, require_match=True)
+                found = await client.visuals_diff(command.arg, require_match=True, session=session)
             except HostUnreachableError:
                 raise
             except HostError:
                 return None  # a host without visuals: let Claude read it
             return "" if found.get("matched") else None
         if command.kind == "diff":
-            await client.visuals_diff(command.arg)
+            await client.visuals_diff(command.arg, session=session)
             return ""
         if command.kind == "screenshot":
-            await client.visuals_screenshot(command.arg)
+            await client.visuals_screenshot(command.arg, session=session)
             return "📸 Taking a screenshot…"
         await client.set_auto_visuals(bool(command.enabled))
         return AUTO_VISUALS[bool(command.enabled)]
