@@ -46,7 +46,8 @@ def _postgres_template() -> Iterator[str]:
 
 
 TABLES = (
-    "prompts", "turns", "host_links", "outbound_messages", "inbound_messages", "media", "users"
+    "prompts", "turns", "host_links", "outbound_messages", "inbound_messages", "media",
+    "user_secrets", "user_data_keys", "users",
 )  # fmt: skip
 
 

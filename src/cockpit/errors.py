@@ -10,7 +10,8 @@
     ├── MediaError                  an image could not be stored or fetched
     ├── HostError                   a user's agent host refused a request
     │   └── HostUnreachableError    the host does not answer (stopped, restarting)
-    └── ProvisionError              a host could not be created, started or removed
+    ├── ProvisionError              a host could not be created, started or removed
+    └── SecretKeyError              stored user secrets cannot be opened with COCKPIT_SECRET_KEY
 
 Provider errors are translated into these where they enter; the user-facing
 sentence for each lives next to it (`user_message`).
@@ -87,3 +88,9 @@ class ProvisionError(CockpitError):
     """A user's host could not be created, started, reached or removed."""
 
     user_message = "Your workspace could not be started. We are looking into it; try again soon."
+
+
+class SecretKeyError(CockpitError):
+    """Stored user secrets do not open with the configured COCKPIT_SECRET_KEY."""
+
+    user_message = "Your saved keys cannot be read right now. We are looking into it."
