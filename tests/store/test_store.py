@@ -101,3 +101,25 @@ def test_status_never_moves_backwards(db: Database) -> None:
         assert outbox.apply_status(db, row_id=None, sid="SM1", status=status, error_code=None)
     assert outbox.for_recipient(db, ADA)[0].status == "read"
     assert not outbox.apply_status(db, row_id=None, sid="SMnone", status="sent", error_code=None)
+
+
+def test_an_operator_retry_sends_a_failed_message_again(db: Database) -> None:
+    """A failed row becomes due again, ahead of later rows; other rows are not touched."""
+    outbox.enqueue_now(
+        db,
+        [
+            OutboundDraft(key="f1", to=ADA, body="lost"),
+            OutboundDraft(key="f2", to=ADA, body="next"),
+        ],
+    )
+    (head,) = outbox.due_heads(db)
+    claimed = outbox.claim(db, head, "w1", lease=60)
+    assert claimed is not None
+    outbox.mark_failed(db, claimed, "Twilio answered 400 (error 21211: Invalid 'To')", 21211)
+    assert outbox.failed_count(db, ADA) == 1
+    assert [r.key for r in outbox.due_heads(db)] == ["f2"]
+    assert outbox.retry_failed(db, claimed.id) is True
+    assert outbox.retry_failed(db, claimed.id) is False  # pending now, not failed
+    assert [r.key for r in outbox.due_heads(db)] == ["f1"]
+    assert outbox.failed_count(db, ADA) == 0
+    assert outbox.retry_failed(db, 9999) is False

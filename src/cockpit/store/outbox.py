@@ -192,6 +192,27 @@ def mark_failed(db: Database, row: OutboundRecord, error: str, code: int | None)
         )
 
 
+def retry_failed(db: Database, outbound_id: int) -> bool:
+    """Send a failed row again (an operator's retry); False when it is not failed.
+
+    The row keeps its id, so it goes out before anything written after it to the
+    same phone; its attempts start over.
+    """
+    stmt = (
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.id == outbound_id,
+            OutboundMessage.status.in_(("failed", "undelivered")),
+        )
+        .values(
+            status="pending", attempts=0, maybe_sent=False, error_code=None,
+            next_attempt_at=utcnow(), claimed_until=None, claimed_by=None,
+        )
+    )  # fmt: skip
+    with db.transaction() as s:
+        return bool(s.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+
+
 def apply_status(
     db: Database, *, row_id: int | None, sid: str, status: str, error_code: int | None
 ) -> bool:
