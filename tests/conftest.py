@@ -47,7 +47,7 @@ def _postgres_template() -> Iterator[str]:
 
 TABLES = (
     "prompts", "turns", "host_links", "outbound_messages", "inbound_messages", "media",
-    "user_secrets", "user_data_keys", "users",
+    "user_secrets", "user_data_keys", "users", "heartbeats",
 )  # fmt: skip
 
 

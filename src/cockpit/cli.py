@@ -143,6 +143,48 @@ def users_list() -> None:
 
 
 @app.command()
+def report(
+    since: Annotated[
+        str, typer.Option("--since", help="Start: a time (2026-11-20T09:00, UTC) or 7d, 24h back.")
+    ] = "7d",
+    until: Annotated[str, typer.Option("--until", help="End: a time, a duration back, or now.")] = (
+        "now"
+    ),
+    grace: Annotated[
+        str, typer.Option("--grace", help="Messages younger than this count as in flight.")
+    ] = "10m",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Print the beta's graduation criteria from recorded data (docs/operations.md)."""
+    import json
+
+    from cockpit import report as beta
+    from cockpit.store.db import Database
+    from cockpit.store.models import utcnow
+
+    settings = _settings()
+    now = utcnow()
+    try:
+        start, end = beta.parse_moment(since, now), beta.parse_moment(until, now)
+        wait = beta.parse_duration(grace)
+    except ValueError as exc:
+        raise _fail(exc) from None
+    if start >= end:
+        raise _fail(ValueError("--since must be before --until"))
+    db = Database(settings.effective_database_url)
+    try:
+        result = beta.build(db, start, end, wait)
+    except StoreError as exc:
+        raise _fail(exc) from None
+    finally:
+        db.dispose()
+    if as_json:
+        print(json.dumps(beta.as_json(result), indent=2))
+    else:
+        console.print(beta.render(result))
+
+
+@app.command()
 def doctor() -> None:
     """Check settings, database, Chromium and the Claude Code CLI; say how to fix each."""
     from cockpit.doctor import render, run_checks

@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         "How often background workers look for work they were not told of.",
         1.0,
     )  # type: ignore[assignment]
+    heartbeat_seconds: float = _env(
+        "COCKPIT_HEARTBEAT_SECONDS",
+        "How often the relay records a health check; gaps are downtime in `cockpit report`.",
+        30.0,
+    )  # type: ignore[assignment]
     host_grace_seconds: float = _env(
         "COCKPIT_HOST_GRACE_SECONDS",
         "How long a user's host may be unreachable before the user is told.",
@@ -179,6 +184,13 @@ class Settings(BaseSettings):
             return [normalize_e164(str(v)) for v in value]
         return value
 
+    @field_validator("heartbeat_seconds")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than 0 seconds")
+        return value
+
     @field_validator("twilio_api_base_url", "public_url", "anthropic_base_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
@@ -232,7 +244,9 @@ def documented_settings() -> dict[str, str]:
     }
 
 
-_SECRET_NAMES = {"COCKPIT_SECRET_KEY", "TWILIO_AUTH_TOKEN", "ANTHROPIC_API_KEY"}
+_SECRET_NAMES = {
+    "COCKPIT_SECRET_KEY", "TWILIO_AUTH_TOKEN", "ANTHROPIC_API_KEY", "COCKPIT_ADMIN_PASSWORD"
+}  # fmt: skip
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -40,6 +40,7 @@ class OutboundDraft:
     user_id: int | None = None
     inbound_id: int | None = None
     session: str | None = None
+    turn_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from cockpit.media.store import LocalImageStore
 from cockpit.provision.factory import build_provisioner
 from cockpit.relay.agents import Agent, EchoAgent
 from cockpit.relay.dispatcher import Dispatcher
+from cockpit.relay.heartbeat import Heartbeat
 from cockpit.relay.host_agent import HostAgent
 from cockpit.relay.hosts import HostManager
 from cockpit.relay.routes import router
@@ -76,6 +77,7 @@ def create_relay_app(
         dispatcher = Dispatcher(relay, chosen)
         workers.start("dispatcher", dispatcher.run)
         workers.start("sender", Sender(relay).run)
+        workers.start("heartbeat", Heartbeat(relay).run)
         try:
             yield
         finally:

@@ -76,12 +76,13 @@ class HostFollower:
         outcome = translate(event, ctx)
         if several and event.get("type") in ("result", "error") and outcome.replies:
             await self._add_board(outcome)
+        turn_id = str(event["turn_id"]) if event.get("turn_id") else None
         drafts = [
             OutboundDraft(key=f"host:{self.user.id}:{seq}:{i}", to=self.user.phone, body=r.body,
-                          media_id=r.media_id, kind=r.kind, user_id=self.user.id, session=session)
+                          media_id=r.media_id, kind=r.kind, user_id=self.user.id, session=session,
+                          turn_id=turn_id)
             for i, r in enumerate(outcome.replies)
         ]  # fmt: skip
-        turn_id = str(event["turn_id"]) if event.get("turn_id") else None
         await in_thread(
             hosts.apply_event, self.relay.db, self.user.id, seq, outcome, drafts, turn_id
         )

@@ -169,7 +169,9 @@ class HostAgent:
             extension = kind.split("/")[-1].split("+")[0][:8] or "bin"
             media.append((f"attachment{i + 1}.{extension}", kind, data))
         await in_thread(sessions.ensure, relay.db, record.user_id, session)
-        await in_thread(hosts.record_turn, relay.db, turn_id, record.user_id, session, text)
+        await in_thread(
+            hosts.record_turn, relay.db, turn_id, record.user_id, session, text, record.id
+        )
         await client.post_turn(turn_id, session, text, media)
 
     @staticmethod

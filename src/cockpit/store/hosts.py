@@ -119,11 +119,18 @@ def _update_turn(s: Session, update: TurnUpdate) -> None:
         turn.finished_at = utcnow()
 
 
-def record_turn(db: Database, turn_id: str, user_id: int, session: str, text: str) -> None:
-    """Remember a turn handed to the host (idempotent by turn id)."""
+def record_turn(
+    db: Database,
+    turn_id: str,
+    user_id: int,
+    session: str,
+    text: str,
+    inbound_id: int | None = None,
+) -> None:
+    """Remember a turn handed to the host (idempotent by turn id) and the message behind it."""
     insert = pg_insert if db.is_postgres else sqlite_insert
     values = {"id": turn_id, "user_id": user_id, "session": session, "text": text,
-              "state": "submitted", "created_at": utcnow()}  # fmt: skip
+              "state": "submitted", "created_at": utcnow(), "inbound_id": inbound_id}  # fmt: skip
     with db.transaction() as s:
         s.execute(insert(Turn).values(**values).on_conflict_do_nothing())
 

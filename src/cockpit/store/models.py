@@ -101,6 +101,8 @@ class OutboundMessage(Base):
     inbound_id: Mapped[int | None] = mapped_column(
         ForeignKey("inbound_messages.id", ondelete="SET NULL")
     )
+    # The host turn this row reports on (host events), so a reply can be traced to its task.
+    turn_id: Mapped[str | None] = mapped_column(String(80))
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     maybe_sent: Mapped[bool] = mapped_column(default=False)
@@ -161,6 +163,10 @@ class Turn(Base):
     num_turns: Mapped[int | None] = mapped_column(Integer)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     answer: Mapped[str | None] = mapped_column(Text)
+    # The phone message that started the turn (None for turns started otherwise).
+    inbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
 
@@ -220,3 +226,16 @@ class UserSecret(Base):
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     hint: Mapped[str] = mapped_column(String(8))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Heartbeat(Base):
+    """One health check a relay recorded; gaps between them are downtime (`cockpit report`)."""
+
+    __tablename__ = "heartbeats"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker: Mapped[str] = mapped_column(String(64))
+    beat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    interval_seconds: Mapped[float] = mapped_column()
+
+    __table_args__ = (Index("ix_heartbeats_beat_at", "beat_at"),)

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from cockpit.core.messages import OutboundDraft
 from cockpit.store.db import Database
-from cockpit.store.models import OutboundMessage, utcnow
+from cockpit.store.models import InboundMessage, OutboundMessage, Turn, User, utcnow
 
 # Rows in these states hold back later rows to the same recipient.
 _BLOCKING = ("pending", "sending", "unknown")
@@ -68,7 +68,7 @@ def enqueue(session: Session, drafts: Sequence[OutboundDraft], *, is_postgres: b
         {
             "idempotency_key": d.key, "user_id": d.user_id, "to_number": d.to, "body": d.body,
             "media_id": d.media_id, "kind": d.kind, "inbound_id": d.inbound_id,
-            "session": d.session,
+            "session": d.session, "turn_id": d.turn_id,
             "status": "pending", "maybe_sent": False, "attempts": 0,
             "next_attempt_at": now, "created_at": now, "updated_at": now,
         }
@@ -275,3 +275,107 @@ def failed_count(db: Database, phone: str) -> int:
     )
     with db.transaction() as s:
         return s.scalar(query) or 0
+
+
+FAILED = ("failed", "undelivered")  # the states an operator may retry
+
+
+@dataclass(frozen=True)
+class Misroute:
+    """An outbound row sent to another number than the one of the person it answers."""
+
+    outbound_id: int
+    to: str
+    expected: str
+    reason: str
+
+
+def created_between(db: Database, since: datetime, until: datetime) -> int:
+    """How many outbound rows were written in [since, until)."""
+    query = select(func.count(OutboundMessage.id)).where(
+        OutboundMessage.created_at >= since, OutboundMessage.created_at < until
+    )
+    with db.transaction() as s:
+        return s.scalar(query) or 0
+
+
+def failed_between(db: Database, since: datetime, until: datetime) -> list[OutboundRecord]:
+    """Rows written in [since, until) that could not be delivered, oldest first."""
+    query = (
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.created_at >= since,
+            OutboundMessage.created_at < until,
+            OutboundMessage.status.in_(FAILED),
+        )
+        .order_by(OutboundMessage.id)
+    )
+    with db.transaction() as s:
+        return [_record(r) for r in s.scalars(query)]
+
+
+def misrouted(db: Database, since: datetime, until: datetime) -> list[Misroute]:
+    """Rows written in [since, until) addressed to someone other than whom they answer.
+
+    Three recorded facts each name the rightful recipient: the inbound message a row
+    answers (its sender), the host turn it reports on (the turn's user) and the user
+    the row was written for. A row whose number differs from any of them is misrouted.
+    """
+    inbound, turn = aliased(InboundMessage), aliased(Turn)
+    turn_user, row_user = aliased(User), aliased(User)
+    o = OutboundMessage
+    query = (
+        select(o.id, o.to_number, inbound.from_number, turn_user.phone, row_user.phone)
+        .outerjoin(inbound, inbound.id == o.inbound_id)
+        .outerjoin(turn, turn.id == o.turn_id)
+        .outerjoin(turn_user, turn_user.id == turn.user_id)
+        .outerjoin(row_user, row_user.id == o.user_id)
+        .where(o.created_at >= since, o.created_at < until)
+        .where(
+            or_(
+                and_(inbound.id.is_not(None), o.to_number != inbound.from_number),
+                and_(turn_user.id.is_not(None), o.to_number != turn_user.phone),
+                and_(row_user.id.is_not(None), o.to_number != row_user.phone),
+            )
+        )
+        .order_by(o.id)
+    )
+    with db.transaction() as s:
+        rows = s.execute(query).all()
+    found = []
+    for oid, to, sender, turn_owner, owner in rows:
+        reason, expected = next(
+            (why, phone)
+            for why, phone in (("message", sender), ("turn", turn_owner), ("user", owner))
+            if phone is not None and phone != to
+        )
+        found.append(Misroute(oid, to, expected, reason))
+    return found
+
+
+def recent(db: Database, limit: int = 50) -> list[OutboundRecord]:
+    """The latest rows, newest first (the admin page)."""
+    query = select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)
+    with db.transaction() as s:
+        return [_record(r) for r in s.scalars(query)]
+
+
+def failed(db: Database, limit: int = 100) -> list[OutboundRecord]:
+    """The latest rows that could not be delivered, newest first."""
+    query = (
+        select(OutboundMessage)
+        .where(OutboundMessage.status.in_(FAILED))
+        .order_by(OutboundMessage.id.desc())
+        .limit(limit)
+    )
+    with db.transaction() as s:
+        return [_record(r) for r in s.scalars(query)]
+
+
+def status_counts(db: Database) -> dict[str, int]:
+    """How many rows are in each status."""
+    query = select(OutboundMessage.status, func.count(OutboundMessage.id)).group_by(
+        OutboundMessage.status
+    )
+    with db.transaction() as s:
+        return {status: n for status, n in s.execute(query).all()}

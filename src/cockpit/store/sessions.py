@@ -123,3 +123,25 @@ def board(db: Database, user_id: int) -> list[tuple[str, str]]:
 def board_text(rows: list[tuple[str, str]]) -> str:
     """The compact board: one line per session."""
     return "📋 " + "\n".join(f"[{name}] {state}" for name, state in rows)
+
+
+@dataclass(frozen=True)
+class TurnFact:
+    """What the report needs of one turn."""
+
+    user_id: int
+    session: str
+    state: str
+    cost_usd: float | None
+    created_at: datetime
+
+
+def turns_between(db: Database, since: datetime, until: datetime) -> list[TurnFact]:
+    """Every user's turns started in [since, until), oldest first."""
+    query = (
+        select(Turn.user_id, Turn.session, Turn.state, Turn.cost_usd, Turn.created_at)
+        .where(Turn.created_at >= since, Turn.created_at < until)
+        .order_by(Turn.created_at, Turn.id)
+    )
+    with db.transaction() as s:
+        return [TurnFact(*row) for row in s.execute(query).all()]
