@@ -15,14 +15,14 @@ from cockpit.store.db import Database, normalize_url
 from cockpit.store.migrate import upgrade
 from tests.requirements import postgres_url
 
-pytest_plugins = ["tests.fakes.anthropic", "tests.provision.podman"]
+pytest_plugins = ["tests.fakes.anthropic", "tests.fakes.fly", "tests.provision.podman"]
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests see no cockpit/Twilio/Anthropic settings from the machine, and no .env."""
     for name in list(os.environ):
-        if name.startswith(("COCKPIT_", "TWILIO_", "ANTHROPIC_")) and name != (
+        if name.startswith(("COCKPIT_", "TWILIO_", "ANTHROPIC_", "FLY_")) and name != (
             "COCKPIT_TEST_POSTGRES_URL"
         ):
             monkeypatch.delenv(name)

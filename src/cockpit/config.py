@@ -135,6 +135,28 @@ class Settings(BaseSettings):
         "Network mode of host containers (host: reached on loopback).",
         "host",
     )  # type: ignore[assignment]
+    fly_api_token: SecretStr | None = _env(
+        "FLY_API_TOKEN", "Fly.io API token of the fly provisioner (fly tokens create deploy)."
+    )  # type: ignore[assignment]
+    fly_app: str | None = _env(
+        "FLY_APP", "Fly app that holds the users' host machines (fly provisioner)."
+    )  # type: ignore[assignment]
+    fly_api_base_url: str = _env(
+        "FLY_API_BASE_URL", "Base URL of Fly's Machines API.", "https://api.machines.dev"
+    )  # type: ignore[assignment]
+    fly_region: str = _env(
+        "COCKPIT_FLY_REGION", "Fly region of new host machines and their volumes.", "iad"
+    )  # type: ignore[assignment]
+    fly_cpu_kind: str = _env(
+        "COCKPIT_FLY_CPU_KIND", "CPU kind of host machines: shared or performance.", "shared"
+    )  # type: ignore[assignment]
+    fly_cpus: int = _env("COCKPIT_FLY_CPUS", "CPUs of each host machine.", 2)  # type: ignore[assignment]
+    fly_memory_mb: int = _env(
+        "COCKPIT_FLY_MEMORY_MB", "Memory of each host machine in MB (a multiple of 256).", 2048
+    )  # type: ignore[assignment]
+    fly_volume_gb: int = _env(
+        "COCKPIT_FLY_VOLUME_GB", "Size of each user's workspace volume in GB.", 10
+    )  # type: ignore[assignment]
     # --- the agent host (`cockpit host`), one per user ---
     host_token: SecretStr | None = _env(
         "COCKPIT_HOST_TOKEN",
@@ -191,7 +213,7 @@ class Settings(BaseSettings):
             raise ValueError("must be more than 0 seconds")
         return value
 
-    @field_validator("twilio_api_base_url", "public_url", "anthropic_base_url")
+    @field_validator("twilio_api_base_url", "public_url", "anthropic_base_url", "fly_api_base_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -245,7 +267,8 @@ def documented_settings() -> dict[str, str]:
 
 
 _SECRET_NAMES = {
-    "COCKPIT_SECRET_KEY", "TWILIO_AUTH_TOKEN", "ANTHROPIC_API_KEY", "COCKPIT_ADMIN_PASSWORD"
+    "COCKPIT_SECRET_KEY", "TWILIO_AUTH_TOKEN", "ANTHROPIC_API_KEY", "COCKPIT_ADMIN_PASSWORD",
+    "FLY_API_TOKEN",
 }  # fmt: skip
 
 

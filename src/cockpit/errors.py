@@ -11,6 +11,7 @@
     ├── HostError                   a user's agent host refused a request
     │   └── HostUnreachableError    the host does not answer (stopped, restarting)
     ├── ProvisionError              a host could not be created, started or removed
+    │   └── FlyAPIError             Fly's Machines API refused (provision/flyapi.py)
     └── SecretKeyError              stored user secrets cannot be opened with COCKPIT_SECRET_KEY
 
 Provider errors are translated into these where they enter; the user-facing
@@ -87,7 +88,8 @@ class HostUnreachableError(HostError):
 class ProvisionError(CockpitError):
     """A user's host could not be created, started, reached or removed."""
 
-    user_message = "Your workspace could not be started. We are looking into it; try again soon."
+    # A clause: the relay shows it in "couldn't pass it on yet (...)"; str() is for the operator.
+    user_message = "your workspace could not be started; we are looking into it"
 
 
 class SecretKeyError(CockpitError):

@@ -21,4 +21,8 @@ def build_provisioner(settings: Settings, *, on_restart: OnRestart | None = None
             image=settings.host_image,
             network_mode=settings.container_network,
         )
+    if settings.provisioner == "fly":
+        from cockpit.provision.fly import FlyProvisioner
+
+        return FlyProvisioner(settings)
     raise ProvisionError(f"the {settings.provisioner!r} provisioner is not available yet")

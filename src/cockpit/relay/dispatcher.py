@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from cockpit.core.backoff import retry_delay
 from cockpit.core.messages import OutboundDraft
-from cockpit.errors import CockpitError
+from cockpit.errors import CockpitError, ProvisionError
 from cockpit.log import get_logger
 from cockpit.relay.agents import Agent
 from cockpit.relay.runtime import Relay
@@ -68,7 +68,7 @@ class Dispatcher:
         notice = OutboundDraft(
             key=f"delay:{record.message.sid}",
             to=record.message.from_number,
-            body=DELAY_NOTICE.format(reason=exc),
+            body=DELAY_NOTICE.format(reason=_reason(exc)),
             user_id=record.user_id,
             inbound_id=record.id,
             kind="notice",
@@ -77,3 +77,8 @@ class Dispatcher:
         await in_thread(inbox.postpone, self.relay.db, record.id, str(exc), next_at, [notice])
         log.warning("dispatcher.postponed", sid=record.message.sid, error=str(exc), delay=delay)
         self.relay.outbox_ready.set()
+
+
+def _reason(exc: CockpitError) -> str:
+    """What the phone is told: provisioning errors carry operator details (logs, fixes)."""
+    return exc.user_message if isinstance(exc, ProvisionError) else str(exc)
