@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     twilio_api_base_url: str = _env(
         "TWILIO_API_BASE_URL", "Base URL of Twilio's REST API.", "https://api.twilio.com"
     )  # type: ignore[assignment]
+    twilio_content_sid_reopen: str | None = _env(
+        "TWILIO_CONTENT_SID_REOPEN",
+        "Content SID (HX…) of the approved template sent when WhatsApp's 24-hour window "
+        "is closed; empty: messages are held until the user writes.",
+    )  # type: ignore[assignment]
+    window_margin_seconds: float = _env(
+        "COCKPIT_WINDOW_MARGIN_SECONDS",
+        "Treat WhatsApp's 24-hour window as closed this much earlier, for sends in flight.",
+        300.0,
+    )  # type: ignore[assignment]
     anthropic_api_key: SecretStr | None = _env(
         "ANTHROPIC_API_KEY", "Anthropic API key handed to Claude Code on the host."
     )  # type: ignore[assignment]

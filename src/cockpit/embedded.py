@@ -9,6 +9,7 @@ from pydantic import SecretStr
 
 from cockpit.channels.simulator import PhoneSimulator
 from cockpit.config import Settings
+from cockpit.core.window import REOPEN_TEXT
 from cockpit.relay.app import build_relay, create_relay_app
 from cockpit.store import users
 
@@ -29,6 +30,8 @@ def prepare_local(settings: Settings, host: str, port: int) -> None:
     settings.twilio_auth_token = SecretStr(seed[32:64])
     settings.twilio_whatsapp_from = SIMULATOR_FROM
     settings.twilio_api_base_url = settings.public_url
+    if not settings.twilio_content_sid_reopen:  # the simulator approves this template
+        settings.twilio_content_sid_reopen = "HX" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
 def create_local_app(settings: Settings) -> tuple[FastAPI, PhoneSimulator | None]:
@@ -46,8 +49,15 @@ def create_local_app(settings: Settings) -> tuple[FastAPI, PhoneSimulator | None
             whatsapp_from=settings.twilio_whatsapp_from or SIMULATOR_FROM,
             webhook_url=f"{settings.public_url}/twilio/messages",
             contacts=lambda: [(u.phone, u.name) for u in users.list_users(relay.db)],
+            templates=_templates(settings),
         )
         routers.append(simulator.router)
         closers.append(simulator.aclose)
     app = create_relay_app(relay, extra_routers=routers, closers=closers)
     return app, simulator
+
+
+def _templates(settings: Settings) -> dict[str, str]:
+    """The WhatsApp templates the simulator knows: the one that re-opens the window."""
+    sid = settings.twilio_content_sid_reopen
+    return {sid: REOPEN_TEXT} if sid else {}

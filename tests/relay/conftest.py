@@ -15,6 +15,7 @@ import pytest
 from cockpit.channels.simulator import PhoneSimulator, SimMessage, create_simulator_app
 from cockpit.config import Settings, load_settings
 from cockpit.relay.app import build_relay, create_relay_app
+from cockpit.relay.runtime import Relay
 from cockpit.store import users
 from cockpit.store.db import Database
 from cockpit.store.migrate import upgrade
@@ -59,6 +60,7 @@ class Stack:
     relay_url: str
     db: Database
     settings: Settings
+    relay: Relay | None = None
 
     def send(self, body: str, sender: str = ADA, **extra: Any) -> dict[str, Any]:
         """Send `body` from a simulated phone, as a person would on the /phone page."""
@@ -110,7 +112,7 @@ def running_stack(db_url: str, data_dir: Path, **overrides: Any) -> Iterator[Sta
         users.add_user(relay.db, ADA, "Ada")
     sim = make_simulator(relay_url)
     with serve(create_simulator_app(sim), sim_sock), serve(create_relay_app(relay), relay_sock):
-        yield Stack(sim, sim_url, relay_url, relay.db, settings)
+        yield Stack(sim, sim_url, relay_url, relay.db, settings, relay)
 
 
 @pytest.fixture

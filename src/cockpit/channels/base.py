@@ -13,9 +13,19 @@ class Channel(Protocol):
     """A messaging provider as the relay needs it."""
 
     async def send(
-        self, to: str, body: str, media_url: str | None, status_callback: str | None
+        self,
+        to: str,
+        body: str,
+        media_url: str | None,
+        status_callback: str | None,
+        *,
+        content_sid: str | None = None,
+        content_variables: str | None = None,
     ) -> SendReceipt:
-        """Send one message; raise a ChannelError subclass when it was not accepted."""
+        """Send one message; raise a ChannelError subclass when it was not accepted.
+
+        With `content_sid` an approved template is sent instead of `body` (the only
+        thing WhatsApp delivers outside the 24-hour window)."""
         ...
 
     async def sent_since(self, to: str, since: datetime) -> list[SentMessage]:

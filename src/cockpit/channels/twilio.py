@@ -46,10 +46,21 @@ class TwilioChannel:
         )
 
     async def send(
-        self, to: str, body: str, media_url: str | None, status_callback: str | None
+        self,
+        to: str,
+        body: str,
+        media_url: str | None,
+        status_callback: str | None,
+        *,
+        content_sid: str | None = None,
+        content_variables: str | None = None,
     ) -> SendReceipt:
         data = {"To": to_whatsapp(to), "From": self._from}
-        if body:
+        if content_sid:  # Content API: the template replaces Body (63016 otherwise)
+            data["ContentSid"] = content_sid
+            if content_variables:
+                data["ContentVariables"] = content_variables
+        elif body:
             data["Body"] = body
         if media_url:
             data["MediaUrl"] = media_url

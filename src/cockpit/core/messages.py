@@ -41,6 +41,10 @@ class OutboundDraft:
     inbound_id: int | None = None
     session: str | None = None
     turn_id: str | None = None
+    # An approved WhatsApp template (Twilio Content API) instead of `body`; `body`
+    # then holds the template's text, for the record.
+    content_sid: str | None = None
+    content_variables: str | None = None
 
 
 @dataclass(frozen=True)

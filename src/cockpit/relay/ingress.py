@@ -24,4 +24,4 @@ def accept(relay: Relay, msg: Inbound) -> Outcome:
     refusal = OutboundDraft(
         key=f"refusal:{msg.from_number}:{day}", to=msg.from_number, body=REFUSAL, kind="refusal"
     )
-    return inbox.accept(relay.db, msg, relay.settings.allowed_numbers, refusal)
+    return inbox.accept(relay.db, msg, relay.settings.allowed_numbers, refusal, relay.clock())

@@ -17,7 +17,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from cockpit.channels.twilio import parse_inbound
 from cockpit.errors import MediaError, StoreError
 from cockpit.log import get_logger
-from cockpit.relay import ingress
+from cockpit.relay import ingress, window
 from cockpit.relay.forms import read_form, signed_url
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import in_thread
@@ -68,7 +68,9 @@ async def inbound_message(request: Request) -> Response:
     relay.metrics.inbound.labels(outcome).inc()
     relay.metrics.inbound_latency.observe(time.perf_counter() - started)
     log.info("webhook.inbound", sid=msg.sid, outcome=outcome)
-    (relay.outbox_ready if outcome == "refused" else relay.inbox_ready).set()
+    relay.outbox_ready.set()  # a refusal to send, or held messages the reply released
+    if outcome != "refused":
+        relay.inbox_ready.set()
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
@@ -81,15 +83,14 @@ async def status_callback(request: Request) -> Response:
         raise HTTPException(400, "MessageSid and MessageStatus are required")
     oid = request.query_params.get("oid", "")
     code = params.get("ErrorCode", "")
+    row_id, error_code, status = _small_int(oid), _small_int(code), status.lower()
+    # 63016 (outside WhatsApp's window) holds the message instead of failing it.
     found = await in_thread(
-        outbox.apply_status,
-        relay.db,
-        row_id=_small_int(oid),
-        sid=sid,
-        status=status.lower(),
-        error_code=_small_int(code),
+        window.refused_by_callback, relay, row_id, sid, status, error_code
+    ) or await in_thread(
+        outbox.apply_status, relay.db, row_id=row_id, sid=sid, status=status, error_code=error_code
     )
-    relay.metrics.status_callbacks.labels(status.lower() if found else "unmatched").inc()
+    relay.metrics.status_callbacks.labels(status if found else "unmatched").inc()
     log.info("webhook.status", sid=sid, status=status, outbound_id=oid, matched=found)
     relay.outbox_ready.set()
     return Response(status_code=200)

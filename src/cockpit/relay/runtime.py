@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from cockpit.channels.base import Channel
 from cockpit.config import Settings
@@ -12,6 +14,7 @@ from cockpit.media.signing import MediaSigner
 from cockpit.media.store import ImageStore
 from cockpit.relay.metrics import RelayMetrics
 from cockpit.store.db import Database
+from cockpit.store.models import utcnow
 
 
 @dataclass
@@ -27,6 +30,8 @@ class Relay:
     worker_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     inbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # The relay's idea of now for WhatsApp's 24-hour window; tests move it forward.
+    clock: Callable[[], datetime] = utcnow
 
     @property
     def public_url(self) -> str:

@@ -2,15 +2,18 @@
 
 Each head-of-line row is claimed (a compare-and-set with a lease), then sent.
 A send whose outcome is unknown (timeout, crash) is reconciled against the
-provider's list of sent messages before it is tried again.
+provider's list of sent messages before it is tried again. A free-form message
+outside WhatsApp's 24-hour window (as we know it, or as Twilio's 63016 says) is
+held and the window's template queued instead (relay/window.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from cockpit.core import window as rules
 from cockpit.core.backoff import retry_delay
 from cockpit.errors import (
     ChannelError,
@@ -20,6 +23,7 @@ from cockpit.errors import (
     UnknownOutcomeError,
 )
 from cockpit.log import get_logger
+from cockpit.relay import window
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import in_thread, wait_for_work
 from cockpit.store import outbox
@@ -61,22 +65,43 @@ class Sender:
         )
         if row is None:
             return  # another worker has it
+        seen: datetime | None = None
         try:
             if row.maybe_sent and await self._reconcile(row):
                 return
+            if _free_form(row):
+                seen, held_before = await in_thread(outbox.window_state, self.relay.db, row)
+                margin = timedelta(seconds=settings.window_margin_seconds)
+                if held_before or not rules.is_open(seen, self.relay.clock(), margin):
+                    await self._hold(row, seen, window.CLOSED)
+                    return
             await self._send(row)
         except PermanentSendError as exc:
-            await self._fail(row, exc)
+            if exc.code == rules.OUTSIDE_WINDOW and _free_form(row):
+                await self._hold(row, seen, f"{window.CLOSED} ({exc})")
+            else:
+                await self._fail(row, exc)
         except TransientSendError as exc:
             await self._retry(row, exc)
+
+    async def _hold(self, row: OutboundRecord, seen: datetime | None, reason: str) -> None:
+        """Keep the row for when the user writes; the window's template goes instead."""
+        relay = self.relay
+        held = await in_thread(outbox.hold, relay.db, row, seen, reason, window.reopener(relay))
+        relay.outbox_ready.set()  # the template, or the row itself when the window re-opened
+        if held:
+            relay.metrics.outbound.labels("held").inc()
+            log.info("sender.held", outbound_id=row.id, user_id=row.user_id, reason=reason)
+            window.warn_if_no_template(relay, row.id, row.user_id)
 
     async def _send(self, row: OutboundRecord) -> None:
         relay = self.relay
         media_url = relay.media_url(row.media_id) if row.media_id else None
         started = time.perf_counter()
         receipt = await relay.channel.send(
-            row.to, row.body, media_url, relay.status_callback_url(row.id)
-        )
+            row.to, row.body, media_url, relay.status_callback_url(row.id),
+            content_sid=row.content_sid, content_variables=row.content_variables,
+        )  # fmt: skip
         relay.metrics.outbound_latency.observe(time.perf_counter() - started)
         relay.metrics.outbound.labels("sent").inc()
         await in_thread(
@@ -125,3 +150,9 @@ class Sender:
         await in_thread(outbox.mark_failed, self.relay.db, row, str(exc), exc.code)
         self.relay.metrics.outbound.labels("failed").inc()
         log.error("sender.failed", outbound_id=row.id, error=str(exc), code=exc.code)
+
+
+def _free_form(row: OutboundRecord) -> bool:
+    """A message WhatsApp delivers only inside the window: not a template, and to a user
+    whose window we track (a refusal to a stranger answers the message just received)."""
+    return row.content_sid is None and row.user_id is not None

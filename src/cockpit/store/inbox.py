@@ -74,11 +74,19 @@ def store_inbound(db: Database, msg: Inbound, user_id: int) -> bool:
 
 
 def accept(
-    db: Database, msg: Inbound, allowlist: Sequence[str], refusal: OutboundDraft
+    db: Database,
+    msg: Inbound,
+    allowlist: Sequence[str],
+    refusal: OutboundDraft,
+    now: datetime | None = None,
 ) -> Literal["accepted", "duplicate", "refused"]:
-    """In one transaction: store a known, active sender's message, or queue `refusal`."""
+    """In one transaction: store a known, active sender's message, or queue `refusal`.
+
+    A stored message re-opens WhatsApp's 24-hour window at `now`: the user's last
+    inbound time moves and the messages held while it was closed become due.
+    """
     with db.transaction() as s:
-        user = s.scalar(select(User).where(User.phone == msg.from_number))
+        user = s.scalar(select(User).where(User.phone == msg.from_number).with_for_update())
         if (
             user is None
             or user.status != "active"
@@ -87,7 +95,11 @@ def accept(
             outbox.enqueue(s, [refusal], is_postgres=db.is_postgres)
             return "refused"
         stored = s.execute(_insert(msg, user.id, is_postgres=db.is_postgres)).first()
-        return "accepted" if stored is not None else "duplicate"
+        if stored is None:
+            return "duplicate"
+        user.last_inbound_at = now or utcnow()
+        outbox.release_held(s, user.phone)
+        return "accepted"
 
 
 def due(db: Database, limit: int = 50) -> list[InboundRecord]:

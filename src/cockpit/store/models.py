@@ -57,6 +57,8 @@ class User(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     repo_path: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the user last wrote to us: WhatsApp's 24-hour window runs from here.
+    last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class InboundMessage(Base):
@@ -103,6 +105,8 @@ class OutboundMessage(Base):
     )
     # The host turn this row reports on (host events), so a reply can be traced to its task.
     turn_id: Mapped[str | None] = mapped_column(String(80))
+    content_sid: Mapped[str | None] = mapped_column(String(64))
+    content_variables: Mapped[str | None] = mapped_column(Text)
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     maybe_sent: Mapped[bool] = mapped_column(default=False)

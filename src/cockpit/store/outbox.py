@@ -3,13 +3,16 @@
 A row's life: pending → sending (claimed, with a lease) → accepted (the provider
 took it) → sent → delivered → read; or failed. `unknown` means a send may have
 reached the provider: it is reconciled against the provider's list before any
-new try. Per recipient, only the oldest unfinished row may be sent, so messages
-arrive in the order they were written, across any number of relay processes.
+new try. `held` means WhatsApp's 24-hour window is closed: the row waits, in
+its place, until the user writes again (docs/whatsapp-window.md); a held row
+does not block the template that asks the user to reply. Per recipient, only
+the oldest unfinished row may be sent, so messages arrive in the order they were
+written, across any number of relay processes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +31,7 @@ _BLOCKING = ("pending", "sending", "unknown")
 DONE = ("sent", "delivered", "read", "failed", "undelivered")
 # Status callbacks only move a row forward; a late `sent` never undoes `read`.
 _RANK = {
-    "pending": 0, "sending": 0, "unknown": 0, "queued": 1, "accepted": 1,
+    "pending": 0, "sending": 0, "unknown": 0, "held": 0, "queued": 1, "accepted": 1,
     "sent": 2, "failed": 3, "undelivered": 3, "delivered": 3, "read": 4,
 }  # fmt: skip
 
@@ -49,13 +52,20 @@ class OutboundRecord:
     error_code: int | None
     last_error: str | None
     user_id: int | None
+    content_sid: str | None = None
+    content_variables: str | None = None
+
+
+# Makes the template that re-opens a user's closed window: (user id, phone, last
+# inbound) → draft, or None when no template is configured.
+Reopen = Callable[[int, str, datetime | None], OutboundDraft | None]
 
 
 def _record(r: OutboundMessage) -> OutboundRecord:
     return OutboundRecord(
         r.id, r.idempotency_key, r.to_number, r.body, r.media_id, r.kind, r.status,
         r.attempts, r.maybe_sent, r.provider_sid, r.created_at, r.error_code, r.last_error,
-        r.user_id,
+        r.user_id, r.content_sid, r.content_variables,
     )  # fmt: skip
 
 
@@ -68,7 +78,8 @@ def enqueue(session: Session, drafts: Sequence[OutboundDraft], *, is_postgres: b
         {
             "idempotency_key": d.key, "user_id": d.user_id, "to_number": d.to, "body": d.body,
             "media_id": d.media_id, "kind": d.kind, "inbound_id": d.inbound_id,
-            "session": d.session, "turn_id": d.turn_id,
+            "session": d.session, "turn_id": d.turn_id, "content_sid": d.content_sid,
+            "content_variables": d.content_variables,
             "status": "pending", "maybe_sent": False, "attempts": 0,
             "next_attempt_at": now, "created_at": now, "updated_at": now,
         }
@@ -148,6 +159,9 @@ def mark_accepted(db: Database, row_id: int, sid: str, status: str, hold: float)
     with db.transaction() as s:
         row = s.get(OutboundMessage, row_id)
         assert row is not None
+        if row.status == "held":  # a callback refused it meanwhile (outside the window)
+            row.provider_sid = row.provider_sid or sid
+            return
         for key, value in values.items():
             setattr(row, key, value)
         if _RANK.get(status, 1) > _RANK.get(row.status, 0) or row.status == "sending":
@@ -211,6 +225,98 @@ def retry_failed(db: Database, outbound_id: int) -> bool:
     )  # fmt: skip
     with db.transaction() as s:
         return bool(s.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+
+
+def window_state(db: Database, row: OutboundRecord) -> tuple[datetime | None, bool]:
+    """The user's last inbound time, and whether an older row to the phone is held."""
+    held = select(OutboundMessage.id).where(
+        OutboundMessage.to_number == row.to,
+        OutboundMessage.status == "held",
+        OutboundMessage.id < row.id,
+    )
+    with db.transaction() as s:
+        last = s.scalar(select(User.last_inbound_at).where(User.id == row.user_id))
+        return last, s.scalar(held.limit(1)) is not None
+
+
+def hold(
+    db: Database, row: OutboundRecord, seen: datetime | None, reason: str, reopen: Reopen
+) -> bool:
+    """Hold a claimed row while the window is closed, and queue the window's template.
+
+    `seen` is the user's last inbound time the decision was made on. If the user
+    has written since, the window is open again and the row goes back to pending
+    instead (False). Locking the user's row orders this with `inbox.accept`, so a
+    reply can never slip between the decision and the hold.
+    """
+    with db.transaction() as s:
+        user = s.get(User, row.user_id, with_for_update=True)
+        if user is None or user.last_inbound_at != seen:
+            s.execute(
+                update(OutboundMessage)
+                .where(_still_claimed(row))
+                .values(status="pending", next_attempt_at=utcnow(), claimed_until=None)
+            )
+            return False
+        done = s.execute(
+            update(OutboundMessage)
+            .where(_still_claimed(row))
+            .values(status="held", last_error=reason, claimed_until=None)
+        )
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            _queue_reopen(s, user, reopen, is_postgres=db.is_postgres)
+        return True
+
+
+def hold_refused(
+    db: Database, *, row_id: int | None, sid: str, reason: str, reopen: Reopen
+) -> bool:
+    """A status callback says WhatsApp refused the row (outside the window, 63016):
+    hold it and queue the template. False when this does not apply (no such row, no
+    user, or the row has already moved on); the caller then records the status."""
+    with db.transaction() as s:
+        row = s.get(OutboundMessage, row_id) if row_id is not None else None
+        if row is None or row.provider_sid not in (None, sid):
+            row = s.scalar(select(OutboundMessage).where(OutboundMessage.provider_sid == sid))
+        if row is None or row.user_id is None:
+            return False
+        if row.status not in ("sending", "unknown", "accepted", "queued", "sent"):
+            return row.status == "held"  # a repeated callback changes nothing
+        user = s.get(User, row.user_id, with_for_update=True)
+        if user is None:
+            return False
+        row.provider_sid = row.provider_sid or sid
+        row.status, row.last_error, row.error_code = "held", reason, None
+        row.maybe_sent, row.claimed_until = False, None
+        _queue_reopen(s, user, reopen, is_postgres=db.is_postgres)
+        return True
+
+
+def _queue_reopen(s: Session, user: User, reopen: Reopen, *, is_postgres: bool) -> None:
+    """Queue the template of the user's current closed window (its key makes it one)."""
+    draft = reopen(user.id, user.phone, user.last_inbound_at)
+    if draft is not None:
+        enqueue(s, [draft], is_postgres=is_postgres)
+
+
+def release_held(s: Session, phone: str) -> int:
+    """Inside the transaction that stores the user's message: held rows become due,
+    in their order, with their tries starting over. Returns how many."""
+    result = s.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.to_number == phone, OutboundMessage.status == "held")
+        .values(status="pending", attempts=0, next_attempt_at=utcnow(), claimed_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def held_count(db: Database, phone: str) -> int:
+    """How many messages to `phone` wait for the user to re-open the window."""
+    query = select(func.count(OutboundMessage.id)).where(
+        OutboundMessage.to_number == phone, OutboundMessage.status == "held"
+    )
+    with db.transaction() as s:
+        return s.scalar(query) or 0
 
 
 def apply_status(
@@ -379,3 +485,19 @@ def status_counts(db: Database) -> dict[str, int]:
     )
     with db.transaction() as s:
         return {status: n for status, n in s.execute(query).all()}
+
+
+def latest_failure(db: Database, phone: str) -> OutboundRecord | None:
+    """The most recent message to `phone` that could not be delivered, if any."""
+    query = (
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.to_number == phone,
+            OutboundMessage.status.in_(("failed", "undelivered")),
+        )
+        .order_by(OutboundMessage.id.desc())
+        .limit(1)
+    )
+    with db.transaction() as s:
+        row = s.scalar(query)
+        return _record(row) if row is not None else None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import re
 import secrets
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -80,7 +82,11 @@ class MessagesApi:
         if faults.take("fail_next"):
             attempt.fault = "fail"
             return self._failure(faults.fail_status, faults.retry_after)
-        refusal = self._check_access(account_sid, request) or self._check_form(form)
+        refusal = (
+            self._check_access(account_sid, request)
+            or self._check_form(form)
+            or self._check_window(form)
+        )
         if refusal is not None:
             return refusal
         message = self._accept(form)
@@ -105,6 +111,9 @@ class MessagesApi:
     def _check_form(self, form: FormData) -> Response | None:
         to, from_ = _text(form, "To"), _text(form, "From")
         body, media = _text(form, "Body") or "", form.getlist("MediaUrl")
+        content = _text(form, "ContentSid")
+        if content is not None:
+            body = self._render(content, _text(form, "ContentVariables")) or ""
         code = None
         if not to:
             code = 21604
@@ -116,6 +125,10 @@ class MessagesApi:
             code = 21910
         elif not _is_number(to):
             code = 21211
+        elif content is not None and content not in self._sim.templates:
+            code = 21655
+        elif content is not None and not body:
+            code = 21656
         elif not body and not media:
             code = 21602
         elif len(body) > MAX_BODY:
@@ -124,19 +137,48 @@ class MessagesApi:
             code = 21620
         return None if code is None else error_response(400, code)
 
+    def _check_window(self, form: FormData) -> Response | None:
+        """Outside the 24-hour window only a template goes: 63016, as an answer (knob)."""
+        number = normalize_e164(_text(form, "To") or "")
+        if _text(form, "ContentSid") or self._sim.window_open(number):
+            return None
+        if self._sim.faults.window_refusal_sync:
+            return error_response(400, OUTSIDE_WINDOW)
+        return None
+
+    def _render(self, content_sid: str, variables: str | None) -> str | None:
+        """The text of template `content_sid` with its {{n}} filled in; None when the
+        variables are not a JSON object of strings."""
+        text = self._sim.templates.get(content_sid, "")
+        try:
+            values = json.loads(variables) if variables else {}
+        except ValueError:
+            return None
+        if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+            return None
+        return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
+
     def _accept(self, form: FormData) -> SimMessage:
         """Record the message as queued and start its delivery in the background."""
         urls = [url for url in form.getlist("MediaUrl") if isinstance(url, str)]
         to = _text(form, "To") or ""
+        content = _text(form, "ContentSid")
+        body = (
+            self._render(content, _text(form, "ContentVariables"))
+            if content
+            else _text(form, "Body")
+        )
         message = SimMessage(
             sid=new_sid("MM" if urls else "SM"),
             direction=OUTBOUND,
             number=normalize_e164(to),
             from_=self._sim.whatsapp_from,
             to=WHATSAPP_PREFIX + normalize_e164(to),
-            body=_text(form, "Body") or "",
+            body=body or "",
             media=[SimMedia(id=new_sid("ME"), source_url=url) for url in urls],
             status_callback=_text(form, "StatusCallback") or None,
+            content_sid=content,
+            refusal=None if content or self._sim.window_open(to) else OUTSIDE_WINDOW,
         )
         self._sim.state.add(message)
         self._sim.courier.spawn(self._sim.courier.deliver_outbound(message))
@@ -188,6 +230,8 @@ class MessagesApi:
 
 
 _PAGING = {"Page", "PageSize", "PageToken"}
+_PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
+OUTSIDE_WINDOW = 63016
 
 
 def _address(value: str) -> str | None:

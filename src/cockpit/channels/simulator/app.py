@@ -8,14 +8,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, FastAPI
 
 from cockpit.channels.simulator.api import basic_credentials, build_api_router, same_secret
 from cockpit.channels.simulator.phone import build_phone_router
-from cockpit.channels.simulator.state import Faults, SendAttempt, SimMessage, SimState
+from cockpit.channels.simulator.state import Faults, SendAttempt, SimMessage, SimState, utcnow
 from cockpit.channels.simulator.webhooks import Courier
 from cockpit.core.phone import normalize_e164, to_whatsapp
 from cockpit.log import get_logger
@@ -23,6 +24,7 @@ from cockpit.log import get_logger
 log = get_logger(__name__)
 
 Contacts = Callable[[], list[tuple[str, str]]]
+WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window
 
 
 class PhoneSimulator:
@@ -37,6 +39,8 @@ class PhoneSimulator:
         webhook_url: str,
         contacts: Contacts | None = None,
         callback_delay: float = 0.05,
+        templates: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.account_sid = account_sid
         self.whatsapp_from = to_whatsapp(whatsapp_from)
@@ -44,6 +48,10 @@ class PhoneSimulator:
         self._auth_token = auth_token
         self._contacts = contacts
         self._default_delay = callback_delay
+        # Approved WhatsApp templates by Content SID (HX…), with {{1}}-style variables.
+        self.templates: dict[str, str] = dict(templates or {})
+        # When the window is judged; tests move it forward instead of waiting a day.
+        self.clock = clock
         self.state = SimState()
         self.faults = Faults(callback_delay=callback_delay)
         self.courier = Courier(
@@ -72,6 +80,18 @@ class PhoneSimulator:
         except Exception:  # the page must still open when the user list is unavailable
             log.error("simulator.contacts_failed", exc=True)
             return []
+
+    def window_open(self, number: str) -> bool:
+        """Whether WhatsApp takes a free-form message to `number` now.
+
+        A number the simulator has not heard from counts as open: the simulator
+        forgets everything when it restarts, while the relay remembers."""
+        last = self.state.last_inbound.get(normalize_e164(number))
+        return last is None or self.clock() - last < WINDOW
+
+    def set_window_age(self, number: str, seconds: float) -> None:
+        """Pretend `number` last wrote `seconds` ago (25 h: the window is closed)."""
+        self.state.last_inbound[normalize_e164(number)] = self.clock() - timedelta(seconds=seconds)
 
     def authorized(self, header: str | None) -> bool:
         """Whether an Authorization header carries this account's SID and auth token."""

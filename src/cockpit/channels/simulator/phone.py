@@ -45,6 +45,13 @@ class SendRequest(BaseModel):
     media: str | None = None
 
 
+class WindowRequest(BaseModel):
+    """Pretend a phone last wrote `age_seconds` ago (over 86400: its window is closed)."""
+
+    number: str
+    age_seconds: float = Field(ge=0, le=10 * 365 * 86400)
+
+
 def phone_number(number: Annotated[str, Query(description="E.164 number of the phone")]) -> str:
     """The `number` query parameter as E.164; a `+` decoded to a space is restored."""
     raw = number.strip()
@@ -74,6 +81,7 @@ def page_json(message: SimMessage) -> dict[str, Any]:
         "relay_status": message.relay_status,
         "relay_error": message.relay_error,
         "time": message.date_created.isoformat(),
+        "template": message.content_sid is not None,
     }
 
 
@@ -156,6 +164,7 @@ def _thread_routes(router: APIRouter, sim: PhoneSimulator) -> None:
         message = _phone_message(sim, payload)
         replied = sim.state.get(payload.reply_to) if payload.reply_to else None
         sim.state.add(message)
+        sim.state.last_inbound[message.number] = sim.clock()
         base = str(request.base_url).rstrip("/") + messages_path(sim.account_sid)
         urls = [f"{base}/{message.sid}/Media/{m.id}" for m in message.media]
         params = inbound_params(
@@ -204,6 +213,21 @@ def _fault_routes(router: APIRouter, sim: PhoneSimulator) -> None:
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from exc
         return sim.faults.as_json()
+
+    @router.get("/api/window")
+    async def window(number: Number) -> dict[str, Any]:
+        last = sim.state.last_inbound.get(number)
+        return {
+            "number": number,
+            "last_inbound": last.isoformat() if last else None,
+            "open": sim.window_open(number),
+        }
+
+    @router.post("/api/window")
+    async def set_window(payload: WindowRequest) -> dict[str, Any]:
+        number = phone_number(payload.number)
+        sim.set_window_age(number, payload.age_seconds)
+        return {"number": number, "open": sim.window_open(number)}
 
     @router.post("/api/reset")
     async def reset() -> dict[str, bool]:

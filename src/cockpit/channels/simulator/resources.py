@@ -26,8 +26,14 @@ ERRORS: dict[int, str] = {
     21604: "A 'To' phone number is required.",
     21620: "Media urls: invalid URL. Use absolute http(s) URLs.",
     21617: "The concatenated message body exceeds the 1600 character limit.",
+    21655: "The ContentSid is Invalid.",
+    21656: "The ContentVariables Parameter is invalid.",
     21910: "Invalid 'From' and 'To' pair. 'From' and 'To' should be of the same channel",
     63007: "Twilio could not find a Channel with the specified From address",
+    63016: (
+        "Failed to send freeform message because you are outside the allowed window. "
+        "If you are using WhatsApp, please use a Message Template."
+    ),
     63019: "Media failed to download",
 }
 

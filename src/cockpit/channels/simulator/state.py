@@ -59,6 +59,15 @@ class SimMessage:
     status_callback: str | None = None
     relay_status: int | None = None
     relay_error: str | None = None
+    content_sid: str | None = None  # sent as an approved template (Content API)
+    # WhatsApp's refusal (63016: outside the window): Twilio lists the message as
+    # failed, the phone never sees it.
+    refusal: int | None = None
+
+    @property
+    def on_phone(self) -> bool:
+        """Whether the phone shows this message (WhatsApp refused none of it)."""
+        return self.refusal is None
 
     def set_status(
         self, status: str, error_code: int | None = None, error: str | None = None
@@ -107,6 +116,10 @@ class Faults:
     duplicate_callbacks: int = 0
     duplicate_webhooks: int = 0
     callback_delay: float = 0.05
+    # WhatsApp refuses free-form messages outside the 24-hour window. Twilio accepts
+    # them and reports error 63016 by status callback; 1 makes the create request
+    # itself answer 400 with code 63016 instead.
+    window_refusal_sync: int = 0
 
     def take(self, name: str) -> bool:
         """Consume one unit of counter `name`; True when one was left."""
@@ -141,6 +154,8 @@ class SimState:
         self._by_sid: dict[str, SimMessage] = {}
         self._media: dict[str, SimMedia] = {}
         self._listeners: dict[str, set[asyncio.Queue[SimMessage | None]]] = {}
+        # When each phone last wrote: WhatsApp's 24-hour window runs from here.
+        self.last_inbound: dict[str, datetime] = {}
 
     def add(self, message: SimMessage) -> None:
         """Record a new message and tell its number's listeners."""
@@ -160,7 +175,7 @@ class SimState:
 
     def thread(self, number: str | None = None) -> list[SimMessage]:
         """Messages of one phone number (all when None), oldest first."""
-        return [m for m in self.messages if number is None or m.number == number]
+        return [m for m in self.messages if m.on_phone and (number is None or m.number == number)]
 
     def record_attempt(self, to: str | None, body: str | None) -> SendAttempt:
         """Note a create request as it arrives; its outcome is filled in later."""
@@ -174,9 +189,12 @@ class SimState:
         self.attempts.clear()
         self._by_sid.clear()
         self._media.clear()
+        self.last_inbound.clear()
 
     def changed(self, message: SimMessage) -> None:
         """Tell the listeners of the message's number that it is new or changed."""
+        if not message.on_phone:
+            return
         for queue in self._listeners.get(message.number, set()):
             queue.put_nowait(message)
 

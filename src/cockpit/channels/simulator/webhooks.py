@@ -83,7 +83,14 @@ class Courier:
         self._state.changed(message)
 
     async def deliver_outbound(self, message: SimMessage) -> None:
-        """Fetch the media, then report sent, delivered and read (or failed) by callback."""
+        """Fetch the media, then report sent, delivered and read (or failed) by callback.
+
+        A message WhatsApp refuses (`message.refusal`, 63016 outside the window) fails."""
+        if message.refusal is not None:
+            await asyncio.sleep(self._faults.callback_delay)
+            message.set_status("failed", message.refusal, ERRORS[message.refusal])
+            await self._callback(message)
+            return
         if not await self._fetch_all(message.media):
             message.set_status("failed", MEDIA_FAILED, ERRORS[MEDIA_FAILED])
             self._state.changed(message)

@@ -146,6 +146,13 @@ function renderMessage(msg) {
   bubble.dataset.sid = msg.sid;
   bubble.dataset.status = msg.side === "out" ? delivery(msg) : msg.status;
   if (msg.reply_to) bubble.appendChild(quotedBlock(msg));
+  if (msg.template) {
+    // an approved WhatsApp template: the only thing that goes outside the 24-hour window
+    const label = document.createElement("div");
+    label.className = "template-label";
+    label.textContent = "Template";
+    bubble.appendChild(label);
+  }
   for (const item of msg.media) bubble.appendChild(mediaBlock(item, msg));
   const text = document.createElement("div");
   text.className = "text";
