@@ -15,14 +15,16 @@ from cockpit.store.db import Database, normalize_url
 from cockpit.store.migrate import upgrade
 from tests.requirements import postgres_url
 
-pytest_plugins = ["tests.fakes.anthropic", "tests.fakes.fly", "tests.provision.podman"]
+pytest_plugins = [
+    "tests.fakes.anthropic", "tests.fakes.fly", "tests.fakes.github", "tests.provision.podman"
+]  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests see no cockpit/Twilio/Anthropic settings from the machine, and no .env."""
     for name in list(os.environ):
-        if name.startswith(("COCKPIT_", "TWILIO_", "ANTHROPIC_", "FLY_")) and name != (
+        if name.startswith(("COCKPIT_", "TWILIO_", "ANTHROPIC_", "FLY_", "GITHUB_")) and name != (
             "COCKPIT_TEST_POSTGRES_URL"
         ):
             monkeypatch.delenv(name)
@@ -47,7 +49,8 @@ def _postgres_template() -> Iterator[str]:
 
 TABLES = (
     "prompts", "turns", "host_links", "outbound_messages", "inbound_messages", "media",
-    "user_secrets", "user_data_keys", "users", "heartbeats",
+    "user_secrets", "user_data_keys", "github_deliveries", "github_repos", "users",
+    "heartbeats",
 )  # fmt: skip
 
 

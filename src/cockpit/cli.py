@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -14,11 +14,16 @@ from cockpit.config import Settings, load_settings
 from cockpit.errors import ConfigError, StoreError
 from cockpit.log import setup_logging
 
+if TYPE_CHECKING:
+    from cockpit.store.db import Database
+
 app = typer.Typer(help="WhatsApp Agentic Development Cockpit.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage the people who may use the relay.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+github_app = typer.Typer(help="Connect GitHub repositories and tokens.", no_args_is_help=True)
+app.add_typer(github_app, name="github")
 console = Console()
 err = Console(stderr=True)
 
@@ -140,6 +145,65 @@ def users_list() -> None:
     settings = _settings()
     for user in users.list_users(Database(settings.effective_database_url)):
         console.print(f"{user.phone}\t{user.name}\t{user.status}")
+
+
+PhoneArg = Annotated[str, typer.Argument(help="The user's WhatsApp number, e.g. +15551234567")]
+
+
+def _github_user(phone: str) -> tuple[Settings, Database, int]:
+    """Settings (with the secret key), the database and the user id of `phone`."""
+    from cockpit.core.phone import normalize_e164
+    from cockpit.store import users
+    from cockpit.store.db import Database
+    from cockpit.store.migrate import upgrade
+
+    settings = _settings()
+    settings.ensure_secret_key()
+    upgrade(settings.effective_database_url)
+    db = Database(settings.effective_database_url)
+    try:
+        user = users.find_by_phone(db, normalize_e164(phone))
+    except ValueError as exc:
+        raise _fail(exc) from None
+    if user is None:
+        raise _fail(ValueError(f"No user {phone}: add them first with `cockpit users add`."))
+    return settings, db, user.id
+
+
+@github_app.command("link")
+def github_link(
+    phone: PhoneArg,
+    repo: Annotated[str, typer.Argument(help="The repository, owner/name")],
+) -> None:
+    """Send a repository's webhooks to a user; prints the webhook secret to paste into GitHub."""
+    import re
+
+    from cockpit.store import github
+
+    if not re.fullmatch(r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}", repo):
+        raise _fail(ValueError(f"{repo!r} is not owner/name, e.g. octo-org/octo-repo."))
+    settings, db, user_id = _github_user(phone)
+    assert settings.secret_key is not None
+    secret = github.link_repo(db, user_id, repo, key=settings.secret_key)
+    url = f"{settings.public_url or 'https://<your relay>'}/github/webhook"
+    console.print(f"Linked {repo} to {phone}. In GitHub: Settings → Webhooks → Add webhook:")
+    console.print(f"  Payload URL   {url}\n  Content type  application/json")
+    console.print(f"  Secret        {secret}")
+    console.print("  Events        Workflow runs, Check suites, Pull requests, Deployment statuses")
+
+
+@github_app.command("token")
+def github_token(phone: PhoneArg) -> None:
+    """Store a user's GitHub token (read from the terminal or stdin), encrypted."""
+    from cockpit.store import github, secrets
+
+    settings, db, user_id = _github_user(phone)
+    assert settings.secret_key is not None
+    token = typer.prompt("GitHub token", hide_input=True).strip()
+    if not token:
+        raise _fail(ValueError("An empty token is not stored."))
+    secrets.put_secret(db, user_id, github.GITHUB_TOKEN, token, key=settings.secret_key)
+    console.print(f"Stored the GitHub token of {phone} (…{secrets.hint_of(token)}).")
 
 
 @app.command()

@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = _env(
         "ANTHROPIC_BASE_URL", "Anthropic API address handed to Claude Code (empty: Anthropic's)."
     )  # type: ignore[assignment]
+    github_api_base_url: str = _env(
+        "GITHUB_API_BASE_URL", "Base URL of GitHub's REST API.", "https://api.github.com"
+    )  # type: ignore[assignment]
+    github_max_request_bytes: int = _env(
+        "COCKPIT_GITHUB_MAX_REQUEST_BYTES",
+        "Largest GitHub webhook body accepted; larger gets 413.",
+        1_048_576,
+    )  # type: ignore[assignment]
     send_max_attempts: int = _env(
         "COCKPIT_SEND_MAX_ATTEMPTS", "Tries of one outbound message before it is failed.", 8
     )  # type: ignore[assignment]
@@ -223,7 +231,10 @@ class Settings(BaseSettings):
             raise ValueError("must be more than 0 seconds")
         return value
 
-    @field_validator("twilio_api_base_url", "public_url", "anthropic_base_url", "fly_api_base_url")
+    @field_validator(
+        "twilio_api_base_url", "public_url", "anthropic_base_url", "fly_api_base_url",
+        "github_api_base_url",
+    )  # fmt: skip
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

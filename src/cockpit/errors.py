@@ -12,7 +12,8 @@
     │   └── HostUnreachableError    the host does not answer (stopped, restarting)
     ├── ProvisionError              a host could not be created, started or removed
     │   └── FlyAPIError             Fly's Machines API refused (provision/flyapi.py)
-    └── SecretKeyError              stored user secrets cannot be opened with COCKPIT_SECRET_KEY
+    ├── SecretKeyError              stored user secrets cannot be opened with COCKPIT_SECRET_KEY
+    └── GitHubError                 GitHub's REST API refused a call or did not answer
 
 Provider errors are translated into these where they enter; the user-facing
 sentence for each lives next to it (`user_message`).
@@ -72,11 +73,12 @@ class MediaError(CockpitError):
 
 
 class HostError(CockpitError):
-    """A user's agent host refused a request."""
+    """A user's agent host refused a request (`detail`: its JSON answer's `detail`)."""
 
     def __init__(self, message: str, *, status: int | None = None):
         super().__init__(message)
         self.status = status
+        self.detail: object = None
 
 
 class HostUnreachableError(HostError):
@@ -96,3 +98,13 @@ class SecretKeyError(CockpitError):
     """Stored user secrets do not open with the configured COCKPIT_SECRET_KEY."""
 
     user_message = "Your saved keys cannot be read right now. We are looking into it."
+
+
+class GitHubError(CockpitError):
+    """GitHub's REST API refused a call (`status` is its HTTP status) or did not answer."""
+
+    user_message = "GitHub did not answer. Try again in a minute."
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status

@@ -96,18 +96,28 @@ async def diff_job(visuals: HostVisuals, request_id: str, session: str, query: s
 
 
 async def screenshot_job(
-    visuals: HostVisuals, request_id: str, session: str, target: str | None, full_page: bool
+    visuals: HostVisuals,
+    request_id: str,
+    session: str,
+    target: str | None,
+    full_page: bool,
+    *,
+    any_url: bool = False,
 ) -> None:
     """Send a side-by-side mobile and desktop screenshot of `target` (default "/")."""
     outlet = visuals.outlet(request_id, session)
-    await never_silent(outlet, lambda: _screenshot(visuals, outlet, target, full_page))
+    await never_silent(outlet, lambda: _screenshot(visuals, outlet, target, full_page, any_url))
 
 
 async def _screenshot(
-    visuals: HostVisuals, outlet: Outlet, target: str | None, full_page: bool = False
+    visuals: HostVisuals,
+    outlet: Outlet,
+    target: str | None,
+    full_page: bool = False,
+    any_url: bool = False,
 ) -> None:
     try:
-        picture = await visuals.shoot(target, full_page=full_page)
+        picture = await visuals.shoot(target, full_page=full_page, any_url=any_url)
     except VisualsError as exc:
         outlet.say(f"📸 {exc}")
         return

@@ -9,7 +9,8 @@ endpoints answer at once with that id.
   matched}`. With `require_match` and no changed file matching `query`: `200
   {request_id: null, matched: null}`, and nothing is sent (the relay then hands
   the words to Claude).
-* `POST /visuals/screenshot {target?, full_page?, session?}` → `202 {request_id}`.
+* `POST /visuals/screenshot {target?, full_page?, session?, any_url?}` → `202 {request_id}`;
+  `any_url` lets the target be any http(s) URL (a deployed app), not only loopback.
 * `POST /visuals/auto {enabled}` → `200 {auto_visuals}` (also in `GET /health`).
 """
 
@@ -44,6 +45,8 @@ class ScreenshotIn(BaseModel):
     target: str | None = Field(default=None, max_length=2000)
     full_page: bool = False
     session: str = Field(default="main", min_length=1, max_length=100)
+    # A deployed app (GitHub's deployment_status) lives elsewhere: only the relay asks.
+    any_url: bool = False
 
 
 class AutoIn(BaseModel):
@@ -72,7 +75,9 @@ def add_visual_routes(app: FastAPI, auth: Any, visuals: HostVisuals) -> None:
     async def screenshot(body: ScreenshotIn) -> JSONResponse:
         _folder(visuals, body.session)
         request_id = new_request_id()
-        job = screenshot_job(visuals, request_id, body.session, body.target, body.full_page)
+        job = screenshot_job(
+            visuals, request_id, body.session, body.target, body.full_page, any_url=body.any_url
+        )
         visuals.spawn(job)
         return JSONResponse({"request_id": request_id}, status_code=202)
 

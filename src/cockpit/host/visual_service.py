@@ -159,12 +159,14 @@ class HostVisuals:
         actions: Sequence[Action] = (),
         full_page: bool = False,
         color_scheme: str | None = None,
+        any_url: bool = False,
     ) -> Picture:
-        """A screenshot of `target` (a dev-server path or a loopback URL); both → side by side."""
+        """A screenshot of `target` (a dev-server path or a loopback URL, or with `any_url`
+        any http(s) URL); both viewports → side by side."""
         names = VIEWPORT_CHOICES.get(viewports)
         if names is None:
             raise ScreenshotError(f"Viewports must be mobile, desktop or both, not {viewports!r}.")
-        url = await self.resolve(target or "/")
+        url = await self.resolve(target or "/", any_url=any_url)
         steps = [_absolute(step, url) for step in actions]
         shots = await self.shooter.shoot(
             url, viewports=names, actions=steps, full_page=full_page, color_scheme=color_scheme
@@ -173,11 +175,11 @@ class HostVisuals:
             return shots[0]
         return await asyncio.to_thread(side_by_side, shots)
 
-    async def resolve(self, target: str) -> str:
+    async def resolve(self, target: str, *, any_url: bool = False) -> str:
         """The URL to open: a loopback URL as given, or `target` as a path on the dev server."""
         target = target.strip()
         if target.startswith(("http://", "https://")):
-            if not is_loopback_url(target):
+            if not any_url and not is_loopback_url(target):
                 raise ScreenshotError(
                     f"I only photograph pages served on this workspace (127.0.0.1 or "
                     f"localhost), not {target}."

@@ -15,6 +15,8 @@ from cockpit.media.store import LocalImageStore
 from cockpit.provision.factory import build_provisioner
 from cockpit.relay.agents import Agent, EchoAgent
 from cockpit.relay.dispatcher import Dispatcher
+from cockpit.relay.github_routes import router as github_router
+from cockpit.relay.github_worker import GitHubWorker
 from cockpit.relay.heartbeat import Heartbeat
 from cockpit.relay.host_agent import HostAgent
 from cockpit.relay.hosts import HostManager
@@ -78,6 +80,7 @@ def create_relay_app(
         workers.start("dispatcher", dispatcher.run)
         workers.start("sender", Sender(relay).run)
         workers.start("heartbeat", Heartbeat(relay).run)
+        workers.start("github", GitHubWorker(relay, manager).run)
         try:
             yield
         finally:
@@ -92,6 +95,7 @@ def create_relay_app(
     app = FastAPI(title="cockpit relay", lifespan=lifespan)
     app.state.relay = relay
     app.include_router(router)
+    app.include_router(github_router)
     for extra in extra_routers or []:
         app.include_router(extra)
     return app

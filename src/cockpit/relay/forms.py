@@ -14,14 +14,7 @@ async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise HTTPException(415, "expected application/x-www-form-urlencoded")
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
-        raise HTTPException(413, f"body larger than {max_bytes} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise HTTPException(413, f"body larger than {max_bytes} bytes")
+    body = await read_body(request, max_bytes)
     try:
         text = body.decode("utf-8")
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
@@ -33,6 +26,19 @@ async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
         # PostgreSQL refuses NUL in text: storing it would fail with a 500, retried forever.
         raise HTTPException(400, "NUL characters are not accepted")
     return dict(pairs)
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The raw body, read no further than `max_bytes` (413 beyond: a chunked body may lie)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+        raise HTTPException(413, f"body larger than {max_bytes} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise HTTPException(413, f"body larger than {max_bytes} bytes")
+    return bytes(body)
 
 
 def signed_url(public_url: str, request: Request) -> str:

@@ -33,8 +33,10 @@ class HostClient:
         except httpx.HTTPError as exc:
             raise HostUnreachableError(f"host unreachable: {type(exc).__name__}") from exc
         if response.status_code >= 400:
-            raise HostError(f"host answered {response.status_code}: {response.text[:200]}",
-                            status=response.status_code)  # fmt: skip
+            error = HostError(f"host answered {response.status_code}: {response.text[:200]}",
+                              status=response.status_code)  # fmt: skip
+            error.detail = _detail(response)
+            raise error
         return response.json() if response.content else None
 
     async def post_turn(
@@ -85,16 +87,37 @@ class HostClient:
         return result
 
     async def visuals_screenshot(
-        self, target: str | None = None, *, full_page: bool = False, session: str = "main"
+        self,
+        target: str | None = None,
+        *,
+        full_page: bool = False,
+        session: str = "main",
+        any_url: bool = False,
     ) -> dict[str, Any]:
-        """Have the host send a mobile + desktop screenshot of `target` (default "/")."""
-        body = {"target": target, "full_page": full_page, "session": session}
+        """Have the host send a mobile + desktop screenshot of `target` (default "/");
+        `any_url` allows a URL off the host (a deployed app)."""
+        body = {"target": target, "full_page": full_page, "session": session, "any_url": any_url}
         result: dict[str, Any] = await self._call("POST", "/visuals/screenshot", json=body)
         return result
 
     async def set_auto_visuals(self, enabled: bool) -> None:
         """Switch the host's automatic pictures after each turn on or off."""
         await self._call("POST", "/visuals/auto", json={"enabled": enabled})
+
+    async def push(self, session: str, message: str, token: str | None) -> dict[str, Any]:
+        """Commit the session's pending changes and push its branch (`cockpit/<session>`).
+
+        Raises PushRefused (a HostError) with git's reason when the host could not push.
+        """
+        body = {"message": message, "token": token}
+        path = f"/sessions/{session}/push"
+        try:
+            result: dict[str, Any] = await self._call("POST", path, json=body)
+        except HostUnreachableError:
+            raise
+        except HostError as exc:
+            raise PushRefused.from_error(exc) from None
+        return result
 
     async def health(self) -> dict[str, Any]:
         """The host's state, branch and last commit."""
@@ -133,3 +156,28 @@ class HostClient:
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._client.aclose()
+
+
+class PushRefused(HostError):
+    """The host could not push: `reason` is no_remote, rejected, failed or no_worktree."""
+
+    def __init__(self, reason: str, message: str, *, status: int | None = None):
+        super().__init__(message, status=status)
+        self.reason = reason
+
+    @classmethod
+    def from_error(cls, exc: HostError) -> PushRefused:
+        detail = exc.detail
+        if isinstance(detail, dict):
+            return cls(str(detail.get("reason")), str(detail.get("message")), status=exc.status)
+        reason = "no_worktree" if exc.status == 404 else "failed"
+        return cls(reason, str(detail or exc), status=exc.status)
+
+
+def _detail(response: httpx.Response) -> Any:
+    """FastAPI's `detail` of an error answer (None when the body is not that)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("detail") if isinstance(body, dict) else None

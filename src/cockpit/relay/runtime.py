@@ -30,6 +30,7 @@ class Relay:
     worker_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     inbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    github_ready: asyncio.Event = field(default_factory=asyncio.Event)
     # The relay's idea of now for WhatsApp's 24-hour window; tests move it forward.
     clock: Callable[[], datetime] = utcnow
 

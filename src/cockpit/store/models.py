@@ -243,3 +243,38 @@ class Heartbeat(Base):
     interval_seconds: Mapped[float] = mapped_column()
 
     __table_args__ = (Index("ix_heartbeats_beat_at", "beat_at"),)
+
+
+class GitHubRepo(Base):
+    """A GitHub repository whose webhooks reach a user; its secret is a user secret."""
+
+    __tablename__ = "github_repos"
+
+    full_name: Mapped[str] = mapped_column(String(140), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GitHubDelivery(Base):
+    """One verified webhook delivery, kept so that a redelivery changes nothing."""
+
+    __tablename__ = "github_deliveries"
+
+    delivery_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    repo: Mapped[str] = mapped_column(String(140))
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Set for failures that `fix` can take.
+    fix: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    fixed_at: Mapped[datetime | None] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        Index("ix_github_deliveries_state", "state", "received_at"),
+        Index("ix_github_deliveries_user", "user_id", "received_at"),
+    )

@@ -1,0 +1,100 @@
+"""`POST /github/webhook`: GitHub's events, verified and kept; the worker tells the phone.
+
+Checks, in order: the headers GitHub always sends (`X-GitHub-Event`,
+`X-GitHub-Delivery`, `X-Hub-Signature-256`), JSON, the size cap, the repository
+(unknown: `202` and a log line, nothing kept), the HMAC-SHA256 signature under that
+repository's secret (`401`, nothing kept). `ping` answers `200`. Any other event is
+stored under its delivery id (`202`); a redelivery of the same id is a no-op (`200`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from cockpit.core.github_events import repo_name, signature_ok
+from cockpit.errors import SecretKeyError, StoreError
+from cockpit.log import get_logger
+from cockpit.relay.forms import read_body
+from cockpit.relay.runtime import Relay
+from cockpit.relay.workers import in_thread
+from cockpit.store import github
+
+log = get_logger(__name__)
+router = APIRouter()
+_DELIVERY = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_EVENT = re.compile(r"^[a-z_]{1,40}$")
+
+
+def _ignored(reason: str) -> JSONResponse:
+    return JSONResponse({"status": "ignored", "reason": reason}, status_code=202)
+
+
+@router.post("/github/webhook", summary="GitHub webhook (JSON, signed per repository)")
+async def github_webhook(request: Request) -> JSONResponse:
+    relay: Relay = request.app.state.relay
+    event, delivery = _headers(request)
+    body = await read_body(request, relay.settings.github_max_request_bytes)
+    payload = _payload(request, body)
+    full_name = repo_name(payload)
+    if full_name is None:
+        log.info("github.no_repository", delivery=delivery, github_event=event)
+        return _ignored("the payload names no repository")
+    try:
+        owner = await in_thread(github.repo_owner, relay.db, full_name)
+        if owner is None:
+            log.warning("github.unknown_repo", repo=full_name, delivery=delivery)
+            return _ignored(f"{full_name} is not linked to anyone here")
+        assert relay.settings.secret_key is not None
+        secret = await in_thread(
+            github.webhook_secret, relay.db, owner, full_name, key=relay.settings.secret_key
+        )
+        if secret is None or not signature_ok(secret, body, _signature(request)):
+            log.warning("github.bad_signature", repo=full_name, delivery=delivery)
+            raise HTTPException(401, "X-Hub-Signature-256 does not match this repository's secret")
+        if event == "ping":
+            log.info("github.ping", repo=full_name, delivery=delivery)
+            return JSONResponse({"status": "pong"})
+        new = await in_thread(
+            github.record_delivery, relay.db, delivery, owner, full_name, event, payload
+        )
+    except (StoreError, SecretKeyError) as exc:
+        # GitHub does not retry by itself, but a 5xx shows in the hook's delivery log.
+        log.error("github.store_failed", delivery=delivery, error=str(exc))
+        raise HTTPException(503, "storage unavailable, redeliver later") from None
+    log.info("github.delivery", repo=full_name, delivery=delivery, github_event=event, new=new)
+    relay.github_ready.set()
+    if not new:
+        return JSONResponse({"status": "duplicate"})
+    return JSONResponse({"status": "accepted"}, status_code=202)
+
+
+def _headers(request: Request) -> tuple[str, str]:
+    event = request.headers.get("x-github-event", "")
+    delivery = request.headers.get("x-github-delivery", "")
+    if not _EVENT.match(event) or not _DELIVERY.match(delivery):
+        raise HTTPException(400, "X-GitHub-Event and X-GitHub-Delivery are required")
+    if not _signature(request):
+        log.warning("github.unsigned", delivery=delivery)
+        raise HTTPException(401, "X-Hub-Signature-256 is required: set the webhook's secret")
+    return event, delivery
+
+
+def _signature(request: Request) -> str:
+    return request.headers.get("x-hub-signature-256", "")
+
+
+def _payload(request: Request, body: bytes) -> dict[str, object]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise HTTPException(415, "set the webhook's content type to application/json")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise HTTPException(400, "body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise HTTPException(400, "body is not a JSON object")
+    return payload
