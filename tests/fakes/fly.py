@@ -201,7 +201,7 @@ class FlyFake:
             except ValueError:
                 return fly_error(400, "invalid character in JSON body")
             self.requests.append((request.method, request.url.path, body))
-            if request.headers.get("authorization") != f"Bearer {self.token}":
+            if request.headers.get("authorization") not in self._accepted_headers():
                 return fly_error(401, "unauthorized")
             if request.path_params["app"] not in self.apps:
                 return fly_error(404, "app not found")
@@ -220,6 +220,13 @@ class FlyFake:
             return response
 
         return guarded
+
+    def _accepted_headers(self) -> set[str]:
+        """`Bearer <token>`; a macaroon (`fm2_…`) also with Fly's own `FlyV1` scheme."""
+        bare = self.token.removeprefix("FlyV1 ")
+        return (
+            {f"Bearer {bare}", f"FlyV1 {bare}"} if bare.startswith("fm2_") else {f"Bearer {bare}"}
+        )
 
     def _take_fault(self, request: Request) -> Fault | None:
         for fault in self._faults:

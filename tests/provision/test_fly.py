@@ -12,7 +12,7 @@ from cockpit.config import Settings, load_settings
 from cockpit.provision.base import HostSpec
 from cockpit.provision.errors import ProvisionError
 from cockpit.provision.fly import FlyProvisioner
-from cockpit.provision.flyapi import FlyAPIError, FlyClient
+from cockpit.provision.flyapi import FlyAPIError, FlyClient, authorization
 from tests.fakes.fly import FlyFake
 
 APP = "cockpit-hosts"
@@ -209,3 +209,18 @@ async def test_a_refused_token_is_explained_to_operator_and_user(
     )
     assert "expired-token-123" not in str(error) and sleeps.delays == []
     assert fly_fake.live_machines() == []
+
+
+async def test_a_deploy_token_goes_with_the_flyv1_scheme(
+    fly_fake: FlyFake, tmp_path: Path, sleeps: Sleeps
+) -> None:
+    """A token from `fly tokens create` (`FlyV1 fm2_…`) is sent as flyctl sends it, and works."""
+    fly_fake.token = "fm2_lJPECAAAAAAAAAtest"
+    settings = fly_settings(fly_fake, tmp_path, fly_api_token="FlyV1 fm2_lJPECAAAAAAAAAtest")
+    prov = FlyProvisioner(settings, ready_timeout=5.0, poll_seconds=0.01)
+    assert await prov.status(ADA.user_id) == "absent"
+    await prov.aclose()
+    assert authorization("FlyV1 fm2_abc") == "FlyV1 fm2_abc"
+    assert authorization("fm2_abc") == "FlyV1 fm2_abc"
+    assert authorization("Bearer personal-token") == "Bearer personal-token"
+    assert authorization("personal-token") == "Bearer personal-token"

@@ -35,7 +35,7 @@ WORKSPACE = "/data/workspace"
 DATA_DIR = "/data/host"
 GONE = ("destroying", "destroyed")
 # Fly runs this against the host itself; `create` waits until it passes.
-_HEALTH_CHECK = {
+HEALTH_CHECK = {
     "type": "http", "port": IMAGE_PORT, "method": "GET", "path": "/health",
     "interval": "15s", "timeout": "5s", "grace_period": "30s",
 }  # fmt: skip
@@ -221,7 +221,7 @@ class FlyProvisioner:
             "mounts": [{"volume": volume_id, "path": MOUNT}],
             # `::`: Fly's private network is IPv6 only; the image's default 0.0.0.0 is not.
             "init": {"cmd": ["cockpit", "host", "--host", "::", "--port", str(IMAGE_PORT)]},
-            "checks": {"health": _HEALTH_CHECK},
+            "checks": {"health": HEALTH_CHECK},
             "metadata": {USER_KEY: str(spec.user_id)},
             "auto_destroy": False,
         }

@@ -93,7 +93,7 @@ class FlyClient:
         self._sleep = sleep
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": authorization(token)},
             # /wait blocks up to 60 s on Fly's side; leave room for it.
             timeout=httpx.Timeout(timeout, read=max(timeout, 70.0)),
         )
@@ -142,6 +142,21 @@ class FlyClient:
         if response.status_code == 429 or (response.status_code >= 500 and request.idempotent):
             raise _TryAgain(error, _retry_after(response))
         raise error
+
+
+def authorization(token: str) -> str:
+    """The Authorization header for `token`, as flyctl sends it.
+
+    Tokens from `fly tokens create` are macaroons (`FlyV1 fm2_…`) and go with the
+    `FlyV1` scheme; older personal tokens (`fly auth token`) with `Bearer`. The token
+    may be pasted with or without its scheme.
+    """
+    bare = token.strip()
+    scheme, _, rest = bare.partition(" ")
+    if rest and scheme.lower() in ("bearer", "flyv1"):
+        bare = rest.strip()
+    macaroon = bare.split("_", 1)[0] in ("fm1r", "fm1a", "fm2")
+    return f"FlyV1 {bare}" if macaroon else f"Bearer {bare}"
 
 
 class _TryAgain(Exception):
