@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.load import SignedRequest, WebhookSigner
@@ -34,6 +34,7 @@ class Stack:
 
     urls: dict[str, str]  # "bare" / "relay" / "simulator" -> base URL
     signer: WebhookSigner
+    pids: dict[str, int] = field(default_factory=dict)  # the same names -> process id
 
     def webhook_url(self, target: str) -> str:
         """The inbound-message webhook of `target` ("bare" or "relay")."""
@@ -61,14 +62,14 @@ def _relay_env(db_url: str, workdir: Path, urls: dict[str, str], token: str) -> 
     )
 
 
-def _start(stack: ExitStack, workdir: Path, name: str, args: list[str], env: dict[str, str]) -> str:
-    """Start server `name` (on the port after `--port`) within `stack`; its base URL."""
+def _start(stack: ExitStack, workdir: Path, name: str, args: list[str], env: dict[str, str]) -> int:
+    """Start server `name` (on the port after `--port`) within `stack`; its process id."""
     url = f"http://127.0.0.1:{args[args.index('--port') + 1]}"
     log_path = workdir / f"{name}.log"
-    stack.enter_context(
+    proc = stack.enter_context(
         server(args, ready_url=f"{url}/healthz", log_path=log_path, cwd=workdir, env=env)
     )
-    return url
+    return proc.pid
 
 
 @contextmanager
@@ -77,19 +78,22 @@ def running_stack(db_url: str, workdir: Path, senders: list[str]) -> Iterator[St
     token = secrets.token_hex(16)
     port = {name: str(free_port()) for name in ("simulator", "relay", "bare")}
     urls = {name: f"http://127.0.0.1:{p}" for name, p in port.items()}
+    pids: dict[str, int] = {}
     with ExitStack() as stack:
-        _start(stack, workdir, "simulator", [
+        pids["simulator"] = _start(stack, workdir, "simulator", [
             "-m", "bench.servers", "simulator", "--port", port["simulator"],
             "--auth-token", token, "--account-sid", ACCOUNT_SID,
             "--whatsapp-from", WHATSAPP_FROM, "--relay-url", urls["relay"],
         ], clean_env({}))  # fmt: skip
-        _start(stack, workdir, "relay", ["-m", "cockpit", "relay", "--port", port["relay"]],
-               _relay_env(db_url, workdir, urls, token))  # fmt: skip
-        _start(stack, workdir, "bare", [
+        relay_args = ["-m", "cockpit", "relay", "--port", port["relay"]]
+        pids["relay"] = _start(
+            stack, workdir, "relay", relay_args, _relay_env(db_url, workdir, urls, token)
+        )
+        pids["bare"] = _start(stack, workdir, "bare", [
             "-m", "bench.servers", "bare", "--port", port["bare"], "--auth-token", token,
             "--public-url", urls["bare"],
         ], clean_env({}))  # fmt: skip
         signer = WebhookSigner(
             auth_token=token, account_sid=ACCOUNT_SID, to=WHATSAPP_FROM, senders=senders
         )
-        yield Stack(urls, signer)
+        yield Stack(urls, signer, pids)

@@ -199,6 +199,11 @@ class Settings(BaseSettings):
     claude_model: str | None = _env(
         "COCKPIT_CLAUDE_MODEL", "Model Claude Code uses on hosts; empty: Claude Code's default."
     )  # type: ignore[assignment]
+    slow_answer_seconds: float = _env(
+        "COCKPIT_SLOW_ANSWER_SECONDS",
+        "Tell the phone when Claude's model has not answered for this long; 0: never.",
+        60.0,
+    )  # type: ignore[assignment]
     claude_max_retries: int | None = _env(
         "COCKPIT_CLAUDE_MAX_RETRIES", "Cap on Claude Code's own API retries; empty: its default."
     )  # type: ignore[assignment]

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import BENCHMARKS, main
+from bench.__main__ import BENCHMARKS, ON_DEMAND, main
 from bench.load import percentile
 from bench.results import write_section
+from bench.soak import slope_per_hour
 from bench.webhook import Options, run
 from tests.requirements import postgres_url
 
@@ -71,3 +72,19 @@ def test_results_section_is_replaced_in_place(tmp_path: Path) -> None:
     write_section(out, "a", "second")
     text = out.read_text()
     assert (text.count("second"), text.count("first"), text.count("other")) == (1, 0, 1)
+
+
+def test_soak_slope_is_the_least_squares_fit_per_hour() -> None:
+    """A value growing 1 MiB a minute reads +60 per hour; a flat one 0; a lone point 0."""
+    rising = [(float(m), 100.0 + m) for m in range(10)]
+    flat = [(float(m), 42.0) for m in range(10)]
+    assert (slope_per_hour(rising), slope_per_hour(flat), slope_per_hour([(0.0, 1.0)])) == (
+        60.0,
+        0.0,
+        0.0,
+    )
+
+
+def test_soak_is_not_part_of_a_run_of_every_benchmark() -> None:
+    """`python -m bench` alone never starts the half-hour soak; `python -m bench soak` does."""
+    assert "soak" in BENCHMARKS and "soak" in ON_DEMAND

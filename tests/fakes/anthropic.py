@@ -9,7 +9,8 @@ or, for ``"stream": false``, as one JSON message.
     fake.script([tool("Write", {...}), say("done", when=has_tool_result)])
 
 Steps: ``say(text)``, ``tool(name, input, ...)``, ``error(status, type)``, ``cut()``,
-``slow(seconds, step)``. A step may carry ``when=predicate(request_body)``; the first
+``slow(seconds, step)``, ``held(gate, step)`` (answers once the test sets ``gate``).
+A step may carry ``when=predicate(request_body)``; the first
 pending step whose predicate accepts the request answers it. Side requests of the CLI
 (no tools offered, e.g. a title or a quota check) get a short generic text and do not
 consume the script. Every request body is recorded in ``fake.requests``.
@@ -95,6 +96,14 @@ class Slow(Step):
     step: Step = field(default_factory=Step)
 
 
+@dataclass
+class Held(Step):
+    """Answer with `step` only once the test sets `gate` (a model that takes its time)."""
+
+    gate: threading.Event = field(default_factory=threading.Event)
+    step: Step = field(default_factory=Step)
+
+
 def say(text: str, *, when: Predicate | None = None) -> Say:
     """A step answering with `text`."""
     return Say(text=text, when=when)
@@ -131,6 +140,11 @@ def cut(text: str = "I was about to", *, when: Predicate | None = None) -> Cut:
 def slow(seconds: float, step: Step, *, when: Predicate | None = None) -> Slow:
     """A step answering with `step` after `seconds`."""
     return Slow(seconds=seconds, step=step, when=when or step.when)
+
+
+def held(gate: threading.Event, step: Step, *, when: Predicate | None = None) -> Held:
+    """A step answering with `step` once `gate` is set (at most 120 s later)."""
+    return Held(gate=gate, step=step, when=when or step.when)
 
 
 # --- predicates on request bodies ---------------------------------------------------
@@ -344,8 +358,15 @@ class AnthropicFake:
         if step is None:
             self.unscripted.append(body)
             step = Say(text="(the script has no step for this request)")
-        while isinstance(step, Slow):
-            await asyncio.sleep(step.seconds)
+        while isinstance(step, Slow | Held):
+            if isinstance(step, Slow):
+                await asyncio.sleep(step.seconds)
+            else:
+                # The gate is a threading.Event set by the test's thread; polling it never
+                # parks a worker thread that would hold up the server's shutdown.
+                deadline = time.monotonic() + 120
+                while not step.gate.is_set() and time.monotonic() < deadline:  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
             step = step.step
         return self._answer(body, step)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 import httpx
@@ -13,6 +15,7 @@ from tests.fakes.anthropic import (
     cut,
     error,
     has_tool_result,
+    held,
     say,
     slow,
     tool,
@@ -115,3 +118,15 @@ def test_cut_stream_stops_midway_and_slow_waits(anthropic_fake: AnthropicFake) -
             client.post("/v1/messages", json=_body())
         late = client.post("/v1/messages", json=_body(stream=False))
     assert late.json()["content"][0]["text"] == "late"
+
+
+def test_a_held_step_answers_only_once_released(anthropic_fake: AnthropicFake) -> None:
+    """A held step keeps the request waiting until the test sets its gate."""
+    gate = threading.Event()
+    anthropic_fake.script([held(gate, say("released"))])
+    threading.Timer(0.3, gate.set).start()
+    started = time.monotonic()
+    with httpx.Client(base_url=anthropic_fake.url, timeout=10) as client:
+        answer = client.post("/v1/messages", json=_body(stream=False))
+    assert time.monotonic() - started >= 0.3
+    assert answer.json()["content"][0]["text"] == "released"

@@ -162,6 +162,7 @@ _RULES = {
     "progress": _progress,
     "text": lambda e, c: EventOutcome(_texts(str(e.get("text", "")), c.tag), answer=e.get("text")),
     "message": lambda e, c: EventOutcome(_texts(str(e.get("text", "")), c.tag)),
+    "notice": lambda e, c: EventOutcome([Reply(c.tag + str(e.get("text", "")), kind="notice")]),
     "image": _image,
     "approval_request": _approval,
     "approval_resolved": _approval_resolved,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -182,7 +183,7 @@ class Runner:
             running.client = client
             if not running.kill.is_set():
                 await client.query(build_prompt(turn))
-                await _consume(client, stream, running)
+                await _consume(client, stream, running, self._p.settings.slow_answer_seconds)
         if stream.claude_session_id:
             self._p.db.set_claude_session_id(turn.session, stream.claude_session_id)
         return stream
@@ -347,7 +348,9 @@ class Runner:
         }
 
 
-async def _consume(client: ClaudeSDKClient, stream: TurnStream, running: _Running) -> None:
+async def _consume(
+    client: ClaudeSDKClient, stream: TurnStream, running: _Running, slow_after: float
+) -> None:
     """Read the turn's messages until its result, or until the turn is killed."""
 
     async def read() -> None:
@@ -356,15 +359,40 @@ async def _consume(client: ClaudeSDKClient, stream: TurnStream, running: _Runnin
 
     reader = asyncio.ensure_future(read())
     killer = asyncio.ensure_future(running.kill.wait())
+    watcher = asyncio.ensure_future(_tell_when_slow(stream, slow_after))
     try:
         await asyncio.wait({reader, killer}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         killer.cancel()
+        watcher.cancel()
         if not reader.done():
             reader.cancel()
-        await asyncio.gather(reader, killer, return_exceptions=True)
+        await asyncio.gather(reader, killer, watcher, return_exceptions=True)
     if not reader.cancelled() and reader.exception() is not None:
         raise reader.exception()  # type: ignore[misc]
+
+
+async def _tell_when_slow(stream: TurnStream, limit: float) -> None:
+    """Tell the phone when the model stays silent for `limit` s, then after 2×, 4×… as long.
+
+    The clock starts at Claude Code's first message: its own start-up is not Anthropic's.
+    """
+    if limit <= 0:
+        return
+    seen, due = -1.0, limit
+    while True:
+        last = stream.last_activity
+        if last is None:
+            await asyncio.sleep(0.1)
+            continue
+        if last != seen:  # Claude Code said something: the silence starts again
+            seen, due = last, limit
+        quiet = time.monotonic() - last
+        if quiet >= due:
+            if stream.waiting_on_model():  # not a long Bash command or a pending approval
+                stream.still_waiting(due)
+            due *= 2
+        await asyncio.sleep(max(0.1, due - quiet))
 
 
 def build_prompt(turn: Turn) -> str:

@@ -7,6 +7,7 @@ the turn's closing `result` or `error` event.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from claude_agent_sdk import (
@@ -41,12 +42,15 @@ class TurnStream:
         self.result: ResultMessage | None = None
         self.claude_session_id: str | None = None
         self.api_error_text: str | None = None
+        self.last_activity: float | None = None  # when Claude Code last said anything
+        self._open_tools: set[str] = set()  # tool calls still running (or awaiting approval)
 
     def _emit(self, type_: str, **payload: object) -> None:
         self._events.emit(type_, self._turn_id, self._session, **payload)
 
     def take(self, message: Message) -> None:
         """Handle one message of Claude Code."""
+        self.last_activity = time.monotonic()
         if isinstance(message, SystemMessage) and message.subtype == "init":
             self.claude_session_id = str(message.data.get("session_id") or "") or None
         elif isinstance(message, AssistantMessage):
@@ -70,6 +74,7 @@ class TurnStream:
                 self._tool_use(block)
 
     def _tool_use(self, block: ToolUseBlock) -> None:
+        self._open_tools.add(block.id)
         if block.name in AGENT_TOOLS:
             self._agents.add(block.id)
         self._emit(
@@ -83,10 +88,20 @@ class TurnStream:
         if not isinstance(message.content, list):
             return
         for block in message.content:
+            if isinstance(block, ToolResultBlock):
+                self._open_tools.discard(block.tool_use_id)
             if isinstance(block, ToolResultBlock) and block.tool_use_id in self._agents:
                 self._agents_done += 1
                 text = f"🤖 agent {self._agents_done}/{len(self._agents)} done"
                 self._emit("progress", text=text, tool="Task", detail="")
+
+    def waiting_on_model(self) -> bool:
+        """True while Claude Code waits for Anthropic (no tool of ours is running)."""
+        return self.result is None and not self._open_tools
+
+    def still_waiting(self, seconds: float) -> None:
+        """Tell the phone the model has been silent for (at least) `seconds`."""
+        self._emit("notice", text=slow_answer_text(seconds))
 
     def failure(self) -> Failure | None:
         """Why the turn failed according to its result, or None if it succeeded."""
@@ -115,3 +130,12 @@ class TurnStream:
             "subtype": result.subtype,
             "interrupted": interrupted,
         }
+
+
+def slow_answer_text(seconds: float) -> str:
+    """What the phone is told while Anthropic is slow to answer."""
+    span = f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+    return (
+        f"⏳ Claude's model has not answered for {span}: Anthropic is slow right now. "
+        "I'm still waiting; reply *stop* to cancel."
+    )

@@ -18,6 +18,7 @@ _INHERITED = (
     "auto_allow_edits",
     "approval_timeout_seconds",
     "progress_interval_seconds",
+    "slow_answer_seconds",
     "claude_model",
     "claude_max_retries",
     "dev_command",
