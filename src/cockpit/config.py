@@ -133,6 +133,9 @@ class Settings(BaseSettings):
         "How often the relay records a health check; gaps are downtime in `cockpit report`.",
         30.0,
     )  # type: ignore[assignment]
+    admin_password: SecretStr | None = _env(
+        "COCKPIT_ADMIN_PASSWORD", "Password of the operator's /admin pages; empty: /admin is off."
+    )  # type: ignore[assignment]
     host_grace_seconds: float = _env(
         "COCKPIT_HOST_GRACE_SECONDS",
         "How long a user's host may be unreachable before the user is told.",

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from cockpit.admin import build_admin_router
 from cockpit.channels.twilio import TwilioChannel
 from cockpit.config import Settings
 from cockpit.media.signing import MediaSigner
@@ -74,6 +75,7 @@ def create_relay_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         workers = TaskGroup()
         chosen, manager = (agent, None) if agent else default_agent(relay)
+        app.state.hosts = manager  # the admin's hosts page asks it for each host's state
         if manager is not None:
             workers.start("hosts", manager.start_all)
         dispatcher = Dispatcher(relay, chosen)
@@ -96,6 +98,7 @@ def create_relay_app(
     app.state.relay = relay
     app.include_router(router)
     app.include_router(github_router)
+    app.include_router(build_admin_router())
     for extra in extra_routers or []:
         app.include_router(extra)
     return app

@@ -213,3 +213,13 @@ def get_turn(db: Database, turn_id: str) -> TurnRecord | None:
     with db.transaction() as s:
         turn = s.get(Turn, turn_id)
         return _turn_record(turn) if turn else None
+
+
+def all_links(db: Database) -> dict[int, LinkRecord]:
+    """Every user's host link by user id (the admin's hosts page)."""
+    with db.transaction() as s:
+        return {
+            r.user_id: LinkRecord(r.user_id, r.cursor, r.session, r.last_progress_ts,
+                                  r.unreachable_since)
+            for r in s.scalars(select(HostLink))
+        }  # fmt: skip
