@@ -118,6 +118,18 @@ async def test_stop_start_and_destroy(fly: FlyProvisioner, fly_fake: FlyFake) ->
     assert await fly.endpoint(ADA.user_id) is None
 
 
+async def test_the_endpoint_is_not_looked_up_on_every_message(
+    fly: FlyProvisioner, fly_fake: FlyFake
+) -> None:
+    """The relay asks for the endpoint per message; it comes from memory, not a Fly list call."""
+    created = await fly.create(ADA)
+    lists = len(fly_fake.calls("GET", r"/machines$"))
+    assert [await fly.endpoint(ADA.user_id) for _ in range(5)] == [created] * 5
+    assert len(fly_fake.calls("GET", r"/machines$")) == lists
+    await fly.destroy(ADA.user_id)
+    assert await fly.endpoint(ADA.user_id) is None
+
+
 async def test_rate_limits_are_waited_out(
     fly: FlyProvisioner, fly_fake: FlyFake, sleeps: Sleeps
 ) -> None:

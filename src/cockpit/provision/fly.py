@@ -87,8 +87,13 @@ class FlyProvisioner:
         client: FlyClient | None = None,
         ready_timeout: float = 300.0,
         poll_seconds: float = 1.0,
+        endpoint_ttl: float = 30.0,
     ) -> None:
-        """`client` defaults to one built from FLY_API_TOKEN, FLY_APP and FLY_API_BASE_URL."""
+        """`client` defaults to one built from FLY_API_TOKEN, FLY_APP and FLY_API_BASE_URL.
+
+        `endpoint()` answers from memory for `endpoint_ttl` seconds: the relay asks for it
+        on every message, and listing machines counts against Fly's rate limit.
+        """
         settings.require("fly_api_token", "fly_app")
         assert settings.fly_api_token is not None and settings.fly_app is not None
         self._settings = settings
@@ -101,6 +106,8 @@ class FlyProvisioner:
         self._ready_timeout = ready_timeout
         self._poll = poll_seconds
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._endpoint_ttl = endpoint_ttl
+        self._endpoints: dict[int, tuple[HostEndpoint, float]] = {}
 
     async def create(self, spec: HostSpec) -> HostEndpoint:
         """Create and start the user's machine, or reuse (and start) the existing one."""
@@ -109,7 +116,7 @@ class FlyProvisioner:
             machine = await self._started(machine, spec)
             await self._wait_healthy(machine)
         log.info("host.fly_ready", user_id=spec.user_id, machine=machine["id"])
-        return self._endpoint(machine)
+        return self._remember(spec.user_id, machine)
 
     async def start(self, user_id: int) -> None:
         """Start the user's stopped machine and wait until its health check passes."""
@@ -144,6 +151,7 @@ class FlyProvisioner:
                     await self._wait_state(machine, "destroyed")
                 except FlyNotFound:
                     pass
+            self._endpoints.pop(user_id, None)
             for volume in await self._volumes(user_id):
                 await self._delete_volume(volume)
         log.info("host.fly_destroyed", user_id=user_id)
@@ -151,12 +159,18 @@ class FlyProvisioner:
     async def status(self, user_id: int) -> HostState:
         """The machine's state as a HostState (`absent` when there is none)."""
         machine = await self._find(user_id)
-        return "absent" if machine is None else host_state(machine)
+        if machine is None:
+            self._endpoints.pop(user_id, None)
+            return "absent"
+        return host_state(machine)
 
     async def endpoint(self, user_id: int) -> HostEndpoint | None:
         """Where the user's host listens on Fly's private network, if it exists."""
+        cached = self._endpoints.get(user_id)
+        if cached is not None and time.monotonic() - cached[1] < self._endpoint_ttl:
+            return cached[0]
         machine = await self._find(user_id)
-        return None if machine is None else self._endpoint(machine)
+        return None if machine is None else self._remember(user_id, machine)
 
     async def aclose(self) -> None:
         """Close the API connections; the machines keep running."""
@@ -292,12 +306,14 @@ class FlyProvisioner:
             await asyncio.sleep(self._poll)
             machine = await self._get(machine["id"])
 
-    def _endpoint(self, machine: Machine) -> HostEndpoint:
+    def _remember(self, user_id: int, machine: Machine) -> HostEndpoint:
         env = (machine.get("config") or {}).get("env") or {}
-        return HostEndpoint(
+        endpoint = HostEndpoint(
             url=f"http://{machine['id']}.vm.{self._app}.internal:{IMAGE_PORT}",
             token=str(env.get("COCKPIT_HOST_TOKEN", "")),
         )
+        self._endpoints[user_id] = (endpoint, time.monotonic())
+        return endpoint
 
     # --- volumes -------------------------------------------------------------------
 
