@@ -62,6 +62,14 @@ class EventContext:
     progress_interval: float
     media_id: str | None = None
     tag: str = ""
+    media_problem: str | None = None  # why `media_id` is missing, said to the user
+
+
+NOT_FETCHED = "I couldn't fetch this image from your workspace."
+NOT_STORED = (
+    "I couldn't save this image on the relay to send it, so it is not attached. "
+    "Ask for it again in a moment."
+)
 
 
 def _texts(text: str, tag: str, kind: str = "text") -> list[Reply]:
@@ -90,7 +98,7 @@ def _progress(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
 def _image(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
     caption = ctx.tag + str(event.get("caption") or "")
     if ctx.media_id is None:
-        text = f"{caption}\n(I couldn't fetch this image from your workspace.)".strip()
+        text = f"{caption}\n({ctx.media_problem or NOT_FETCHED})".strip()
         return EventOutcome([Reply(text)])
     return EventOutcome([Reply(caption[:1000], media_id=ctx.media_id, kind="media")])
 

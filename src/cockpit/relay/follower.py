@@ -11,7 +11,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from cockpit.core.host_events import EventContext, EventOutcome, Reply, translate
+from cockpit.core.host_events import (
+    NOT_FETCHED,
+    NOT_STORED,
+    EventContext,
+    EventOutcome,
+    Reply,
+    translate,
+)
 from cockpit.core.messages import OutboundDraft
 from cockpit.errors import CockpitError, MediaError
 from cockpit.log import get_logger
@@ -62,9 +69,9 @@ class HostFollower:
 
     async def apply(self, client: HostClient, seq: int, event: dict[str, Any]) -> None:
         """Turn one event into outbound rows and move the cursor, atomically."""
-        media_id = None
+        media_id = problem = None
         if event.get("type") == "image":
-            media_id = await self._fetch_image(client, str(event.get("image_id")))
+            media_id, problem = await self._fetch_image(client, str(event.get("image_id")))
         session = event.get("session")
         several = await in_thread(sessions.count, self.relay.db, self.user.id) > 1
         ctx = EventContext(
@@ -72,6 +79,7 @@ class HostFollower:
             self.relay.settings.progress_interval_seconds,
             media_id,
             tag=f"[{session}] " if several and session else "",
+            media_problem=problem,
         )
         outcome = translate(event, ctx)
         if several and event.get("type") in ("result", "error") and outcome.replies:
@@ -104,15 +112,22 @@ class HostFollower:
             ]
         outcome.replies.append(Reply(sessions.board_text(rows), kind="board"))
 
-    async def _fetch_image(self, client: HostClient, image_id: str) -> str | None:
+    async def _fetch_image(
+        self, client: HostClient, image_id: str
+    ) -> tuple[str | None, str | None]:
+        """The image kept for sending, or None and why (said to the user instead)."""
         try:
             data, kind = await client.fetch_file(image_id)
-            return await keep_media(self.relay, data, kind, f"{image_id}")
-        except (CockpitError, MediaError) as exc:
-            log.error(
-                "follower.image_failed", user_id=self.user.id, image_id=image_id, error=str(exc)
-            )
-            return None
+        except CockpitError as exc:
+            log.error("follower.image_failed", user_id=self.user.id, image_id=image_id,
+                      error=str(exc))  # fmt: skip
+            return None, NOT_FETCHED
+        try:
+            return await keep_media(self.relay, data, kind, f"{image_id}"), None
+        except MediaError as exc:  # e.g. the media folder is full or read-only
+            log.error("follower.image_not_stored", user_id=self.user.id, image_id=image_id,
+                      error=str(exc))  # fmt: skip
+            return None, NOT_STORED
 
     async def _unreachable(self, exc: CockpitError) -> None:
         now = utcnow()
