@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from cockpit.config import Settings, load_settings
@@ -13,6 +17,8 @@ from cockpit.provision.base import HostSpec
 from cockpit.provision.errors import ProvisionError
 from cockpit.provision.fly import FlyProvisioner
 from cockpit.provision.flyapi import FlyAPIError, FlyClient, authorization
+from cockpit.provision.health import wait_healthy
+from cockpit.provision.hostenv import free_port
 from tests.fakes.fly import FlyFake
 
 APP = "cockpit-hosts"
@@ -88,6 +94,33 @@ async def test_create_runs_a_machine_with_environment_size_volume_and_restart_po
     assert (machine.name, machine.region) == ("cockpit-host-15551230001", "ams")
     assert (volume["name"], volume["size_gb"], volume["region"]) == ("cockpit_ws_7", 10, "ams")
     assert await fly.status(ADA.user_id) == "running"
+
+
+async def test_the_machine_config_runs_a_real_host(
+    fly: FlyProvisioner, fly_fake: FlyFake, tmp_path: Path
+) -> None:
+    """What Fly would run (the command and env sent, /data on a folder) is a working host."""
+    await fly.create(ADA)
+    [machine] = fly_fake.live_machines()
+    program, *args = machine.config["init"]["cmd"]
+    port = free_port()  # Fly gives each machine its own address; here the port must be free
+    args[-1] = str(port)
+    volume = str(tmp_path / "volume")
+    env = {k: v.replace("/data", volume, 1) for k, v in machine.config["env"].items()}
+    env |= {k: v for k, v in os.environ.items() if k in ("PATH", "PYTHONPATH", "LANG")}
+    env["HOME"] = str(tmp_path / "home")
+    host = await asyncio.create_subprocess_exec(sys.executable, "-m", program, *args, env=env)
+    try:
+        url = f"http://[::1]:{port}"
+        assert await wait_healthy(url, 60, alive=lambda: host.returncode is None) is None
+        async with httpx.AsyncClient(timeout=10) as client:
+            bearer = {"Authorization": f"Bearer {ADA.token}"}
+            status = (await client.get(f"{url}/health", headers=bearer)).json()
+        assert "sessions" in status  # the token the provisioner gave the machine is the host's
+        assert (tmp_path / "volume" / "workspace" / ".git").is_dir()
+    finally:
+        host.terminate()
+        await host.wait()
 
 
 async def test_creating_twice_reuses_the_machine(fly: FlyProvisioner, fly_fake: FlyFake) -> None:
