@@ -108,6 +108,16 @@ async def test_wrong_passwords_are_refused_then_throttled(relay: Relay) -> None:
         assert (await other.post("/admin/login", data={"password": PASSWORD})).status_code == 303
 
 
+async def test_a_login_that_is_not_our_form_is_refused_unread(relay: Relay) -> None:
+    """A huge body gets 413 and JSON gets 415, before any password is checked."""
+    async with _client(relay) as client:
+        huge = await client.post("/admin/login", data={"password": "x" * 10_000})
+        assert huge.status_code == 413 and "4096" in huge.json()["detail"]
+        wrong = await client.post("/admin/login", json={"password": PASSWORD})
+        assert wrong.status_code == 415
+        assert (await client.post("/admin/login", data={"password": "x"})).status_code == 401
+
+
 async def test_the_operator_sees_users_hosts_messages_and_metrics_but_no_secret(
     relay: Relay,
 ) -> None:
@@ -136,7 +146,7 @@ async def test_a_retry_without_the_sessions_csrf_token_changes_nothing(relay: Re
         foreign = _csrf((await other.get("/admin/failed")).text)
     async with _signed_in(relay) as client:
         row = outbox.for_recipient(relay.db, ADA)[0]
-        for data in ({}, {"csrf": foreign}):
+        for data in ({"note": "no token"}, {"csrf": foreign}):
             response = await client.post(f"/admin/failed/{row.id}/retry", data=data)
             assert response.status_code == 403 and "CSRF" in response.json()["detail"]
     assert outbox.for_recipient(relay.db, ADA)[0].status == "failed"

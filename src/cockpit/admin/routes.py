@@ -16,11 +16,13 @@ from cockpit.admin import views
 from cockpit.admin.auth import COOKIE, SESSION_SECONDS, AdminAuth, LoginThrottle, Operator
 from cockpit.admin.templating import render
 from cockpit.log import get_logger
+from cockpit.relay.forms import read_form
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import in_thread
 from cockpit.store import outbox, users
 
 log = get_logger(__name__)
+FORM_BYTES = 4096  # a password or a CSRF token; anything bigger is not our form
 OFF = "The admin pages are off: set COCKPIT_ADMIN_PASSWORD to turn them on."
 
 
@@ -65,7 +67,7 @@ async def _posted(request: Request) -> tuple[Operator, dict[str, str]]:
     operator = _operator(request)
     if operator is None:
         raise HTTPException(403, "Sign in at /admin/login first.")
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await read_form(request, FORM_BYTES)
     if not AdminAuth.csrf_ok(operator, form.get("csrf", "")):
         raise HTTPException(403, "The form's CSRF token is missing or wrong; reload the page.")
     return operator, form
@@ -91,8 +93,8 @@ def build_admin_router() -> APIRouter:
             error = f"Too many wrong passwords. Try again in {wait} s."
             page = render("login.html", error=error)
             return HTMLResponse(page, status_code=429, headers={"Retry-After": str(wait)})
-        form = await request.form()
-        if not auth.password_ok(str(form.get("password", ""))):
+        form = await read_form(request, FORM_BYTES)
+        if not auth.password_ok(form.get("password", "")):
             throttle.failed(client)
             log.warning("admin.login_failed", client=client)
             return HTMLResponse(render("login.html", error="Wrong password."), status_code=401)
