@@ -82,7 +82,8 @@ class Settings(BaseSettings):
         300.0,
     )  # type: ignore[assignment]
     anthropic_api_key: SecretStr | None = _env(
-        "ANTHROPIC_API_KEY", "Anthropic API key handed to Claude Code on the host."
+        "ANTHROPIC_API_KEY",
+        "Anthropic API key of hosts whose user gave none at signup (`users add` users).",
     )  # type: ignore[assignment]
     anthropic_base_url: str | None = _env(
         "ANTHROPIC_BASE_URL", "Anthropic API address handed to Claude Code (empty: Anthropic's)."
@@ -221,6 +222,25 @@ class Settings(BaseSettings):
     allow_shared_host: bool = _env(
         "COCKPIT_ALLOW_SHARED_HOST", "Let the local provisioner serve more than one user.", False
     )  # type: ignore[assignment]
+    # --- signup (web pages on the relay) ---
+    invite_codes: Annotated[list[str], NoDecode] = _env(
+        "COCKPIT_INVITE_CODES",
+        "Comma-separated invite codes that open signup (beta); empty: signup is closed.",
+        [],
+    )  # type: ignore[assignment]
+    twilio_sandbox_keyword: str | None = _env(
+        "TWILIO_SANDBOX_KEYWORD",
+        "The sandbox's `join <keyword>`; set: signup tells people to join the sandbox first.",
+    )  # type: ignore[assignment]
+    github_client_id: str | None = _env(
+        "GITHUB_CLIENT_ID", "GitHub OAuth app client id; empty: signup asks for a token instead."
+    )  # type: ignore[assignment]
+    github_client_secret: SecretStr | None = _env(
+        "GITHUB_CLIENT_SECRET", "GitHub OAuth app client secret."
+    )  # type: ignore[assignment]
+    github_oauth_base_url: str = _env(
+        "GITHUB_OAUTH_BASE_URL", "Base URL of GitHub's OAuth endpoints.", "https://github.com"
+    )  # type: ignore[assignment]
     log_level: str = _env("COCKPIT_LOG_LEVEL", "Logging level: DEBUG, INFO, WARNING.", "INFO")  # type: ignore[assignment]
 
     @field_validator("allowed_numbers", mode="before")
@@ -239,9 +259,16 @@ class Settings(BaseSettings):
             raise ValueError("must be more than 0 seconds")
         return value
 
+    @field_validator("invite_codes", mode="before")
+    @classmethod
+    def _split_codes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @field_validator(
         "twilio_api_base_url", "public_url", "anthropic_base_url", "fly_api_base_url",
-        "github_api_base_url",
+        "github_api_base_url", "github_oauth_base_url",
     )  # fmt: skip
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
@@ -297,7 +324,7 @@ def documented_settings() -> dict[str, str]:
 
 _SECRET_NAMES = {
     "COCKPIT_SECRET_KEY", "TWILIO_AUTH_TOKEN", "ANTHROPIC_API_KEY", "COCKPIT_ADMIN_PASSWORD",
-    "FLY_API_TOKEN",
+    "FLY_API_TOKEN", "GITHUB_CLIENT_SECRET", "COCKPIT_INVITE_CODES",
 }  # fmt: skip
 
 

@@ -314,6 +314,7 @@ class AnthropicFake:
     def __init__(self) -> None:
         self.url = ""
         self.requests: list[Body] = []
+        self.api_keys: list[str] = []  # the `x-api-key` of each request, in order
         self.side_requests: list[Body] = []
         self.unknown: list[str] = []
         self.unscripted: list[Body] = []
@@ -351,6 +352,7 @@ class AnthropicFake:
         """POST /v1/messages: answer from the script (or generically for side requests)."""
         body: Body = await request.json()
         self.requests.append(body)
+        self.api_keys.append(request.headers.get("x-api-key", ""))
         if is_side_request(body):
             self.side_requests.append(body)
             return self._answer(body, Say(text="OK"))

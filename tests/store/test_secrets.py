@@ -2,47 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from sqlalchemy import inspect, text, update
+from sqlalchemy import text, update
 
 from cockpit.errors import SecretKeyError
 from cockpit.store import secrets, users
 from cockpit.store.db import Database
 from cockpit.store.models import UserSecret
+from tests.rawdb import database_bytes, leaks
 
 KEY = "test-secret-key-0123456789abcdef"
 ANTHROPIC = "sk-ant-api03-" + "Q7xv" * 20 + "-Zk9A"
 GITHUB = "github_pat_11ABCDEFG0" + "m3Rt" * 15
-
-
-def dump_database(db: Database) -> bytes:
-    """Every value of every table, as the database returns it, as one byte string."""
-    out = bytearray()
-    with db.engine.connect() as conn:
-        for table in inspect(conn).get_table_names():
-            query = text(f'SELECT * FROM "{table}"')  # noqa: S608 (names from the schema)
-            for row in conn.execute(query):
-                for value in row:
-                    out += value if isinstance(value, bytes | memoryview) else str(value).encode()
-                    out += b"\x00"
-    return bytes(out)
-
-
-def database_bytes(db: Database) -> bytes:
-    """The raw database as stored: SQLite's files on disk, else every row's values."""
-    if db.is_sqlite:
-        path = Path(db.url.split("///", 1)[1])
-        files = [path, path.with_name(path.name + "-wal")]
-        return b"".join(f.read_bytes() for f in files if f.exists())
-    return dump_database(db)
-
-
-def leaks(blob: bytes, secret: str) -> bool:
-    """True when any 8 consecutive characters of `secret` appear in `blob`."""
-    raw = secret.encode()
-    return any(raw[i : i + 8] in blob for i in range(len(raw) - 7))
 
 
 def test_secrets_are_not_stored_in_plaintext(db: Database) -> None:

@@ -113,6 +113,7 @@ class LocalProvisioner:
                     raise
                 self._hosts[spec.user_id] = host
             elif not host.wanted or host.supervisor is None:
+                host.spec = spec  # a stopped host starts with the current keys (rotation)
                 await self._run(host)
             return HostEndpoint(url=host.url, token=host.spec.token)
 

@@ -24,8 +24,9 @@ from cockpit.relay.hosts import HostManager
 from cockpit.relay.routes import router
 from cockpit.relay.runtime import Relay
 from cockpit.relay.sender import Sender
-from cockpit.relay.workers import TaskGroup
+from cockpit.relay.workers import Jobs, TaskGroup
 from cockpit.store.db import Database
+from cockpit.web import mount_web
 
 
 def build_relay(settings: Settings) -> Relay:
@@ -86,6 +87,7 @@ def create_relay_app(
         try:
             yield
         finally:
+            await app.state.jobs.aclose()
             await workers.aclose()
             if manager is not None:
                 await manager.aclose()
@@ -96,9 +98,12 @@ def create_relay_app(
 
     app = FastAPI(title="cockpit relay", lifespan=lifespan)
     app.state.relay = relay
+    app.state.hosts = None  # the HostManager, once the lifespan has made it
+    app.state.jobs = Jobs()
     app.include_router(router)
     app.include_router(github_router)
     app.include_router(build_admin_router())
+    mount_web(app)
     for extra in extra_routers or []:
         app.include_router(extra)
     return app

@@ -45,7 +45,16 @@ class TaskGroup:
 
     def start(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `work()` in the background under `name`, restarting it if it crashes."""
+        self._tasks = [t for t in self._tasks if not t.done()]
         self._tasks.append(asyncio.create_task(_supervised(name, work), name=name))
+
+    async def cancel(self, name: str) -> None:
+        """Cancel and await the tasks started under `name` (a user's follower, say)."""
+        chosen = [t for t in self._tasks if t.get_name() == name]
+        self._tasks = [t for t in self._tasks if t.get_name() != name]
+        for task in chosen:
+            task.cancel()
+        await asyncio.gather(*chosen, return_exceptions=True)
 
     async def aclose(self) -> None:
         """Cancel every task and wait for them to finish."""
@@ -66,3 +75,27 @@ async def _supervised(name: str, work: Callable[[], Coroutine[Any, Any, None]]) 
             # A worker that dies silently loses messages' progress: log and start it again.
             log.error("worker.crashed", task=name, error=repr(exc), exc=True)
             await asyncio.sleep(1.0)
+
+
+class Jobs:
+    """One-off background jobs started by requests (a signup's setup); cancelled at shutdown."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` once in the background; it must report its own failures."""
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def running(self, name: str) -> bool:
+        """True while a job named `name` has not finished."""
+        return any(t.get_name() == name for t in self._tasks)
+
+    async def aclose(self) -> None:
+        """Cancel every job and wait for them."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -56,6 +56,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="active")
     repo_path: Mapped[str | None] = mapped_column(Text, default=None)
+    repo_url: Mapped[str | None] = mapped_column(Text, default=None)
+    setup_step: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When the user last wrote to us: WhatsApp's 24-hour window runs from here.
     last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -278,3 +280,16 @@ class GitHubDelivery(Base):
         Index("ix_github_deliveries_state", "state", "received_at"),
         Index("ix_github_deliveries_user", "user_id", "received_at"),
     )
+
+
+class PhoneCode(Base):
+    """The latest verification code sent to a phone (signup or sign-in), stored hashed."""
+
+    __tablename__ = "phone_codes"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cockpit.core.phone import normalize_e164
@@ -19,19 +19,30 @@ class UserRecord:
     name: str
     status: str
     repo_path: str | None
+    repo_url: str | None = None
+    setup_step: str | None = None
 
 
 def _record(user: User) -> UserRecord:
-    return UserRecord(user.id, user.phone, user.name, user.status, user.repo_path)
+    return UserRecord(
+        user.id, user.phone, user.name, user.status, user.repo_path, user.repo_url,
+        user.setup_step,
+    )  # fmt: skip
 
 
 class UserExistsError(ValueError):
     """A user with that phone number is already registered."""
 
 
-def add_user(db: Database, phone: str, name: str, repo_path: str | None = None) -> UserRecord:
-    """Register a user; raise UserExistsError when the number is taken."""
-    user = User(phone=normalize_e164(phone), name=name, status="active", repo_path=repo_path)
+def add_user(
+    db: Database, phone: str, name: str, repo_path: str | None = None, *, status: str = "active"
+) -> UserRecord:
+    """Register a user; raise UserExistsError when the number is taken.
+
+    Signup registers people as `pending` (not yet allowed to message) and activates
+    them once their host is ready; `paused` users are refused like unknown ones.
+    """
+    user = User(phone=normalize_e164(phone), name=name, status=status, repo_path=repo_path)
     try:
         with db.transaction() as s:
             s.add(user)
@@ -59,3 +70,18 @@ def list_users(db: Database) -> list[UserRecord]:
     """Every registered user, oldest first."""
     with db.transaction() as s:
         return [_record(u) for u in s.scalars(select(User).order_by(User.id))]
+
+
+def update_user(db: Database, user_id: int, **values: str | None) -> None:
+    """Change some of `name`, `status`, `repo_url`, `setup_step` of a user."""
+    allowed = {"name", "status", "repo_url", "setup_step"}
+    if not values.keys() <= allowed:
+        raise ValueError(f"cannot update {sorted(values.keys() - allowed)}")
+    with db.transaction() as s:
+        s.execute(update(User).where(User.id == user_id).values(**values))
+
+
+def delete_user(db: Database, user_id: int) -> None:
+    """Remove a user; their hosts' rows, turns and secrets go with them (ON DELETE CASCADE)."""
+    with db.transaction() as s:
+        s.execute(delete(User).where(User.id == user_id))

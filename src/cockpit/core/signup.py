@@ -1,0 +1,138 @@
+"""The rules of signing up: what a valid key, token, repository and code look like.
+
+No I/O here; the web pages call these and show the ValueError's text to the person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+CODE_DIGITS = 6
+CODE_TTL_SECONDS = 600
+CODE_MAX_ATTEMPTS = 5
+CODE_RESEND_SECONDS = 30
+SANDBOX_NUMBER = "+14155238886"  # Twilio's shared WhatsApp sandbox sender
+
+_ANTHROPIC = re.compile(r"^sk-ant-[A-Za-z0-9_-]{8,200}$")
+_OPENAI = re.compile(r"^sk-[A-Za-z0-9_-]{16,200}$")
+_GITHUB = re.compile(r"^(github_pat_[A-Za-z0-9_]{20,255}|gh[pousr]_[A-Za-z0-9]{20,255})$")
+_OWNER_REPO = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/([A-Za-z0-9._-]{1,100})$")
+_HTTPS_REPO = re.compile(r"^https://([A-Za-z0-9.-]+(?::\d{1,5})?)/([A-Za-z0-9._~/-]{1,300})$")
+
+
+@dataclass(frozen=True)
+class OptionalKey:
+    """A key a person may add: its secret name, label, environment name and format."""
+
+    name: str
+    label: str
+    env: str
+    pattern: re.Pattern[str]
+    example: str
+
+
+OPTIONAL_KEYS = (
+    OptionalKey("openai_api_key", "OpenAI API key", "OPENAI_API_KEY", _OPENAI, "sk-…"),
+)
+
+
+def new_code() -> str:
+    """A random 6-digit verification code."""
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def code_digest(secret_key: str, phone: str, code: str) -> str:
+    """The stored form of a code: an HMAC bound to the phone (the code itself is never kept)."""
+    message = f"cockpit-phone-code:{phone}:{code}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def clean_code(raw: str) -> str:
+    """The six digits a person typed (spaces allowed), or ValueError."""
+    code = re.sub(r"\s", "", raw)
+    if not (code.isascii() and code.isdigit() and len(code) == CODE_DIGITS):
+        raise ValueError("The code is the 6 digits we sent you on WhatsApp.")
+    return code
+
+
+def check_invite(raw: str, valid: list[str]) -> None:
+    """Raise ValueError unless `raw` is one of the configured invite codes."""
+    given = raw.strip()
+    if not valid:
+        raise ValueError("Signup is by invitation only, and no invitations are open right now.")
+    if not given or not any(hmac.compare_digest(given, code) for code in valid):
+        raise ValueError("That invite code is not valid. Check it with the person who invited you.")
+
+
+def anthropic_key(raw: str) -> str:
+    """A well-formed Anthropic API key (`sk-ant-…`), or ValueError."""
+    key = raw.strip()
+    if not _ANTHROPIC.match(key):
+        raise ValueError(
+            "That does not look like an Anthropic API key: it starts with sk-ant- and has no "
+            "spaces. Create one at console.anthropic.com → API keys."
+        )
+    return key
+
+
+def optional_key(option: OptionalKey, raw: str) -> str | None:
+    """A well-formed optional key, None when left empty, or ValueError."""
+    key = raw.strip()
+    if not key:
+        return None
+    if not option.pattern.match(key):
+        raise ValueError(f"That does not look like an {option.label} ({option.example}).")
+    return key
+
+
+def github_token(raw: str) -> str:
+    """A well-formed GitHub token (`github_pat_…`, `ghp_…`, OAuth `gho_…`), or ValueError."""
+    token = raw.strip()
+    if not _GITHUB.match(token):
+        raise ValueError(
+            "That does not look like a GitHub token: a fine-grained token starts with "
+            "github_pat_ (classic ones with ghp_)."
+        )
+    return token
+
+
+def repository(raw: str) -> str:
+    """The repository to clone as an https URL: `owner/name` means GitHub; or ValueError."""
+    text = raw.strip()
+    short = _OWNER_REPO.match(text)
+    if short:
+        return f"https://github.com/{short.group(1)}/{_strip_git(short.group(2))}"
+    url = _HTTPS_REPO.match(text)
+    if url and ".." not in url.group(2) and url.group(2).strip("/").count("/") >= 1:
+        return f"https://{url.group(1)}/{_strip_git(url.group(2).strip('/'))}"
+    raise ValueError(
+        "Give the repository as owner/name (on GitHub) or as an https:// address, "
+        "e.g. https://github.com/you/your-app."
+    )
+
+
+def _strip_git(path: str) -> str:
+    return path[:-4] if path.endswith(".git") else path
+
+
+def is_sandbox(whatsapp_from: str | None, sandbox_keyword: str | None) -> bool:
+    """True when the WhatsApp sender is Twilio's sandbox, where people must join first."""
+    number = (whatsapp_from or "").removeprefix("whatsapp:")
+    return bool(sandbox_keyword) or number == SANDBOX_NUMBER
+
+
+def code_message(code: str) -> str:
+    """The WhatsApp message that carries a verification code."""
+    minutes = CODE_TTL_SECONDS // 60
+    return (
+        f"Your cockpit code is {code}. It expires in {minutes} minutes. "
+        "If you did not ask for it, ignore this message."
+    )
+
+
+WELCOME = "You're set up. Send me anything to start."
+GOODBYE = "Your cockpit account is deleted: your workspace is gone and your keys are erased."

@@ -1,0 +1,218 @@
+"""The account page: sign in with a WhatsApp code, rotate keys, change the repository,
+pause, resume or delete the account.
+
+Keys are shown only by their last four characters. Deleting destroys the host,
+erases every secret and removes the user.
+"""
+
+from __future__ import annotations
+
+from secrets import token_urlsafe
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from cockpit.core import signup
+from cockpit.core.phone import normalize_e164
+from cockpit.errors import CockpitError
+from cockpit.log import get_logger
+from cockpit.relay.workers import in_thread
+from cockpit.store import phone_codes, secrets, users
+from cockpit.web import setup
+from cockpit.web.pages import Web
+from cockpit.web.signup import CHECK_ERRORS, read_keys
+
+log = get_logger(__name__)
+router = APIRouter()
+SIGNED_IN = {"active", "paused"}  # statuses that have an account page
+SENT = "If this number has an account, a code is on its way to WhatsApp."
+
+
+async def _account(web: Web) -> users.UserRecord | Response:
+    """The signed-in user, or where to send the browser instead."""
+    uid = web.session.user_id
+    me = await in_thread(users.find_by_id, web.relay.db, uid) if uid is not None else None
+    if me is None:
+        return web.redirect("/account/login")
+    if me.status not in SIGNED_IN:
+        return web.redirect("/signup/review" if me.status != "provisioning" else "/signup/progress")
+    return me
+
+
+async def _show(web: Web, me: users.UserRecord, status: int = 200, **context: object) -> Response:
+    hints = await in_thread(secrets.secret_hints, web.relay.db, me.id)
+    return web.page("account.html", status, user=me, hints=hints,
+                    optional=signup.OPTIONAL_KEYS, **context)  # fmt: skip
+
+
+@router.get("/account", summary="Account page")
+async def account_page(request: Request) -> Response:
+    web = Web(request)
+    me = await _account(web)
+    if isinstance(me, Response):
+        return me
+    return await _show(web, me, notice=web.session.pop("notice", None))
+
+
+@router.get("/account/login", summary="Account: sign in with a WhatsApp code")
+async def login_page(request: Request) -> Response:
+    return Web(request).page("account_login.html")
+
+
+@router.post("/account/login", summary="Account: send a sign-in code")
+async def login_submit(request: Request) -> Response:
+    web = Web(request)
+    form = await web.form()
+    try:
+        phone = normalize_e164(form.get("phone", ""))
+    except ValueError as exc:
+        return web.page("account_login.html", 400, error=str(exc), phone=form.get("phone", ""))
+    user = await in_thread(users.find_by_phone, web.relay.db, phone)
+    if user is not None and user.status in SIGNED_IN:
+        try:
+            await setup.send_code(web.relay, phone, "login")
+        except phone_codes.TooSoonError as exc:
+            return web.page("account_login.html", 429, error=str(exc), phone=phone)
+    # The same answer whether or not the number is known: the page reveals no accounts.
+    web.session.update(phone=phone, uid=None)
+    return web.redirect("/account/verify")
+
+
+@router.get("/account/verify", summary="Account: type the sign-in code")
+async def verify_page(request: Request) -> Response:
+    web = Web(request)
+    if "phone" not in web.session:
+        return web.redirect("/account/login")
+    return web.page("code.html", phone=web.session["phone"], action="/account", notice=SENT)
+
+
+@router.post("/account/verify", summary="Account: check the sign-in code")
+async def verify_submit(request: Request) -> Response:
+    web = Web(request)
+    form = await web.form()
+    phone = web.session.get("phone")
+    if not isinstance(phone, str):
+        return web.redirect("/account/login")
+    try:
+        code = signup.clean_code(form.get("code", ""))
+        result = await setup.check_code(web.relay, phone, "login", code)
+    except ValueError as exc:
+        return web.page("code.html", 400, error=str(exc), phone=phone, action="/account")
+    if result != "ok":
+        status, error = CHECK_ERRORS[result]
+        return web.page("code.html", status, error=error, phone=phone, action="/account")
+    user = await in_thread(users.find_by_phone, web.relay.db, phone)
+    if user is None:
+        return web.redirect("/account/login")
+    web.session.update(uid=user.id)
+    return web.redirect("/account")
+
+
+@router.post("/account/keys", summary="Account: replace API keys")
+async def rotate_keys(request: Request) -> Response:
+    web = Web(request)
+    form = await web.form()
+    me = await _account(web)
+    if isinstance(me, Response):
+        return me
+    try:
+        given = read_keys(form, required=False)
+        token = form.get("github_token", "").strip()
+        if token:
+            given[secrets.GITHUB_TOKEN] = signup.github_token(token)
+    except ValueError as exc:
+        return await _show(web, me, 400, error=str(exc))
+    if not given:
+        return await _show(web, me, 400, error="Type a new key to replace the saved one.")
+    assert web.settings.secret_key is not None
+    for name, value in given.items():
+        await in_thread(secrets.put_secret, web.relay.db, me.id, name, value,
+                        key=web.settings.secret_key)  # fmt: skip
+    log.info("web.keys_rotated", user_id=me.id, names=sorted(given))
+    said = "Saved."
+    if me.status == "active" and web.hosts is not None:
+        said = await _restart(web, me)
+    return _done(web, said)
+
+
+async def _restart(web: Web, me: users.UserRecord) -> str:
+    """Restart the user's host so that it runs with the new keys."""
+    try:
+        await web.hosts.pause(me.id)
+        await web.hosts.start(me.id)
+    except CockpitError as exc:
+        log.error("web.restart_failed", user_id=me.id, error=str(exc))
+        return f"Saved, but your workspace did not restart: {exc.user_message}"
+    return "Saved. Your workspace restarted with the new keys."
+
+
+def _done(web: Web, notice: str) -> Response:
+    web.session["notice"] = notice
+    return web.redirect("/account")
+
+
+@router.post("/account/repo", summary="Account: change the repository")
+async def change_repo(request: Request) -> Response:
+    web = Web(request)
+    form = await web.form()
+    me = await _account(web)
+    if isinstance(me, Response):
+        return me
+    try:
+        repo = signup.repository(form.get("repo", ""))
+    except ValueError as exc:
+        return await _show(web, me, 400, error=str(exc))
+    await in_thread(users.update_user, web.relay.db, me.id, repo_url=repo)
+    return _done(web, f"The repository is now {repo}.")
+
+
+@router.post("/account/pause", summary="Account: pause (stop the workspace)")
+async def pause(request: Request) -> Response:
+    web = Web(request)
+    await web.form()
+    me = await _account(web)
+    if isinstance(me, Response):
+        return me
+    await in_thread(users.update_user, web.relay.db, me.id, status="paused")
+    if web.hosts is not None:
+        await web.hosts.pause(me.id)
+    return _done(web, "Paused. Your workspace is stopped and messages are not passed on.")
+
+
+@router.post("/account/resume", summary="Account: resume")
+async def resume(request: Request) -> Response:
+    web = Web(request)
+    await web.form()
+    me = await _account(web)
+    if isinstance(me, Response):
+        return me
+    if web.hosts is not None:
+        try:
+            await web.hosts.start(me.id)
+        except CockpitError as exc:
+            return await _show(web, me, 503, error=exc.user_message)
+    await in_thread(users.update_user, web.relay.db, me.id, status="active")
+    return _done(web, "Resumed. Send me anything on WhatsApp.")
+
+
+@router.post("/account/delete", summary="Account: delete for good")
+async def delete(request: Request) -> Response:
+    web = Web(request)
+    form = await web.form()
+    me = await _account(web)
+    if isinstance(me, Response):
+        return me
+    if form.get("confirm", "").strip().upper() != "DELETE":
+        return await _show(web, me, 400, error="Type DELETE to confirm.")
+    await setup.delete_account(web.relay, web.hosts, me)
+    web.session.clear()
+    web.session["csrf"] = token_urlsafe(24)  # a fresh session for whatever comes next
+    return web.page("deleted.html")
+
+
+@router.post("/account/logout", summary="Account: sign out")
+async def logout(request: Request) -> Response:
+    web = Web(request)
+    await web.form()
+    web.session.pop("uid", None)
+    return web.redirect("/account/login")

@@ -1,0 +1,71 @@
+"""What every web page handler needs: the relay, the session, forms and rendering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from cockpit.relay.forms import read_form
+from cockpit.relay.runtime import Relay
+from cockpit.relay.workers import Jobs
+from cockpit.web import session as web_session
+
+MAX_FORM_BYTES = 16 * 1024
+templates = Environment(
+    loader=PackageLoader("cockpit.web", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+class Web:
+    """One request to a page: its relay, its signed session and how to answer."""
+
+    def __init__(self, request: Request):
+        self.request = request
+        self.relay: Relay = request.app.state.relay
+        self.settings = self.relay.settings
+        assert self.settings.secret_key is not None, "the relay requires COCKPIT_SECRET_KEY"
+        self.secret = self.settings.secret_key.get_secret_value()
+        self.session = web_session.load(request, self.secret)
+
+    @property
+    def hosts(self) -> Any:
+        """The relay's HostManager, or None (echo agent, or no lifespan in a test)."""
+        return getattr(self.request.app.state, "hosts", None)
+
+    @property
+    def jobs(self) -> Jobs:
+        jobs: Jobs = self.request.app.state.jobs
+        return jobs
+
+    async def form(self) -> dict[str, str]:
+        """The posted form, refused (403) unless it carries the session's CSRF token."""
+        fields = await read_form(self.request, MAX_FORM_BYTES)
+        web_session.check_csrf(self.session, fields)
+        return fields
+
+    def _finish(self, response: Response) -> Response:
+        secure = (self.settings.public_url or "").startswith("https://")
+        web_session.save(response, self.session, self.secret, secure=secure)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    def page(self, template: str, status: int = 200, /, **context: Any) -> Response:
+        """The `template` rendered with `context` (and the CSRF token)."""
+        html = templates.get_template(template).render(csrf=self.session.csrf, **context)
+        return self._finish(HTMLResponse(html, status_code=status))
+
+    def redirect(self, url: str) -> Response:
+        """See other: after a form is handled, the browser GETs the next step."""
+        return self._finish(RedirectResponse(url, status_code=303))
+
+
+def not_found(what: str) -> HTTPException:
+    """A 404 that names what is missing."""
+    return HTTPException(404, what)

@@ -1,0 +1,69 @@
+"""The web pages' session: a cookie signed with COCKPIT_SECRET_KEY, and CSRF tokens.
+
+The cookie holds only ids and flags (never a key or a code): which phone is being
+verified, which user is signed in, and the session's CSRF token, which every form
+carries back in a hidden field. itsdangerous signs and dates the cookie.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+COOKIE = "cockpit_web"
+MAX_AGE = 12 * 3600  # a sign-in lasts half a day
+
+
+class WebSession(dict[str, Any]):
+    """The decoded session; `csrf` is always present."""
+
+    @property
+    def csrf(self) -> str:
+        return str(self["csrf"])
+
+    @property
+    def user_id(self) -> int | None:
+        value = self.get("uid")
+        return value if isinstance(value, int) else None
+
+
+def _serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="cockpit.web.session")
+
+
+def load(request: Request, secret: str) -> WebSession:
+    """The request's session, or a fresh one when the cookie is missing, forged or old."""
+    raw = request.cookies.get(COOKIE, "")
+    data: Any = {}
+    if raw:
+        try:
+            data = _serializer(secret).loads(raw, max_age=MAX_AGE)
+        except BadSignature:
+            data = {}
+    session = WebSession(data if isinstance(data, dict) else {})
+    session.setdefault("csrf", secrets.token_urlsafe(24))
+    return session
+
+
+def save(response: Response, session: WebSession, secret: str, *, secure: bool) -> None:
+    """Write the session cookie onto `response`."""
+    response.set_cookie(
+        COOKIE,
+        _serializer(secret).dumps(dict(session)),
+        max_age=MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/",
+    )
+
+
+def check_csrf(session: WebSession, form: dict[str, str]) -> None:
+    """Refuse a form that does not carry this session's CSRF token (403, nothing done)."""
+    given = form.get("csrf", "")
+    if not given or not hmac.compare_digest(given, session.csrf):
+        raise HTTPException(403, "This form has expired or did not come from this site. Reload it.")

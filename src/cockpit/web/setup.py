@@ -1,0 +1,101 @@
+"""What happens after the signup form is submitted, and around it: codes, setup, deletion.
+
+Setup runs as a background job of the relay that received the submit; its progress
+is written to the user's row (`setup_step`), so the progress page can be served by
+any relay. Failures are told on the page and on WhatsApp, never swallowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets as random
+from typing import Any
+
+from cockpit.core import signup
+from cockpit.core.messages import OutboundDraft
+from cockpit.errors import CockpitError
+from cockpit.log import get_logger
+from cockpit.relay.runtime import Relay
+from cockpit.relay.workers import in_thread
+from cockpit.store import outbox, phone_codes, secrets, users
+
+log = get_logger(__name__)
+
+STEPS = ("Saving your keys", "Starting your workspace", "Sending your welcome message", "Done")
+
+
+async def send_code(relay: Relay, phone: str, purpose: str) -> None:
+    """Queue a new 6-digit code to `phone` over WhatsApp; TooSoonError when asked too often."""
+    assert relay.settings.secret_key is not None
+    code = signup.new_code()
+    digest = signup.code_digest(relay.settings.secret_key.get_secret_value(), phone, code)
+    message = OutboundDraft(
+        key=f"code:{phone}:{random.token_hex(8)}", to=phone, body=signup.code_message(code),
+        kind="notice",
+    )  # fmt: skip
+    await in_thread(
+        phone_codes.issue, relay.db, phone, purpose, digest, message,
+        ttl=signup.CODE_TTL_SECONDS, resend_after=signup.CODE_RESEND_SECONDS,
+    )  # fmt: skip
+    log.info("web.code_sent", purpose=purpose, phone_tail=phone[-4:])
+    relay.outbox_ready.set()
+
+
+async def check_code(relay: Relay, phone: str, purpose: str, typed: str) -> phone_codes.Check:
+    """Check a typed code against the phone's latest one."""
+    assert relay.settings.secret_key is not None
+    digest = signup.code_digest(relay.settings.secret_key.get_secret_value(), phone, typed)
+    return await in_thread(
+        phone_codes.check, relay.db, phone, purpose, digest, max_attempts=signup.CODE_MAX_ATTEMPTS
+    )
+
+
+async def _step(relay: Relay, user_id: int, step: str, status: str = "provisioning") -> None:
+    await in_thread(users.update_user, relay.db, user_id, status=status, setup_step=step)
+
+
+def _notice(user: users.UserRecord, key: str, body: str) -> OutboundDraft:
+    return OutboundDraft(key=key, to=user.phone, body=body, kind="notice", user_id=user.id)
+
+
+async def set_up(relay: Relay, hosts: Any, user: users.UserRecord) -> None:
+    """Provision the user's host with their keys, activate them, say welcome on WhatsApp."""
+    try:
+        await _step(relay, user.id, STEPS[1])
+        if hosts is not None:
+            await hosts.start(user.id)
+        await _step(relay, user.id, STEPS[2], status="active")
+        welcome = _notice(user, f"welcome:{user.id}", signup.WELCOME)
+        await in_thread(outbox.enqueue_now, relay.db, [welcome])
+        relay.outbox_ready.set()
+        await _step(relay, user.id, STEPS[3], status="active")
+        log.info("web.setup_done", user_id=user.id)
+    except asyncio.CancelledError:
+        await in_thread(users.update_user, relay.db, user.id, status="failed",
+                        setup_step="Setup was interrupted. Press Try again.")  # fmt: skip
+        raise
+    except CockpitError as exc:
+        log.error("web.setup_failed", user_id=user.id, error=str(exc))
+        await _failed(relay, user, exc.user_message)
+
+
+async def _failed(relay: Relay, user: users.UserRecord, said: str) -> None:
+    await in_thread(users.update_user, relay.db, user.id, status="failed", setup_step=said)
+    notice = _notice(user, f"setup-failed:{user.id}:{random.token_hex(4)}",
+                     f"⚠️ Setting up your cockpit failed: {said}")  # fmt: skip
+    await in_thread(outbox.enqueue_now, relay.db, [notice])
+    relay.outbox_ready.set()
+
+
+async def delete_account(relay: Relay, hosts: Any, user: users.UserRecord) -> None:
+    """Destroy the user's host, erase their secrets and codes, remove them, say goodbye."""
+    if hosts is not None:
+        await hosts.remove(user.id)
+    await in_thread(secrets.erase_secrets, relay.db, user.id)
+    await in_thread(phone_codes.forget, relay.db, user.phone)
+    await in_thread(users.delete_user, relay.db, user.id)
+    goodbye = OutboundDraft(key=f"goodbye:{user.phone}:{random.token_hex(4)}", to=user.phone,
+                            body=signup.GOODBYE, kind="notice")  # fmt: skip
+    await in_thread(outbox.enqueue_now, relay.db, [goodbye])
+    relay.outbox_ready.set()
+    log.info("web.account_deleted", user_id=user.id)

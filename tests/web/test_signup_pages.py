@@ -1,0 +1,150 @@
+"""The signup pages in-process: each step's checks, its refusals, and what it stores."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text, update
+
+from cockpit.core.signup import WELCOME
+from cockpit.store import secrets
+from cockpit.store.models import PhoneCode, utcnow
+from tests.web.conftest import ANTHROPIC, GITHUB, INVITE, PHONE, Site
+
+
+async def test_a_wrong_invite_code_sends_nothing_and_registers_nobody(site: Site) -> None:
+    """A bad invite gets a 400 that says so; no code is sent and no user is made."""
+    response = await site.form("/signup", "/signup", invite="guess", phone=PHONE)
+    assert response.status_code == 400
+    assert "That invite code is not valid" in response.text
+    assert site.messages() == [] and site.user() is None
+
+
+async def test_a_malformed_phone_number_is_refused(site: Site) -> None:
+    """A number that is not E.164 gets a 400 naming the expected form."""
+    response = await site.form("/signup", "/signup", invite=INVITE, phone="12 34")
+    assert response.status_code == 400
+    assert "E.164" in response.text and site.messages() == []
+
+
+async def test_a_form_without_the_csrf_token_is_refused(site: Site) -> None:
+    """A post from elsewhere (no CSRF token) gets a 403 and changes nothing."""
+    response = await site.client.post("/signup", data={"invite": INVITE, "phone": PHONE})
+    assert response.status_code == 403
+    assert site.messages() == [] and site.user() is None
+
+
+async def test_the_code_is_sent_on_whatsapp_and_stored_only_hashed(site: Site) -> None:
+    """The phone gets a 6-digit code; the database keeps a digest, not the code."""
+    await site.form("/signup", "/signup", invite=INVITE, phone=PHONE, name="Grace")
+    code = site.last_code()
+    with site.relay.db.engine.connect() as conn:
+        (digest,) = conn.execute(text("SELECT digest FROM phone_codes")).one()
+    assert code not in digest and len(digest) == 64
+    user = site.user()
+    assert user is not None and user.status == "pending"  # not yet allowed to message
+
+
+async def test_wrong_codes_lock_the_code_after_five_tries(site: Site) -> None:
+    """Four wrong codes say so; the fifth locks it, and then even the right one fails."""
+    await site.form("/signup", "/signup", invite=INVITE, phone=PHONE)
+    right = site.last_code()
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    for _ in range(4):
+        response = await site.form("/signup/verify", "/signup/verify", code=wrong)
+        assert response.status_code == 400 and "That code is not right" in response.text
+    locked = await site.form("/signup/verify", "/signup/verify", code=wrong)
+    assert locked.status_code == 429 and "Too many wrong tries" in locked.text
+    late = await site.form("/signup/verify", "/signup/verify", code=right)
+    assert late.status_code == 429
+
+
+async def test_an_expired_code_is_refused(site: Site) -> None:
+    """A code typed after its 10 minutes gets a 400 asking for a new one."""
+    await site.form("/signup", "/signup", invite=INVITE, phone=PHONE)
+    with site.relay.db.transaction() as s:
+        s.execute(update(PhoneCode).values(expires_at=utcnow()))
+    response = await site.form("/signup/verify", "/signup/verify", code=site.last_code())
+    assert response.status_code == 400 and "expired" in response.text
+
+
+async def test_asking_again_at_once_is_refused(site: Site) -> None:
+    """A second code within 30 s gets a 429 and no second message."""
+    await site.form("/signup", "/signup", invite=INVITE, phone=PHONE)
+    again = await site.form("/signup/verify", "/signup/resend")
+    assert again.status_code == 429 and "Wait" in again.text
+    assert len(site.messages()) == 1
+
+
+async def test_sandbox_senders_get_join_instructions(site: Site) -> None:
+    """With TWILIO_SANDBOX_KEYWORD set, the page says which join message to send first."""
+    site.relay.settings.twilio_sandbox_keyword = "silver-fox"
+    page = await site.client.get("/signup")
+    assert "join silver-fox" in page.text and "+15550009999" in page.text
+
+
+async def test_badly_formed_keys_are_refused_and_not_stored(site: Site) -> None:
+    """A GitHub token or Anthropic key in the wrong format gets a 400 and is not kept."""
+    await site.verified()
+    token = await site.form("/signup/github", "/signup/github", token="hunter2")
+    assert token.status_code == 400 and "github_pat_" in token.text
+    key = await site.form("/signup/keys", "/signup/keys", anthropic_api_key="sk-openai-123")
+    assert key.status_code == 400 and "sk-ant-" in key.text
+    user = site.user()
+    assert user is not None and secrets.secret_hints(site.relay.db, user.id) == {}
+
+
+async def test_keys_are_shown_only_by_their_last_four_characters(site: Site) -> None:
+    """After entry, pages show …last4 of each key and never the key itself."""
+    await site.verified()
+    await site.form("/signup/github", "/signup/github", token=GITHUB)
+    await site.form("/signup/keys", "/signup/keys", anthropic_api_key=ANTHROPIC)
+    review = await site.client.get("/signup/review")
+    assert "…Hk7Z" in review.text and "…Qp4R" in review.text
+    assert ANTHROPIC not in review.text and GITHUB not in review.text
+
+
+async def test_a_repository_must_be_owner_name_or_https(site: Site) -> None:
+    """`file:///etc` is refused with a 400; `owner/name` becomes a GitHub https URL."""
+    await site.verified()
+    bad = await site.form("/signup/repo", "/signup/repo", repo="file:///etc")
+    assert bad.status_code == 400 and "owner/name" in bad.text
+    good = await site.form("/signup/repo", "/signup/repo", repo="grace/compiler.git")
+    assert good.headers["location"] == "/signup/review"
+    user = site.user()
+    assert user is not None and user.repo_url == "https://github.com/grace/compiler"
+
+
+async def test_submitting_before_every_step_is_done_is_refused(site: Site) -> None:
+    """Submit without the keys gets a 400 listing what is missing; nothing is set up."""
+    await site.verified()
+    response = await site.form("/signup/repo", "/signup/submit")  # the review hides the button
+    assert response.status_code == 400 and "Add your Anthropic API key" in response.text
+    user = site.user()
+    assert user is not None and user.status == "pending"
+
+
+async def test_submitting_activates_the_user_and_says_welcome(site: Site) -> None:
+    """With every step done, setup activates the user and queues the welcome message."""
+    await site.verified()
+    await site.form("/signup/github", "/signup/github", token=GITHUB)
+    await site.form("/signup/keys", "/signup/keys", anthropic_api_key=ANTHROPIC)
+    await site.form("/signup/repo", "/signup/repo", repo="grace/compiler")
+    submitted = await site.form("/signup/review", "/signup/submit")
+    assert submitted.headers["location"] == "/signup/progress"
+    for _ in range(100):
+        state = (await site.client.get("/signup/progress.json")).json()
+        if state["step"] == "Done":
+            break
+        await asyncio.sleep(0.02)
+    assert state == {"status": "active", "step": "Done"}
+    assert site.messages()[-1] == WELCOME
+    assert (await site.client.get("/signup/github")).headers["location"] == "/account"
+
+
+@pytest.mark.parametrize("path", ["/signup/github", "/signup/keys", "/signup/review"])
+async def test_later_steps_need_a_verified_phone(site: Site, path: str) -> None:
+    """Without a verified phone, every later step sends the browser back to the start."""
+    response = await site.client.get(path)
+    assert response.status_code == 303 and response.headers["location"] == "/signup"
