@@ -64,3 +64,44 @@ def test_a_reply_sent_to_someone_else_is_reported_as_misrouted(db: Database) -> 
     since, until = utcnow() - timedelta(minutes=1), utcnow() + timedelta(seconds=1)
     (wrong,) = outbox.misrouted(db, since, until)
     assert (wrong.to, wrong.expected, wrong.reason) == (ADA, BOB, "turn")
+
+
+def test_heartbeats_are_read_with_the_one_before_the_window(db: Database) -> None:
+    """The last beat before a window comes with the window's beats: it may cover its start."""
+    from cockpit.store import heartbeats
+
+    assert heartbeats.first_at(db) is None
+    for _ in range(3):
+        heartbeats.record(db, "relay-a", 30.0)
+    beats = heartbeats.between(db, utcnow() - timedelta(hours=1), utcnow())
+    assert [b.interval for b in beats] == [30.0, 30.0, 30.0]
+    later = heartbeats.between(db, utcnow(), utcnow() + timedelta(hours=1))
+    assert [b.at for b in later] == [beats[-1].at] == [heartbeats.last_at(db)]
+
+
+def test_the_report_counts_sessions_tasks_and_cost_per_user(db: Database) -> None:
+    """Two sessions, the latest task of one done: 1 of 2 completed; costs add up per user."""
+    from cockpit import report
+
+    ada = users.add_user(db, ADA, "Ada")
+    users.add_user(db, BOB, "Bob")
+    _message(db, "SM1", ADA, ada.id)
+    for seq, (turn, session, state, cost) in enumerate(
+        (
+            ("t1", "main", "failed", 0.25),
+            ("t2", "main", "done", 0.5),
+            ("t3", "side", "failed", 1.0),
+        ),
+        start=1,
+    ):
+        hosts.record_turn(db, turn, ada.id, session, "task")
+        outcome = EventOutcome(turn=TurnUpdate(turn, state, cost_usd=cost))
+        hosts.apply_event(db, ada.id, seq, outcome, [])
+    now = utcnow()
+    figures = report.as_json(report.build(db, now - timedelta(hours=1), now, timedelta(0)))
+    assert (figures["sessions"], figures["sessions_completed"]) == (2, 1)
+    assert (figures["tasks"], figures["tasks_done"]) == (3, 1)
+    assert (figures["users"], figures["active_users"]) == (2, 1)
+    assert figures["cost_usd"] == figures["cost_per_active_user_usd"] == 1.75
+    assert figures["cost_by_user"] == [{"phone": ADA, "name": "Ada", "tasks": 3, "cost_usd": 1.75}]
+    assert figures["uptime_percent"] is None and figures["messages_without_reply"] == 1
