@@ -15,7 +15,7 @@ import pytest
 from cockpit.config import Settings, load_settings
 from cockpit.provision.base import HostSpec
 from cockpit.provision.errors import ProvisionError
-from cockpit.provision.fly import FlyProvisioner
+from cockpit.provision.fly import FlyProvisioner, host_state
 from cockpit.provision.flyapi import FlyAPIError, FlyClient, authorization
 from cockpit.provision.health import wait_healthy
 from cockpit.provision.hostenv import free_port
@@ -121,6 +121,23 @@ async def test_the_machine_config_runs_a_real_host(
     finally:
         host.terminate()
         await host.wait()
+
+
+@pytest.mark.parametrize(
+    ("fly_state", "checks", "shown"),
+    [
+        ("started", [{"name": "health", "status": "passing"}], "running"),
+        ("started", [{"name": "health", "status": "critical"}], "starting"),
+        ("replacing", [], "starting"),
+        ("suspended", [], "stopped"),
+        ("failed", [], "failed"),
+        ("destroying", [], "absent"),
+        ("something-new", [], "failed"),
+    ],
+)
+def test_fly_states_map_to_host_states(fly_state: str, checks: list[Any], shown: str) -> None:
+    """What /status and the admin page show for each Fly machine state and its check."""
+    assert host_state({"state": fly_state, "checks": checks}) == shown
 
 
 async def test_creating_twice_reuses_the_machine(fly: FlyProvisioner, fly_fake: FlyFake) -> None:
