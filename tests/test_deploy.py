@@ -73,3 +73,12 @@ def test_the_host_toml_checks_what_the_provisioner_checks(tmp_path: Path) -> Non
     settings = load_settings(data_dir=tmp_path / "data", workspace=tmp_path / "ws", host_token="t")
     assert check["path"] in _get_paths(create_host_app(settings).routes)
     assert config["deploy"]["strategy"] == "rolling"
+
+
+def test_the_relay_provisions_hosts_in_the_host_app_from_its_registry() -> None:
+    """The relay's FLY_APP and COCKPIT_HOST_IMAGE name the app fly.host.toml pushes to."""
+    relay_env = _toml("fly.relay.toml")["env"]
+    hosts = _toml("fly.host.toml")
+    assert relay_env["FLY_APP"] == hosts["app"]
+    assert relay_env["COCKPIT_HOST_IMAGE"].startswith(f"registry.fly.io/{hosts['app']}:")
+    assert relay_env["COCKPIT_FLY_REGION"] == hosts["primary_region"]
