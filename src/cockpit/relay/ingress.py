@@ -15,6 +15,11 @@ REFUSAL = (
     "person who runs it to add you."
 )
 
+PAUSED = (
+    "Your cockpit account is paused, so this message was not passed on. "
+    "Resume it on your account page: {url}/account"
+)
+
 Outcome = Literal["accepted", "duplicate", "refused"]
 
 
@@ -24,4 +29,10 @@ def accept(relay: Relay, msg: Inbound) -> Outcome:
     refusal = OutboundDraft(
         key=f"refusal:{msg.from_number}:{day}", to=msg.from_number, body=REFUSAL, kind="refusal"
     )
-    return inbox.accept(relay.db, msg, relay.settings.allowed_numbers, refusal, relay.clock())
+    paused = OutboundDraft(
+        key=f"paused:{msg.from_number}:{day}", to=msg.from_number,
+        body=PAUSED.format(url=relay.settings.public_url or ""), kind="refusal",
+    )  # fmt: skip
+    return inbox.accept(
+        relay.db, msg, relay.settings.allowed_numbers, refusal, relay.clock(), paused=paused
+    )

@@ -79,8 +79,10 @@ def accept(
     allowlist: Sequence[str],
     refusal: OutboundDraft,
     now: datetime | None = None,
+    paused: OutboundDraft | None = None,
 ) -> Literal["accepted", "duplicate", "refused"]:
-    """In one transaction: store a known, active sender's message, or queue `refusal`.
+    """In one transaction: store a known, active sender's message, or queue `refusal`
+    (`paused` instead, when given, for a user who paused their account).
 
     A stored message re-opens WhatsApp's 24-hour window at `now`: the user's last
     inbound time moves and the messages held while it was closed become due.
@@ -92,7 +94,8 @@ def accept(
             or user.status != "active"
             or (allowlist and msg.from_number not in allowlist)
         ):
-            outbox.enqueue(s, [refusal], is_postgres=db.is_postgres)
+            told = paused if paused and user and user.status == "paused" else refusal
+            outbox.enqueue(s, [told], is_postgres=db.is_postgres)
             return "refused"
         stored = s.execute(_insert(msg, user.id, is_postgres=db.is_postgres)).first()
         if stored is None:
