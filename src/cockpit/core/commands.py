@@ -55,6 +55,13 @@ REGISTRY: list[Command] = [
     Command("diff", "diff images of the changes", args="[file]"),
     Command("screenshot", "a screenshot of your app", args="[path or URL]"),
     Command("visuals", "automatic diffs and screenshots after a task", args="on|off"),
+    Command("fix", "let Claude fix the last failed build or deployment", bare=True),
+    Command(
+        "pr",
+        "commit and push this session's branch, open a pull request",
+        args="[title]",
+        bare=True,
+    ),
 ]
 _BY_NAME = {name: c for c in REGISTRY for name in (c.name, *c.aliases)}
 
@@ -82,6 +89,11 @@ def parse(text: str) -> Invocation | Suggestion | None:
     if resume:  # "Resume auth-fix." continues in that session
         return Invocation(_BY_NAME["resume"], resume.group(1))
     return None
+
+
+def by_name(name: str) -> Command:
+    """The registered command called `name` (KeyError for none)."""
+    return _BY_NAME[name]
 
 
 def literal(text: str) -> str:

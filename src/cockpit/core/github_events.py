@@ -223,7 +223,9 @@ def session_for_branch(branch: str, default_branch: str) -> str:
     return ("fix-" + slug)[:32].rstrip("-") or "fix"
 
 
-def fix_prompt(ctx: FixContext, logs: dict[str, str], *, log_lines: int = 80) -> str:
+def fix_prompt(
+    ctx: FixContext, logs: dict[str, str], *, session: str = "", log_lines: int = 80
+) -> str:
     """Claude's task for `fix`: what failed where, the failing jobs and their logs' tails."""
     what = {"workflow": "The CI workflow", "checks": "The checks", "deployment": "The"}[ctx.kind]
     lines = [f"{what} *{ctx.title}* failed on branch `{ctx.branch}` of {ctx.repo}."]
@@ -236,6 +238,12 @@ def fix_prompt(ctx: FixContext, logs: dict[str, str], *, log_lines: int = 80) ->
         lines.append(f"\nLast lines of the log of job {name}:\n```\n{tail}\n```")
     if not logs:
         lines.append("(No job logs: they need a GitHub token, or none could be fetched.)")
+    if session.startswith("fix-"):
+        lines.append(
+            f"\nThis session's worktree was made from the workspace's HEAD, not from "
+            f"`{ctx.branch}`: first bring that branch in (`git fetch origin {ctx.branch}` and "
+            "`git reset --hard FETCH_HEAD`, or the local branch if there is one)."
+        )
     lines.append(
         "\nFind the cause and fix it. Run the failing command locally to check the fix "
         "if you can. Do not push: I review the changes and open a pull request myself."

@@ -63,6 +63,7 @@ class EventContext:
     media_id: str | None = None
     tag: str = ""
     media_problem: str | None = None  # why `media_id` is missing, said to the user
+    offer_pr: bool = False  # the user has a linked GitHub repository: offer `pr` after changes
 
 
 NOT_FETCHED = "I couldn't fetch this image from your workspace."
@@ -133,6 +134,9 @@ def _question(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
     return EventOutcome([Reply(ctx.tag + "\n".join(lines), kind="question")], prompt_open=prompt)
 
 
+PR_OFFER = "Reply *pr* to open a pull request"
+
+
 def result_line(event: dict[str, Any]) -> str:
     """One line with how the turn ended, how long it took, its steps and its cost."""
     seconds = (event.get("duration_ms") or 0) / 1000
@@ -153,7 +157,10 @@ def _result(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
         cost_usd=event.get("total_cost_usd"), num_turns=event.get("num_turns"),
         duration_ms=event.get("duration_ms"),
     )  # fmt: skip
-    return EventOutcome([Reply(ctx.tag + result_line(event), kind="result")], turn)
+    text = ctx.tag + result_line(event)
+    if ctx.offer_pr and event.get("changes") and state == "done":
+        text += "\n" + PR_OFFER
+    return EventOutcome([Reply(text, kind="result")], turn)
 
 
 def _error(event: dict[str, Any], ctx: EventContext) -> EventOutcome:

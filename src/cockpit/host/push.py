@@ -61,6 +61,15 @@ def push_session(folder: Path, session: str, message: str, token: str | None) ->
     return Pushed(branch, commit, committed, _without_credentials(url))
 
 
+def pending_changes(folder: Path) -> int:
+    """How many paths have uncommitted changes in `folder` (0 when git cannot tell)."""
+    try:
+        done = _run(folder, "status", "--porcelain", check=False)
+    except PushError:
+        return 0
+    return len(done.stdout.splitlines()) if done.returncode == 0 else 0
+
+
 def _commit_pending(folder: Path, message: str) -> bool:
     if not _run(folder, "status", "--porcelain").stdout.strip():
         return False

@@ -35,6 +35,7 @@ from cockpit.host.db import HostDB, Turn
 from cockpit.host.events import EventLog
 from cockpit.host.failures import Failure
 from cockpit.host.phone_tools import SERVER_NAME, PhoneContext, PhoneToolFactory, phone_server
+from cockpit.host.push import pending_changes
 from cockpit.host.turn_stream import TurnStream
 from cockpit.host.waits import Waits
 from cockpit.host.workspace import git_info
@@ -148,7 +149,8 @@ class Runner:
             if stream.failure() is None and not running.interrupted:
                 await self._observe(turn, after=True)
             branch = await asyncio.to_thread(self._p.folders.branch, turn.session)
-            self._conclude(turn, running, stream, branch)
+            changes = await asyncio.to_thread(pending_changes, cwd)
+            self._conclude(turn, running, stream, branch, changes)
         except (BadSessionName, WorktreeError) as exc:
             log.warning("host.worktree_failed", turn_id=turn.turn_id, error=str(exc)[:300])
             failure = failures.internal(f"no folder for session {turn.session!r}: {exc}")
@@ -189,7 +191,12 @@ class Runner:
         return stream
 
     def _conclude(
-        self, turn: Turn, running: _Running, stream: TurnStream, branch: str | None
+        self,
+        turn: Turn,
+        running: _Running,
+        stream: TurnStream,
+        branch: str | None,
+        changes: int = 0,
     ) -> None:
         failure = stream.failure()
         if running.interrupted:
@@ -203,7 +210,9 @@ class Runner:
         state = "interrupted" if running.interrupted else "done"
         self._p.db.set_turn_state(turn.turn_id, state)
         payload = stream.result_payload(running.interrupted)
-        self._p.events.emit("result", turn.turn_id, turn.session, **payload, branch=branch)
+        self._p.events.emit(
+            "result", turn.turn_id, turn.session, **payload, branch=branch, changes=changes
+        )
 
     def _finish(self, turn_id: str, session: str, state: str, failure: Failure) -> None:
         self._p.db.set_turn_state(turn_id, state, failure.kind, failure.message)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cockpit.core.commands import Invocation, help_text
+from cockpit.relay import github_commands
 from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import in_thread
@@ -178,5 +179,5 @@ def _ago(moment: datetime) -> str:
 _HANDLERS: dict[str, Callable[[CommandContext, str], Awaitable[str]]] = {
     "help": _help, "status": _status, "stop": _stop, "cancel": _cancel, "retry": _retry,
     "new": _new, "sessions": _sessions, "switch": _switch, "history": _history,
-    "cost": _cost, "full": _full,
+    "cost": _cost, "full": _full, "fix": github_commands.fix, "pr": github_commands.pull_request,
 }  # fmt: skip

@@ -26,7 +26,7 @@ from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
 from cockpit.relay.storing import keep_media
 from cockpit.relay.workers import in_thread
-from cockpit.store import hosts, outbox, sessions
+from cockpit.store import github, hosts, outbox, sessions
 from cockpit.store.models import utcnow
 from cockpit.store.users import UserRecord
 
@@ -80,6 +80,7 @@ class HostFollower:
             media_id,
             tag=f"[{session}] " if several and session else "",
             media_problem=problem,
+            offer_pr=await self._offers_pr(event),
         )
         outcome = translate(event, ctx)
         if several and event.get("type") in ("result", "error") and outcome.replies:
@@ -99,6 +100,12 @@ class HostFollower:
         log.debug("follower.event", user_id=self.user.id, seq=seq, type=event.get("type"))
         if drafts:
             self.relay.outbox_ready.set()
+
+    async def _offers_pr(self, event: dict[str, Any]) -> bool:
+        """Whether a finished turn's changes may go to GitHub (`pr`): a repository is linked."""
+        if event.get("type") != "result" or not event.get("changes"):
+            return False
+        return bool(await in_thread(github.repos_of, self.relay.db, self.user.id))
 
     async def _add_board(self, outcome: EventOutcome) -> None:
         """After a session's task ends, show every session's state (the turn's own included)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from cockpit.core import commands
 from cockpit.core.messages import OutboundDraft
-from cockpit.core.replies import approval_decision, question_answer
+from cockpit.core.replies import approval_decision, fold, question_answer
 from cockpit.core.visual_commands import VisualCommand, visual_command
 from cockpit.errors import HostError, HostUnreachableError, MediaError
 from cockpit.relay import commands as handlers
@@ -18,7 +18,7 @@ from cockpit.relay.hostclient import HostClient
 from cockpit.relay.hosts import HostManager
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import in_thread
-from cockpit.store import hosts, sessions
+from cockpit.store import github, hosts, sessions
 from cockpit.store.hosts import PromptRecord
 from cockpit.store.inbox import InboundRecord
 
@@ -91,7 +91,23 @@ class HostAgent:
         prompt = await in_thread(
             hosts.open_prompt, relay.db, record.user_id, session if quoted else None
         )
-        return await self._answer(relay, client, prompt, text) if prompt else None
+        if prompt is not None:
+            return await self._answer(relay, client, prompt, text)
+        if fold(text) == "approve":
+            return await self._approve_is_pr(relay, client, record, session)
+        return None
+
+    async def _approve_is_pr(
+        self, relay: Relay, client: HostClient, record: InboundRecord, session: str
+    ) -> str | None:
+        """The seed's "Reply approve to create PR": with no question open and a GitHub
+        repository linked, `approve` is `/pr`; otherwise it goes to Claude."""
+        assert record.user_id is not None
+        linked = await in_thread(github.repos_of, relay.db, record.user_id)
+        if not linked:
+            return None
+        ctx = self._context(relay, client, record, session)
+        return await handlers.run(ctx, commands.Invocation(commands.by_name("pr"), ""))
 
     def _context(
         self, relay: Relay, client: HostClient, record: InboundRecord, session: str

@@ -1,0 +1,79 @@
+"""The host's half of `/pr`: commit pending changes, push `cockpit/<session>` with real git."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cockpit.config import load_settings
+from cockpit.host import create_host_app
+
+TOKEN = "host-token-for-tests"
+GITHUB_TOKEN = "ghp_never_in_git_config_0001"
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+@pytest.fixture
+async def host(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The host app in-process on a fresh workspace (no Claude needed to push)."""
+    settings = load_settings(
+        host_token=TOKEN, data_dir=tmp_path / "data", workspace=tmp_path / "ws"
+    )
+    transport = httpx.ASGITransport(app=create_host_app(settings))
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://host", headers=headers) as c:
+        yield c
+
+
+def _with_origin(tmp_path: Path) -> Path:
+    bare = tmp_path / "origin.git"
+    _git(tmp_path, "init", "-q", "--bare", str(bare))
+    _git(tmp_path / "ws", "remote", "add", "origin", bare.as_uri())
+    return bare
+
+
+async def test_pending_changes_are_committed_and_the_session_branch_pushed(
+    host: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """A changed file is committed with the title and lands on cockpit/main of origin;
+    the token is used for that push only, never written to git's config."""
+    bare = _with_origin(tmp_path)
+    (tmp_path / "ws" / "app.py").write_text("print('fixed')\n")
+    answer = await host.post("/sessions/main/push",
+                             json={"message": "Fix the app", "token": GITHUB_TOKEN})  # fmt: skip
+    assert answer.status_code == 200
+    pushed = answer.json()
+    assert (pushed["branch"], pushed["committed"]) == ("cockpit/main", True)
+    assert _git(tmp_path, "--git-dir", str(bare), "log", "-1", "--format=%s", "cockpit/main") == (
+        "Fix the app"
+    )
+    assert _git(tmp_path, "--git-dir", str(bare), "show", "cockpit/main:app.py") == (
+        "print('fixed')"
+    )
+    assert GITHUB_TOKEN not in (tmp_path / "ws" / ".git" / "config").read_text()
+
+
+async def test_refusals_say_why(host: httpx.AsyncClient, tmp_path: Path) -> None:
+    """No origin is 409 no_remote; a diverged remote branch is 409 rejected with git's words;
+    a session without a worktree is 404."""
+    no_remote = await host.post("/sessions/main/push", json={"message": "x"})
+    bare = _with_origin(tmp_path)
+    other = tmp_path / "other"
+    _git(tmp_path, "clone", "-q", bare.as_uri(), str(other))
+    _git(other, "-c", "user.name=o", "-c", "user.email=o@o", "commit", "-q", "--allow-empty",
+         "-m", "someone else's work")  # fmt: skip
+    _git(other, "push", "-q", "origin", "HEAD:refs/heads/cockpit/main")
+    rejected = await host.post("/sessions/main/push", json={"message": "x"})
+    missing = await host.post("/sessions/nope/push", json={"message": "x"})
+    assert (no_remote.status_code, no_remote.json()["detail"]["reason"]) == (409, "no_remote")
+    assert (rejected.status_code, rejected.json()["detail"]["reason"]) == (409, "rejected")
+    assert "rejected" in rejected.json()["detail"]["message"]
+    assert missing.status_code == 404
