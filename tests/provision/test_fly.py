@@ -286,3 +286,19 @@ async def test_a_deploy_token_goes_with_the_flyv1_scheme(
     assert authorization("fm2_abc") == "FlyV1 fm2_abc"
     assert authorization("Bearer personal-token") == "Bearer personal-token"
     assert authorization("personal-token") == "Bearer personal-token"
+
+
+async def test_a_refused_machine_size_names_the_settings_to_check(
+    fly_fake: FlyFake, tmp_path: Path, sleeps: Sleeps
+) -> None:
+    """422 (memory not a multiple of 256): not retried, and the operator is told where to look."""
+    prov = provisioner(fly_settings(fly_fake, tmp_path, fly_memory_mb=300), sleeps)
+    with pytest.raises(FlyAPIError) as caught:
+        await prov.create(ADA)
+    await prov.aclose()
+    assert str(caught.value) == (
+        f"Fly.io refused the request (Fly.io answered 422 to POST /v1/apps/{APP}/machines: "
+        "invalid memory size 300; must be a multiple of 256). Check COCKPIT_HOST_IMAGE, "
+        "COCKPIT_FLY_REGION and the COCKPIT_FLY_* sizes."
+    )
+    assert len(fly_fake.calls("POST", r"/machines$")) == 1 and sleeps.delays == []
