@@ -11,12 +11,14 @@ import httpx
 import pytest
 
 from cockpit.core.messages import Inbound, OutboundDraft
+from cockpit.host.visuals.screenshot import CHROMIUM_ARGS
 from cockpit.relay.app import build_relay, create_relay_app
 from cockpit.relay.runtime import Relay
 from cockpit.store import inbox, outbox, users
 from cockpit.store.migrate import upgrade
 from tests.live import wait_until
 from tests.relay.conftest import ADA, AUTH_TOKEN, Stack, relay_settings, running_stack
+from tests.requirements import require_chromium
 
 PASSWORD = "correct horse battery staple"
 PAGES = ("/admin", "/admin/users", "/admin/hosts", "/admin/messages", "/admin/failed")
@@ -152,30 +154,56 @@ async def test_a_retry_without_the_sessions_csrf_token_changes_nothing(relay: Re
     assert outbox.for_recipient(relay.db, ADA)[0].status == "failed"
 
 
+async def test_a_second_retry_of_the_same_message_is_refused(relay: Relay) -> None:
+    """Retry queues a failed message once; clicking again answers 409 and queues nothing."""
+    async with _signed_in(relay) as client:
+        page = (await client.get("/admin/failed")).text
+        row = outbox.for_recipient(relay.db, ADA)[0]
+        first = await client.post(f"/admin/failed/{row.id}/retry", data={"csrf": _csrf(page)})
+        second = await client.post(f"/admin/failed/{row.id}/retry", data={"csrf": _csrf(page)})
+    assert (
+        first.status_code == 303 and first.headers["location"] == f"/admin/failed?retried={row.id}"
+    )
+    assert second.status_code == 409 and "is not failed" in second.json()["detail"]
+    assert [(r.status, r.attempts) for r in outbox.for_recipient(relay.db, ADA)] == [("pending", 0)]
+
+
 @pytest.fixture
-def admin_stack(db_url: str, tmp_path: Path) -> Iterator[Stack]:
-    """Relay (echo) + simulator on loopback with the admin pages on."""
-    with running_stack(db_url, tmp_path / "data", admin_password=PASSWORD) as running:
+def admin_stack(tmp_path: Path) -> Iterator[Stack]:
+    """Relay (echo) + simulator on loopback with the admin pages on (SQLite: the retry's
+    query is the same on PostgreSQL, where tests/store covers it)."""
+    url = f"sqlite:///{tmp_path / 'cockpit.db'}"
+    upgrade(url)
+    with running_stack(url, tmp_path / "data", admin_password=PASSWORD) as running:
         yield running
 
 
 def test_the_retry_button_sends_a_failed_message_to_the_phone(admin_stack: Stack) -> None:
-    """A reply Twilio refused reaches the phone, exactly once, after the operator's retry."""
+    """On a phone-sized Chromium, Retry on a reply Twilio refused delivers it, exactly once."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
     admin_stack.sim.faults.fail_next, admin_stack.sim.faults.fail_status = 1, 400
     admin_stack.send("lost, then found")
     wait_until(lambda: [r.status for r in outbox.for_recipient(admin_stack.db, ADA)] == ["failed"])
     assert admin_stack.bodies() == []
-    with httpx.Client(base_url=admin_stack.relay_url, timeout=10) as client:
-        assert client.post("/admin/login", data={"password": PASSWORD}).status_code == 303
-        page = client.get("/admin/failed").text
-        assert "lost, then found" in page
-        (row,) = outbox.for_recipient(admin_stack.db, ADA)
-        retried = client.post(f"/admin/failed/{row.id}/retry", data={"csrf": _csrf(page)})
-        assert retried.status_code == 303
-        assert f"Message {row.id} is queued again" in client.get(retried.headers["location"]).text
+    (row,) = outbox.for_recipient(admin_stack.db, ADA)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=list(CHROMIUM_ARGS))
+        page = browser.new_page(viewport={"width": 390, "height": 800})
+        page.goto(f"{admin_stack.relay_url}/admin/failed")  # a stranger: sent to the login
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.click("a:has-text('Failed')")
+        page.wait_for_selector("td:has-text('lost, then found')")
+        fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.click(f"button:has-text('Retry #{row.id}')")
+        note = page.inner_text("p.note")
         admin_stack.wait_received(1)
-        again = client.post(f"/admin/failed/{row.id}/retry", data={"csrf": _csrf(page)})
-        assert again.status_code == 409
-        assert "Nothing failed." in client.get("/admin/failed").text
+        page.goto(f"{admin_stack.relay_url}/admin/failed")
+        after = page.inner_text("main")
+        browser.close()
+    assert fits and note == f"Message {row.id} is queued again; it goes out in its turn."
+    assert "Nothing failed." in after
     assert admin_stack.bodies() == ["lost, then found"]
     assert [a.status for a in admin_stack.sim.attempts] == [400, 201]
