@@ -8,6 +8,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -49,6 +50,12 @@ def _run_with_claude(stack: Stack, fake: AnthropicFake) -> str:
     return cost_line
 
 
+def _admin_page(stack: Stack, path: str) -> str:
+    with httpx.Client(base_url=stack.relay_url, timeout=10) as client:
+        assert client.post("/admin/login", data={"password": "pw"}).status_code == 303
+        return client.get(path).text
+
+
 def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
@@ -56,15 +63,18 @@ def _moment(text: str) -> datetime:
 def test_the_report_prints_the_figures_of_a_real_run(
     tmp_path: Path, anthropic_fake: AnthropicFake
 ) -> None:
-    """After a run with a failed delivery and a relay restart, every figure is the true one."""
+    """After a run with a failed delivery and a relay restart, every figure is the true one
+    (and /admin shows the provisioner's state of each host during the run)."""
     require_claude_cli()
     url = f"sqlite:///{tmp_path / 'cockpit.db'}"
     upgrade(url)
     data = tmp_path / "data"
-    overrides = claude_overrides(anthropic_fake) | {"heartbeat_seconds": BEAT}
+    overrides = claude_overrides(anthropic_fake) | {"heartbeat_seconds": BEAT,
+                                                    "admin_password": "pw"}  # fmt: skip
     with running_stack(url, data, **overrides) as stack:
         wait_until(lambda: host_answers(data / "hosts" / "15551230001"), timeout=90)
         cost_line = _run_with_claude(stack, anthropic_fake)
+        hosts_page = _admin_page(stack, "/admin/hosts")
         stopped = utcnow()
     time.sleep(3 * BEAT)  # the relay is down: no heartbeats
     restarted = utcnow()
@@ -95,6 +105,10 @@ def test_the_report_prints_the_figures_of_a_real_run(
     down = (_moment(down_to) - _moment(down_from)).total_seconds()
     assert figures["downtime_seconds"] == pytest.approx(down, abs=0.1)
     assert figures["uptime_percent"] == pytest.approx(100 * (1 - down / measured), abs=0.01)
+
+    # The operator sees the same run on /admin: Ada's host is up, Bob has none yet.
+    assert re.search(r"Ada \+15551230001</td>\s*<td class=\"ok\">running</td>", hosts_page)
+    assert re.search(r"Bob \+15551230002</td>\s*<td class=\"bad\">absent</td>", hosts_page)
 
     # The tables, in-process (the subprocess above already proved the command's wiring).
     table = CliRunner().invoke(app, ["report", *window], env={"COCKPIT_DATABASE_URL": url,

@@ -51,14 +51,15 @@ async def host_rows(relay: Relay, manager: HostManager | None) -> list[HostRow]:
     """Each user's host: the provisioner's state and the relay's link to it."""
     people = await in_thread(users.list_users, relay.db)
     links = await in_thread(hosts.all_links, relay.db)
+    # Asked all at once: with Fly each state is an API call.
+    states = await asyncio.gather(*(_state(manager, person.id) for person in people))
     rows = []
-    for person in people:
+    for person, state in zip(people, states, strict=True):
         link = links.get(person.id)
         since = link.unreachable_since if link else None
         rows.append(
             HostRow(
-                person, await _state(manager, person.id),
-                link.session if link else "main", link.cursor if link else 0,
+                person, state, link.session if link else "main", link.cursor if link else 0,
                 since.isoformat(timespec="seconds") if since else "",
             )
         )  # fmt: skip
