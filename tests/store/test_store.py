@@ -91,6 +91,21 @@ def test_a_claim_whose_sender_died_is_reconciled_before_resending(db: Database) 
     assert again is not None and again.maybe_sent and again.attempts == 2
 
 
+def test_a_sid_that_reached_the_row_after_a_takeover_is_still_its_own(db: Database) -> None:
+    """The dead relay's send is named by a status callback after another relay took the
+    row over: reconciliation sees that sid as this row's send, not another message's."""
+    outbox.enqueue_now(db, [OutboundDraft(key="a1", to=ADA, body="1")])
+    outbox.enqueue_now(db, [OutboundDraft(key="a2", to=BOB, body="1")])
+    first, other = outbox.due_heads(db)
+    outbox.claim(db, first, "dead", lease=0)
+    (expired,) = [r for r in outbox.due_heads(db) if r.id == first.id]
+    taken_over = outbox.claim(db, expired, "w2", lease=60)
+    assert taken_over is not None and taken_over.provider_sid is None
+    outbox.apply_status(db, row_id=first.id, sid="SMdead", status="sent", error_code=None)
+    outbox.mark_accepted(db, other.id, "SMother", "queued", hold=0)
+    assert outbox.sids_in_use(db, ["SMdead", "SMother"], besides=first.id) == {"SMother"}
+
+
 def test_status_never_moves_backwards(db: Database) -> None:
     """A late `sent` after `read` leaves the message read; a duplicate is harmless."""
     outbox.enqueue_now(db, [OutboundDraft(key="a1", to=ADA, body="1")])

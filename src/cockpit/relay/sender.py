@@ -116,8 +116,8 @@ class Sender:
         listed = await self.relay.channel.sent_since(row.to, since)
         media_count = 1 if row.media_id else 0
         candidates = [m for m in listed if m.body == row.body and m.num_media == media_count]
-        taken = await in_thread(outbox.sids_in_use, self.relay.db, [m.sid for m in candidates])
-        taken.discard(row.provider_sid or "")  # a status callback may already have named it
+        sids = [m.sid for m in candidates]
+        taken = await in_thread(outbox.sids_in_use, self.relay.db, sids, besides=row.id)
         match = next((m for m in reversed(candidates) if m.sid not in taken), None)
         if match is None:
             log.info("sender.reconciled_absent", outbound_id=row.id)

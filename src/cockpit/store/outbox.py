@@ -343,12 +343,18 @@ def apply_status(
         return True
 
 
-def sids_in_use(db: Database, sids: Iterable[str]) -> set[str]:
-    """Which of these provider sids already belong to an outbound row."""
+def sids_in_use(db: Database, sids: Iterable[str], *, besides: int) -> set[str]:
+    """Which of these provider sids already belong to an outbound row other than `besides`.
+
+    The row's own sid counts as free: a status callback or a slow former claimant may
+    have recorded it after this claim was taken, and it is the send being looked for.
+    """
     wanted = list(sids)
     if not wanted:
         return set()
-    query = select(OutboundMessage.provider_sid).where(OutboundMessage.provider_sid.in_(wanted))
+    query = select(OutboundMessage.provider_sid).where(
+        OutboundMessage.provider_sid.in_(wanted), OutboundMessage.id != besides
+    )
     with db.transaction() as s:
         return {sid for sid in s.scalars(query) if sid}
 
