@@ -9,6 +9,7 @@ is answered in plain words.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from cockpit.core.github_events import FixContext, fix_prompt, session_for_branch
@@ -18,7 +19,7 @@ from cockpit.relay.github_api import GitHubAPI
 from cockpit.relay.github_worker import user_token
 from cockpit.relay.hostclient import PushRefused
 from cockpit.relay.workers import in_thread
-from cockpit.store import github, hosts
+from cockpit.store import github, hosts, users
 
 if TYPE_CHECKING:  # relay/commands.py registers these handlers: no import back at runtime
     from cockpit.relay.commands import CommandContext
@@ -26,13 +27,14 @@ if TYPE_CHECKING:  # relay/commands.py registers these handlers: no import back 
 log = get_logger(__name__)
 MAX_LOGS = 3  # jobs whose logs go into the prompt
 ASK_FOR_KEY = (
-    "I need your GitHub token for that. Whoever runs this cockpit stores it with "
-    "`cockpit github token {phone}` (see docs/github.md)."
+    "I need your GitHub token for that. Add it on your account page ({account}), or ask "
+    "whoever runs this cockpit to store it (`cockpit github token {phone}`)."
 )
 NO_REPO = (
-    "No GitHub repository is linked to you yet. Whoever runs this cockpit links one with "
-    "`cockpit github link {phone} owner/name`."
+    "I don't know your GitHub repository yet. Choose it on your account page ({account}), "
+    "or ask whoever runs this cockpit to link it (`cockpit github link {phone} owner/name`)."
 )
+GITHUB_URL = re.compile(r"^https://github\.com/([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?$")
 PUSH_REFUSED = {
     "no_remote": "Your workspace has no git remote *origin*, so there is nowhere to push. "
     "Add it (`git remote add origin https://github.com/owner/name.git`) and try again.",
@@ -78,12 +80,13 @@ async def _job_logs(ctx: CommandContext, failed: FixContext) -> dict[str, str]:
 
 async def pull_request(ctx: CommandContext, args: str) -> str:
     """Commit and push the session's branch, then open a pull request for it."""
+    account = f"{ctx.relay.public_url}/account"
     token = await user_token(ctx.relay, ctx.user_id)
     if not token:
-        return ASK_FOR_KEY.format(phone=ctx.phone)
-    repos = await in_thread(github.repos_of, ctx.relay.db, ctx.user_id)
+        return ASK_FOR_KEY.format(phone=ctx.phone, account=account)
+    repos = await _repos(ctx)
     if not repos:
-        return NO_REPO.format(phone=ctx.phone)
+        return NO_REPO.format(phone=ctx.phone, account=account)
     title = args.strip() or await _default_title(ctx)
     try:
         pushed = await ctx.client.push(ctx.session, title, token)
@@ -93,6 +96,16 @@ async def pull_request(ctx: CommandContext, args: str) -> str:
         return template.format(session=ctx.session, branch=branch, message=exc)
     repo = _repo_of(repos, str(pushed.get("remote_url") or ""))
     return await _open(ctx, repo, str(pushed["branch"]), title, token)
+
+
+async def _repos(ctx: CommandContext) -> list[str]:
+    """The user's GitHub repositories: linked ones, then the one chosen at signup."""
+    repos = await in_thread(github.repos_of, ctx.relay.db, ctx.user_id)
+    user = await in_thread(users.find_by_id, ctx.relay.db, ctx.user_id)
+    chosen = GITHUB_URL.match(user.repo_url or "") if user is not None else None
+    if chosen and chosen.group(1).lower() not in {r.lower() for r in repos}:
+        repos.append(chosen.group(1))
+    return repos
 
 
 async def _default_title(ctx: CommandContext) -> str:

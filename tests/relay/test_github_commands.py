@@ -1,0 +1,115 @@
+"""`/pr` and `fix` answer every refusal in plain words (a real host app on loopback does the
+git work; GitHub is the stand-in; no Claude needed)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from cockpit.config import load_settings
+from cockpit.host import create_host_app
+from cockpit.provision.base import HostEndpoint
+from cockpit.relay.app import build_relay
+from cockpit.relay.commands import CommandContext
+from cockpit.relay.github_commands import fix, pull_request
+from cockpit.relay.hostclient import HostClient
+from cockpit.store import secrets, users
+from cockpit.store.migrate import upgrade
+from tests.fakes.github import GitHubFake
+from tests.live import serve
+from tests.relay.conftest import ADA, relay_settings
+
+HOST_TOKEN = "host-token-for-tests"
+TOKEN = "ghp_adas_token_commands_0001"
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+@dataclass
+class Commands:
+    ctx: CommandContext
+    workspace: Path
+    submitted: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+@pytest.fixture
+async def commands(tmp_path: Path, github_fake: GitHubFake) -> AsyncIterator[Commands]:
+    """Ada's relay context, talking to a real host app (her workspace) over loopback HTTP."""
+    url = f"sqlite:///{tmp_path / 'cockpit.db'}"
+    upgrade(url)
+    settings = relay_settings(url, tmp_path / "data", "http://relay.test", "http://sim.test",
+                              github_api_base_url=github_fake.url)  # fmt: skip
+    relay = build_relay(settings)
+    ada = users.add_user(relay.db, ADA, "Ada")
+    workspace = tmp_path / "ws"
+    host = load_settings(host_token=HOST_TOKEN, data_dir=tmp_path / "host", workspace=workspace)
+    submitted: list[tuple[str, str, str]] = []
+
+    async def submit(turn_id: str, session: str, text: str) -> None:
+        submitted.append((turn_id, session, text))
+
+    with serve(create_host_app(host)) as host_url:
+        client = HostClient(HostEndpoint(host_url, HOST_TOKEN))
+        ctx = CommandContext(relay, client, ada.id, ADA, "main", "SMcmd1", submit)
+        yield Commands(ctx, workspace, submitted)
+        await client.aclose()
+    relay.db.dispose()
+
+
+async def test_pr_refusals_are_plain_words(
+    commands: Commands, github_fake: GitHubFake, tmp_path: Path
+) -> None:
+    """No token, no repository, nothing new to propose, a diverged branch and a refused token
+    each get their own sentence; the repository chosen at signup counts as linked."""
+    ctx, db = commands.ctx, commands.ctx.relay.db
+    no_token = await pull_request(ctx, "")
+    secrets.put_secret(db, ctx.user_id, "github_token", TOKEN, key="test-secret-key")
+    no_repo = await pull_request(ctx, "")
+    users.update_user(db, ctx.user_id, repo_url="https://github.com/octo-org/octo-repo")
+    bare = tmp_path / "octo-repo.git"
+    _git(tmp_path, "init", "-q", "--bare", str(bare))
+    _git(commands.workspace, "remote", "add", "origin", bare.as_uri())
+    _git(commands.workspace, "push", "-q", "origin", "HEAD:refs/heads/main")
+    github_fake.tokens.add(TOKEN)
+    github_fake.add_repo("octo-org/octo-repo", default_branch="main", git_dir=bare)
+    nothing_new = await pull_request(ctx, "Tidy up")
+    github_fake.tokens.clear()
+    (commands.workspace / "notes.md").write_text("more\n")
+    refused_token = await pull_request(ctx, "Notes")
+    other = tmp_path / "other"
+    _git(tmp_path, "clone", "-q", bare.as_uri(), str(other))
+    _git(other, "-c", "user.name=o", "-c", "user.email=o@o", "commit", "-q", "--allow-empty",
+         "-m", "someone else")  # fmt: skip
+    _git(other, "push", "-q", "-f", "origin", "HEAD:refs/heads/cockpit/main")
+    (commands.workspace / "notes.md").write_text("even more\n")
+    rejected = await pull_request(ctx, "More notes")
+
+    assert no_token == (
+        "I need your GitHub token for that. Add it on your account page "
+        "(http://relay.test/account), or ask whoever runs this cockpit to store it "
+        "(`cockpit github token +15551230001`)."
+    )
+    assert no_repo.startswith("I don't know your GitHub repository yet.")
+    assert (
+        nothing_new == "There is nothing to propose: cockpit/main has no commits that main lacks."
+    )
+    assert refused_token == (
+        "GitHub refused your token (Bad credentials). Store a new one, then try again."
+    )
+    assert rejected.startswith("GitHub refused the push of cockpit/main:\n")
+    assert "rejected" in rejected and TOKEN not in rejected
+
+
+async def test_fix_without_a_failure_says_so_and_starts_nothing(commands: Commands) -> None:
+    """`fix` when no build failed answers so and submits no turn."""
+    assert await fix(commands.ctx, "") == (
+        "There is no failed build to fix. I'll tell you when one fails."
+    )
+    assert commands.submitted == []
