@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from cockpit.config import load_settings
+from cockpit.core.github_events import FixContext, Job
 from cockpit.host import create_host_app
 from cockpit.provision.base import HostEndpoint
 from cockpit.relay.app import build_relay
 from cockpit.relay.commands import CommandContext
 from cockpit.relay.github_commands import fix, pull_request
 from cockpit.relay.hostclient import HostClient
-from cockpit.store import secrets, users
+from cockpit.store import github, secrets, users
 from cockpit.store.migrate import upgrade
 from tests.fakes.github import GitHubFake
 from tests.live import serve
@@ -113,3 +114,35 @@ async def test_fix_without_a_failure_says_so_and_starts_nothing(commands: Comman
         "There is no failed build to fix. I'll tell you when one fails."
     )
     assert commands.submitted == []
+
+
+async def test_fix_works_on_the_failing_branch_with_its_job_log(
+    commands: Commands, github_fake: GitHubFake, tmp_path: Path
+) -> None:
+    """A failure on `feature-x`: `fix` makes session fix-feature-x start from that branch and
+    submits one turn whose prompt carries the failing job's log; a second `fix` finds nothing."""
+    ctx, db = commands.ctx, commands.ctx.relay.db
+    (commands.workspace / "feature.txt").write_text("work in progress\n")
+    _git(commands.workspace, "checkout", "-q", "-b", "feature-x")
+    _git(commands.workspace, "add", "feature.txt")
+    _git(commands.workspace, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-q",
+         "-m", "wip")  # fmt: skip
+    _git(commands.workspace, "checkout", "-q", "main")
+    github_fake.tokens.add(TOKEN)
+    github_fake.add_repo("octo/app")
+    github_fake.add_run("octo/app", 5, [{"id": 50, "name": "build", "log": "npm ERR! boom\n"}])
+    secrets.put_secret(db, ctx.user_id, "github_token", TOKEN, key="test-secret-key")
+    failed = FixContext("workflow", "octo/app", "test", "feature-x", "https://x/runs/5", "main",
+                        (Job(50, "build", "failure", "npm test"),))  # fmt: skip
+    github.record_delivery(db, "d-1", ctx.user_id, "octo/app", "workflow_run", {})
+    github.finish(db, "d-1", [], failed.as_dict())
+
+    reply = await fix(ctx, "")
+    again = await fix(ctx, "")
+    assert reply == "🔧 Claude is on it: *test* on feature-x, in session *fix-feature-x*."
+    ((turn_id, session, prompt),) = commands.submitted
+    assert (turn_id, session) == ("SMcmd1-fix", "fix-feature-x")
+    assert "npm ERR! boom" in prompt and "does not have" not in prompt
+    worktree = tmp_path / "host" / "worktrees" / "fix-feature-x"
+    assert (worktree / "feature.txt").read_text() == "work in progress\n"
+    assert again.startswith("There is no failed build to fix.")

@@ -224,7 +224,7 @@ def session_for_branch(branch: str, default_branch: str) -> str:
 
 
 def fix_prompt(
-    ctx: FixContext, logs: dict[str, str], *, session: str = "", log_lines: int = 80
+    ctx: FixContext, logs: dict[str, str], *, branch_missing: bool = False, log_lines: int = 80
 ) -> str:
     """Claude's task for `fix`: what failed where, the failing jobs and their logs' tails."""
     what = {"workflow": "The CI workflow", "checks": "The checks", "deployment": "The"}[ctx.kind]
@@ -238,11 +238,11 @@ def fix_prompt(
         lines.append(f"\nLast lines of the log of job {name}:\n```\n{tail}\n```")
     if not logs:
         lines.append("(No job logs: they need a GitHub token, or none could be fetched.)")
-    if session.startswith("fix-"):
+    if branch_missing:
         lines.append(
-            f"\nThis session's worktree was made from the workspace's HEAD, not from "
-            f"`{ctx.branch}`: first bring that branch in (`git fetch origin {ctx.branch}` and "
-            "`git reset --hard FETCH_HEAD`, or the local branch if there is one)."
+            f"\nThe workspace does not have `{ctx.branch}`, so this session started from its "
+            f"HEAD: bring the branch in first (`git fetch origin {ctx.branch}` and "
+            "`git reset --hard FETCH_HEAD`) if you can reach it."
         )
     lines.append(
         "\nFind the cause and fix it. Run the failing command locally to check the fix "

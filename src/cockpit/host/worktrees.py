@@ -11,6 +11,7 @@ across host restarts. Everything here runs git synchronously: call it through
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import threading
@@ -62,17 +63,22 @@ class Worktrees:
             return self.workspace
         return self.root / check_name(session)
 
-    def ensure(self, session: str) -> Path:
-        """The session's folder, made first if needed (a worktree on `cockpit/<name>`)."""
+    def ensure(self, session: str, start: str = "HEAD") -> Path:
+        """The session's folder, made first if needed (a worktree on a new `cockpit/<name>`
+        from `start`, a revision: see `start_point`)."""
         path = self.folder(session)
         if session == MAIN or _is_checkout(path):
             return path
         with self._lock:
             if not _is_checkout(path):
-                self._add(session, path)
+                self._add(session, path, start)
         return path
 
-    def _add(self, session: str, path: Path) -> None:
+    def exists(self, session: str) -> bool:
+        """Whether the session's folder is a checkout already."""
+        return session == MAIN or _is_checkout(self.folder(session))
+
+    def _add(self, session: str, path: Path, start: str = "HEAD") -> None:
         ws.ensure_repo(self.workspace)
         self.root.mkdir(parents=True, exist_ok=True)
         _git(self.workspace, "worktree", "prune")  # forget worktrees whose folder is gone
@@ -80,7 +86,7 @@ class Worktrees:
         if _has_branch(self.workspace, branch):
             _git(self.workspace, "worktree", "add", "-q", str(path), branch)
         else:
-            _git(self.workspace, "worktree", "add", "-q", "-b", branch, str(path), "HEAD")
+            _git(self.workspace, "worktree", "add", "-q", "-b", branch, str(path), start)
         log.info("host.worktree_added", session=session, branch=branch, path=str(path))
 
     def sessions(self) -> list[str]:
@@ -101,6 +107,27 @@ class Worktrees:
     def branches(self, sessions: list[str]) -> dict[str, str | None]:
         """The branch of each of `sessions` (for GET /health)."""
         return {name: self.branch(name) for name in sessions}
+
+
+def start_point(repo: Path, branch: str) -> str:
+    """Where a worktree for `branch` starts: the local branch, else `origin/<branch>` (fetched
+    now if the remote has it), else HEAD. A failing fetch (offline, no access) means HEAD."""
+    if _has_branch(repo, branch):
+        return f"refs/heads/{branch}"
+    remote = f"refs/remotes/origin/{branch}"
+    quiet = {"GIT_TERMINAL_PROMPT": "0"}
+    try:
+        subprocess.run(
+            ["git", "-C", str(repo), "fetch", "-q", "origin", f"+refs/heads/{branch}:{remote}"],
+            capture_output=True, timeout=60, check=False, env={**os.environ, **quiet},
+        )  # fmt: skip
+        found = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "-q", "--verify", remote],
+            capture_output=True, timeout=30, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return "HEAD"
+    return remote if found.returncode == 0 else "HEAD"
 
 
 def _is_checkout(path: Path) -> bool:

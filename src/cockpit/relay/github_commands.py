@@ -52,9 +52,14 @@ async def fix(ctx: CommandContext, args: str) -> str:
     failed = FixContext.from_dict(failure.fix)
     session = session_for_branch(failed.branch, failed.default_branch)
     logs = await _job_logs(ctx, failed)
+    elsewhere = False
+    if session != "main" and failed.branch:
+        prepared = await ctx.client.prepare_session(session, failed.branch)
+        elsewhere = prepared.get("start") == "HEAD"  # the host does not have the branch
+    prompt = fix_prompt(failed, logs, branch_missing=elsewhere)
     # Submitting twice is harmless (the turn id is the message's), so the failure is only
     # marked as taken once the host has the turn.
-    await ctx.submit(f"{ctx.message_sid}-fix", session, fix_prompt(failed, logs, session=session))
+    await ctx.submit(f"{ctx.message_sid}-fix", session, prompt)
     await in_thread(github.take_failure, ctx.relay.db, failure.delivery_id)
     log.info("github.fix", user_id=ctx.user_id, session=session, logs=len(logs))
     return f"🔧 Claude is on it: *{failed.title}* on {failed.branch}, in session *{session}*."

@@ -104,6 +104,13 @@ class HostClient:
         """Switch the host's automatic pictures after each turn on or off."""
         await self._call("POST", "/visuals/auto", json={"enabled": enabled})
 
+    async def prepare_session(self, session: str, branch: str) -> dict[str, Any]:
+        """Make a new session's worktree start from `branch` (no-op for an existing one)."""
+        result: dict[str, Any] = await self._call(
+            "POST", f"/sessions/{session}", json={"branch": branch}
+        )
+        return result
+
     async def push(self, session: str, message: str, token: str | None) -> dict[str, Any]:
         """Commit the session's pending changes and push its branch (`cockpit/<session>`).
 

@@ -1,4 +1,4 @@
-"""The host's half of `/pr`: commit pending changes, push `cockpit/<session>` with real git."""
+"""The host's git work for GitHub: a session on a given branch (`fix`), commit and push (`/pr`)."""
 
 from __future__ import annotations
 
@@ -77,3 +77,29 @@ async def test_refusals_say_why(host: httpx.AsyncClient, tmp_path: Path) -> None
     assert (rejected.status_code, rejected.json()["detail"]["reason"]) == (409, "rejected")
     assert "rejected" in rejected.json()["detail"]["message"]
     assert missing.status_code == 404
+
+
+async def test_a_new_session_starts_from_the_branch_it_is_for(
+    host: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """A session made for `feature-x` starts at origin's feature-x (fetched); an existing
+    session is left alone; a branch nobody has means HEAD."""
+    bare = _with_origin(tmp_path)
+    other = tmp_path / "other"
+    _git(tmp_path, "clone", "-q", bare.as_uri(), str(other))
+    (other / "feature.txt").write_text("from the feature branch\n")
+    _git(other, "add", "feature.txt")
+    _git(other, "-c", "user.name=o", "-c", "user.email=o@o", "commit", "-q", "-m", "feature")
+    _git(other, "push", "-q", "origin", "HEAD:refs/heads/feature-x")
+    made = await host.post("/sessions/fix-feature-x", json={"branch": "feature-x"})
+    again = await host.post("/sessions/fix-feature-x", json={"branch": "feature-x"})
+    unknown = await host.post("/sessions/fix-nope", json={"branch": "nope"})
+    assert made.json() == {"session": "fix-feature-x", "created": True,
+                           "start": "refs/remotes/origin/feature-x"}  # fmt: skip
+    worktree = tmp_path / "data" / "worktrees" / "fix-feature-x"
+    assert (worktree / "feature.txt").read_text() == "from the feature branch\n"
+    assert _git(worktree, "branch", "--show-current") == "cockpit/fix-feature-x"
+    assert again.json()["created"] is False
+    assert unknown.json()["start"] == "HEAD"
+    bad = await host.post("/sessions/fix-x", json={"branch": "--upload-pack=evil"})
+    assert bad.status_code == 422

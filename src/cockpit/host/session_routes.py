@@ -1,0 +1,77 @@
+"""Session endpoints the relay's GitHub commands use.
+
+`POST /sessions/{name}` `{"branch": "feature-x"}` makes a new session's worktree start
+from that branch (local, else `origin/<branch>`, else HEAD): `{session, created, start}`.
+`fix` uses it to work on the failing branch.
+
+`POST /sessions/{name}/push` `{"message": ..., "token": ...}` is the host's half of `/pr`
+(see `push.py`; the token serves this one push and is forgotten). Answers `200 {branch,
+commit, committed, remote_url}`; `404` when the session has no folder yet, `409
+{"detail": {"reason": "no_remote" | "rejected" | "failed", "message": ...}}` when git
+could not push.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel, Field
+
+from cockpit.host.push import PushError, push_session
+from cockpit.host.worktrees import BadSessionName, WorktreeError, Worktrees, start_point
+from cockpit.log import get_logger
+
+log = get_logger(__name__)
+
+
+class SessionIn(BaseModel):
+    """The branch a new session's worktree should start from."""
+
+    branch: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._/-]+$")
+
+
+class PushIn(BaseModel):
+    """What to commit pending changes with, and the token to push with (not kept)."""
+
+    message: str = Field(min_length=1, max_length=2000)
+    token: str | None = Field(default=None, max_length=500)
+
+
+def add_session_routes(app: FastAPI, auth: Any, folders: Worktrees) -> None:
+    """Mount POST /sessions/{name} and /sessions/{name}/push behind the token `auth`."""
+
+    @app.post("/sessions/{name}", dependencies=[auth])
+    async def prepare(name: str, body: SessionIn) -> dict[str, Any]:
+        _folder(folders, name)
+        if folders.exists(name):
+            return {"session": name, "created": False, "start": None}
+        start = await asyncio.to_thread(start_point, folders.workspace, body.branch)
+        try:
+            await asyncio.to_thread(folders.ensure, name, start)
+        except WorktreeError as exc:
+            raise HTTPException(500, f"Could not make the session's worktree: {exc}") from None
+        log.info("host.session_prepared", session=name, start=start)
+        return {"session": name, "created": True, "start": start}
+
+    @app.post("/sessions/{name}/push", dependencies=[auth])
+    async def push(name: str, body: PushIn) -> dict[str, Any]:
+        folder = _folder(folders, name)
+        if not (folder / ".git").exists():
+            raise HTTPException(404, f"Session {name!r} has no worktree yet.")
+        try:
+            pushed = await asyncio.to_thread(push_session, folder, name, body.message, body.token)
+        except PushError as exc:
+            log.warning("host.push_failed", session=name, reason=exc.reason)
+            raise HTTPException(409, {"reason": exc.reason, "message": str(exc)}) from None
+        log.info("host.pushed", session=name, branch=pushed.branch, commit=pushed.commit[:12])
+        return pushed.__dict__
+
+
+def _folder(folders: Worktrees, name: str) -> Path:
+    try:
+        return folders.folder(name)
+    except BadSessionName:
+        raise HTTPException(400, f"Bad session name {name!r}.") from None
