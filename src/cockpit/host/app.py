@@ -26,8 +26,8 @@ from cockpit.host.body_limit import MAX_BODY_BYTES, BodyLimit
 from cockpit.host.db import HostDB
 from cockpit.host.events import EventLog
 from cockpit.host.phone_tools import PhoneToolFactory
-from cockpit.host.session_routes import add_session_routes
 from cockpit.host.runner import HostParts, Runner, UnknownTurn
+from cockpit.host.session_routes import add_session_routes
 from cockpit.host.visual_jobs import AutoVisuals
 from cockpit.host.visual_routes import add_visual_routes
 from cockpit.host.visual_service import HostPlaces, HostVisuals
