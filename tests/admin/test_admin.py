@@ -96,6 +96,16 @@ async def test_a_stranger_is_sent_to_the_login_and_cannot_post(relay: Relay) -> 
     assert outbox.for_recipient(relay.db, ADA)[0].status == "failed"
 
 
+async def test_signing_out_ends_the_session(relay: Relay) -> None:
+    """After Sign out the pages send the operator back to the login."""
+    async with _signed_in(relay) as client:
+        page = (await client.get("/admin/users")).text
+        out = await client.post("/admin/logout", data={"csrf": _csrf(page)})
+        assert (out.status_code, out.headers["location"]) == (303, "/admin/login")
+        again = await client.get("/admin/users")
+    assert (again.status_code, again.headers["location"]) == (303, "/admin/login")
+
+
 async def test_wrong_passwords_are_refused_then_throttled(relay: Relay) -> None:
     """Five wrong passwords get 401; the sixth try, even with the right one, waits (429)."""
     async with _client(relay) as client:
