@@ -187,6 +187,14 @@ class Settings(BaseSettings):
     workspace: Path | None = _env(
         "COCKPIT_WORKSPACE", "The host's git repository; empty: COCKPIT_DATA_DIR/workspace."
     )  # type: ignore[assignment]
+    repo_url: str | None = _env(
+        "COCKPIT_REPO_URL",
+        "Repository a host clones into its empty workspace (the relay sets it from signup).",
+    )  # type: ignore[assignment]
+    git_token: SecretStr | None = _env(
+        "COCKPIT_GIT_TOKEN",
+        "Token for https git of COCKPIT_REPO_URL on a host (the user's GitHub token).",
+    )  # type: ignore[assignment]
     auto_allow_edits: bool = _env(
         "COCKPIT_AUTO_ALLOW_EDITS",
         "Let Claude edit files inside the workspace without asking.",
@@ -239,7 +247,9 @@ class Settings(BaseSettings):
         "GITHUB_CLIENT_SECRET", "GitHub OAuth app client secret."
     )  # type: ignore[assignment]
     github_oauth_base_url: str = _env(
-        "GITHUB_OAUTH_BASE_URL", "Base URL of GitHub's OAuth endpoints.", "https://github.com"
+        "GITHUB_OAUTH_BASE_URL",
+        "Base URL of GitHub's web: OAuth pages, and where `owner/name` repositories live.",
+        "https://github.com",
     )  # type: ignore[assignment]
     log_level: str = _env("COCKPIT_LOG_LEVEL", "Logging level: DEBUG, INFO, WARNING.", "INFO")  # type: ignore[assignment]
 
@@ -324,7 +334,7 @@ def documented_settings() -> dict[str, str]:
 
 _SECRET_NAMES = {
     "COCKPIT_SECRET_KEY", "TWILIO_AUTH_TOKEN", "ANTHROPIC_API_KEY", "COCKPIT_ADMIN_PASSWORD",
-    "FLY_API_TOKEN", "GITHUB_CLIENT_SECRET", "COCKPIT_INVITE_CODES",
+    "FLY_API_TOKEN", "GITHUB_CLIENT_SECRET", "COCKPIT_INVITE_CODES", "COCKPIT_GIT_TOKEN",
 }  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from cockpit.relay.app import build_relay, create_relay_app
 from cockpit.store.db import Database
 from cockpit.store.migrate import upgrade
 from tests.fakes.anthropic import AnthropicFake, say
+from tests.fakes.git_http import GitServer, git_server
 from tests.live import bound_socket, serve, wait_until
 from tests.rawdb import database_bytes, leaks
 from tests.requirements import require_chromium, require_claude_cli
@@ -35,7 +36,15 @@ class Local:
 
 
 @pytest.fixture
-def local(tmp_path: Path, anthropic_fake: AnthropicFake) -> Iterator[Local]:
+def github_git(tmp_path: Path) -> Iterator[GitServer]:
+    """GitHub's git side: grace/compiler, readable with the user's token."""
+    with git_server(tmp_path / "git", GITHUB) as server:
+        server.add_repo("grace/compiler", {"README.md": "# The compiler\n"})
+        yield server
+
+
+@pytest.fixture
+def local(tmp_path: Path, anthropic_fake: AnthropicFake, github_git: GitServer) -> Iterator[Local]:
     """Relay + phone simulator on one loopback port (as `cockpit up`), Claude hosts, no users."""
     require_claude_cli()
     db_url = f"sqlite:///{tmp_path / 'cockpit.db'}"
@@ -45,7 +54,7 @@ def local(tmp_path: Path, anthropic_fake: AnthropicFake) -> Iterator[Local]:
     settings = web_settings(
         db_url, tmp_path / "data", public_url=url, twilio_api_base_url=url, agent="claude",
         anthropic_base_url=anthropic_fake.url, claude_max_retries=0, poll_seconds=0.1,
-        retry_base_seconds=0.05, order_timeout_seconds=2.0,
+        retry_base_seconds=0.05, order_timeout_seconds=2.0, github_oauth_base_url=github_git.url,
     )  # fmt: skip
     relay = build_relay(settings)
     assert settings.twilio_auth_token is not None
@@ -94,7 +103,8 @@ def code_on(phone: Any) -> str:
 def test_signup_in_chromium_to_a_welcome_then_deleting_destroys_the_host(
     local: Local, browser: Any, anthropic_fake: AnthropicFake
 ) -> None:
-    """Sign up on the page → code on the phone → host with the user's key → welcome; delete."""
+    """Sign up on the page → code on the phone → host with the user's key and clone → welcome;
+    then deleting the account destroys the host and leaves no secret row."""
     context = browser.new_context(viewport={"width": 390, "height": 800})
     context.set_default_timeout(20_000)
     page, phone = context.new_page(), context.new_page()
@@ -116,6 +126,8 @@ def test_signup_in_chromium_to_a_welcome_then_deleting_destroys_the_host(
     page.click("#submit")
     page.wait_for_selector("#ready", state="visible", timeout=60_000)
     wait_until(lambda: WELCOME in phone_texts(phone), timeout=20)
+    workspace = local.data_dir / "workspaces" / PHONE.lstrip("+")
+    assert (workspace / "README.md").read_text() == "# The compiler\n"  # cloned with the token
 
     blob = database_bytes(local.db)
     assert not leaks(blob, ANTHROPIC) and not leaks(blob, GITHUB)

@@ -100,12 +100,12 @@ def github_token(raw: str) -> str:
     return token
 
 
-def repository(raw: str) -> str:
-    """The repository to clone as an https URL: `owner/name` means GitHub; or ValueError."""
+def repository(raw: str, github: str = "https://github.com") -> str:
+    """The repository to clone as a URL: `owner/name` is on `github`; else https; or ValueError."""
     text = raw.strip()
     short = _OWNER_REPO.match(text)
     if short:
-        return f"https://github.com/{short.group(1)}/{_strip_git(short.group(2))}"
+        return f"{github}/{short.group(1)}/{_strip_git(short.group(2))}"
     url = _HTTPS_REPO.match(text)
     if url and ".." not in url.group(2) and url.group(2).strip("/").count("/") >= 1:
         return f"https://{url.group(1)}/{_strip_git(url.group(2).strip('/'))}"

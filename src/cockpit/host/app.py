@@ -107,7 +107,8 @@ def create_host_app(
     token = settings.host_token.get_secret_value()
     data_dir = settings.data_dir.resolve()
     workspace = workspace_path(settings)
-    ws.ensure_repo(workspace)
+    git_token = settings.git_token.get_secret_value() if settings.git_token else None
+    ws.ensure_repo(workspace, settings.repo_url, git_token)
     db = HostDB(data_dir / "host.db")
     events = EventLog(db)
     waits = Waits(db, events, settings.approval_timeout_seconds)

@@ -7,6 +7,7 @@ for /health, and keeps files sent from the phone under `.cockpit/inbox/`.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -33,9 +34,15 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def ensure_repo(path: Path) -> None:
-    """Make `path` a git repository with at least one commit."""
+def ensure_repo(path: Path, clone_url: str | None = None, token: str | None = None) -> None:
+    """Make `path` a git repository with at least one commit.
+
+    An empty `path` with a `clone_url` becomes a clone of it (the repository chosen at
+    signup), authenticated with `token` when given; a clone that fails raises.
+    """
     path.mkdir(parents=True, exist_ok=True)
+    if clone_url and not (path / ".git").exists() and not any(path.iterdir()):
+        clone(clone_url, path, token)
     if not (path / ".git").exists():
         _git(path, "init", "-q", "-b", "main")
     if (
@@ -48,6 +55,27 @@ def ensure_repo(path: Path) -> None:
     ):
         _git(path, "commit", "-q", "--allow-empty", "-m", "Start of the cockpit workspace")
     _exclude_inbox(path)
+
+
+def clone(url: str, path: Path, token: str | None) -> None:
+    """Clone `url` into the empty folder `path`.
+
+    The token goes in an HTTP header for this one command (GitHub accepts
+    `x-access-token:<token>` as Basic credentials), so it is never written to
+    `.git/config` and never appears in a URL or an error message.
+    """
+    auth: list[str] = []
+    if token:
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        auth = ["-c", f"http.extraHeader=Authorization: Basic {basic}"]
+    done = subprocess.run(
+        ["git", *auth, "clone", "-q", "--", url, str(path)],
+        capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+    )  # fmt: skip
+    if done.returncode != 0:
+        reason = done.stderr.strip().replace(token, "***") if token else done.stderr.strip()
+        raise RuntimeError(f"could not clone {url}: {reason[:300]}")
 
 
 def _exclude_inbox(repo: Path) -> None:

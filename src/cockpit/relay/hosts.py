@@ -17,6 +17,7 @@ from cockpit.store import secrets, users
 HOST_SECRETS = {
     secrets.ANTHROPIC_API_KEY: "ANTHROPIC_API_KEY",
     "openai_api_key": "OPENAI_API_KEY",
+    secrets.GITHUB_TOKEN: "COCKPIT_GIT_TOKEN",  # to clone (and later push) their repository
 }
 
 log = get_logger(__name__)
@@ -40,6 +41,8 @@ class HostManager:
             value = secrets.get_secret(self.relay.db, user.id, name, key=settings.secret_key)
             if value is not None:
                 env[variable] = value
+        if user.repo_url:
+            env["COCKPIT_REPO_URL"] = user.repo_url
         return HostSpec(
             user_id=user.id,
             phone=user.phone,

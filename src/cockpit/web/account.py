@@ -159,7 +159,7 @@ async def change_repo(request: Request) -> Response:
     if isinstance(me, Response):
         return me
     try:
-        repo = signup.repository(form.get("repo", ""))
+        repo = signup.repository(form.get("repo", ""), web.settings.github_oauth_base_url)
     except ValueError as exc:
         return await _show(web, me, 400, error=str(exc))
     await in_thread(users.update_user, web.relay.db, me.id, repo_url=repo)

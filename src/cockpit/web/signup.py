@@ -266,7 +266,7 @@ async def repo_submit(request: Request) -> Response:
     if isinstance(me, Response):
         return me
     try:
-        repo = signup.repository(form.get("repo", ""))
+        repo = signup.repository(form.get("repo", ""), web.settings.github_oauth_base_url)
     except ValueError as exc:
         return web.page("signup_repo.html", 400, error=str(exc), repo=form.get("repo", ""))
     await in_thread(users.update_user, web.relay.db, me.id, repo_url=repo)
