@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,18 +26,26 @@ PAGES = ("/admin", "/admin/users", "/admin/hosts", "/admin/messages", "/admin/fa
 PASTED_KEY = "sk-ant-api03-" + "Z" * 40
 
 
-def _relay(tmp_path: Path, **overrides: object) -> Relay:
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, made once: each test copies it (migrating takes seconds)."""
+    path = tmp_path_factory.mktemp("admin-db") / "cockpit.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _relay(tmp_path: Path, migrated: Path, **overrides: object) -> Relay:
+    shutil.copy(migrated, tmp_path / "cockpit.db")
     url = f"sqlite:///{tmp_path / 'cockpit.db'}"
-    upgrade(url)
     settings = relay_settings(url, tmp_path / "data", "http://testserver", "http://127.0.0.1:9",
                               **overrides)  # fmt: skip
     return build_relay(settings)
 
 
 @pytest.fixture
-async def relay(tmp_path: Path) -> AsyncIterator[Relay]:
+async def relay(tmp_path: Path, migrated: Path) -> AsyncIterator[Relay]:
     """A relay with the admin password set, Ada registered, one failed reply to her."""
-    built = _relay(tmp_path, admin_password=PASSWORD)
+    built = _relay(tmp_path, migrated, admin_password=PASSWORD)
     user = users.add_user(built.db, ADA, "Ada")
     message = Inbound("SM" + "1" * 32, ADA, "whatsapp:+14155238886", f"my key is {PASTED_KEY}")
     inbox.store_inbound(built.db, message, user.id)
@@ -67,9 +76,9 @@ def _csrf(page: str) -> str:
     return match.group(1)
 
 
-async def test_without_a_password_the_admin_pages_are_off(tmp_path: Path) -> None:
+async def test_without_a_password_the_admin_pages_are_off(tmp_path: Path, migrated: Path) -> None:
     """No COCKPIT_ADMIN_PASSWORD: every /admin path is a 404 saying how to turn it on."""
-    relay = _relay(tmp_path)
+    relay = _relay(tmp_path, migrated)
     async with _client(relay) as client:
         for path in (*PAGES, "/admin/login"):
             response = await client.get(path)
@@ -179,11 +188,11 @@ async def test_a_second_retry_of_the_same_message_is_refused(relay: Relay) -> No
 
 
 @pytest.fixture
-def admin_stack(tmp_path: Path) -> Iterator[Stack]:
+def admin_stack(tmp_path: Path, migrated: Path) -> Iterator[Stack]:
     """Relay (echo) + simulator on loopback with the admin pages on (SQLite: the retry's
     query is the same on PostgreSQL, where tests/store covers it)."""
+    shutil.copy(migrated, tmp_path / "cockpit.db")
     url = f"sqlite:///{tmp_path / 'cockpit.db'}"
-    upgrade(url)
     with running_stack(url, tmp_path / "data", admin_password=PASSWORD) as running:
         yield running
 
