@@ -219,6 +219,31 @@ class Settings(BaseSettings):
     claude_max_retries: int | None = _env(
         "COCKPIT_CLAUDE_MAX_RETRIES", "Cap on Claude Code's own API retries; empty: its default."
     )  # type: ignore[assignment]
+    stuck_failures: int = _env(
+        "COCKPIT_STUCK_FAILURES",
+        "Ask whether Claude is stuck when one command fails this often in a task; 0: never.",
+        3,
+    )  # type: ignore[assignment]
+    stuck_flips: int = _env(
+        "COCKPIT_STUCK_FLIPS",
+        "Ask when a file's edits are undone this often in a task (A→B→A); 0: never.",
+        2,
+    )  # type: ignore[assignment]
+    stuck_idle_steps: int = _env(
+        "COCKPIT_STUCK_IDLE_STEPS",
+        "Ask after this many tool calls in a row without a new file change; 0: never.",
+        40,
+    )  # type: ignore[assignment]
+    turn_budget_usd: float = _env(
+        "COCKPIT_TURN_BUDGET_USD",
+        "Ask when one task's estimated cost passes this many dollars; 0: no budget.",
+        5.0,
+    )  # type: ignore[assignment]
+    turn_budget_minutes: float = _env(
+        "COCKPIT_TURN_BUDGET_MINUTES",
+        "Ask when one task has worked this many minutes (answer waits excluded); 0: no limit.",
+        45.0,
+    )  # type: ignore[assignment]
     dev_command: str | None = _env(
         "COCKPIT_DEV_COMMAND",
         "Command that starts the app's dev server on hosts; empty: package.json's dev/start.",

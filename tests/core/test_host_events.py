@@ -52,3 +52,25 @@ def test_an_image_that_could_not_be_fetched_is_said_in_words() -> None:
 def test_unknown_events_produce_nothing() -> None:
     """A newer host's event types do not confuse an older relay."""
     assert translate({"type": "future_thing"}, CTX).replies == []
+
+
+def test_a_question_with_a_hint_is_one_line_and_still_opens_a_prompt_of_its_options() -> None:
+    """ "Agent may be stuck" reads as one sentence; fresh/continue/stop still answer it."""
+    event = {"type": "question", "question_id": "q1", "turn_id": "t", "session": "main",
+             "question": "Agent may be stuck (3 failed attempts at `npm test`).",
+             "options": ["fresh", "continue", "stop"],
+             "hint": "Reply *fresh* to start a fresh session with a summary, *continue*, "
+                     "or *stop*."}  # fmt: skip
+    outcome = translate(event, CTX)
+    assert [r.body for r in outcome.replies] == [
+        "❓ Agent may be stuck (3 failed attempts at `npm test`). Reply *fresh* to start a "
+        "fresh session with a summary, *continue*, or *stop*."
+    ]
+    assert outcome.prompt_open is not None
+    assert outcome.prompt_open.options == ["fresh", "continue", "stop"]
+
+
+def test_a_question_that_ended_without_an_answer_closes_its_prompt_silently() -> None:
+    """After a timeout the next message goes to Claude, not to a dead question."""
+    outcome = translate({"type": "question_resolved", "question_id": "q1", "by": "timeout"}, CTX)
+    assert outcome.prompt_closed == "q1" and outcome.replies == []

@@ -137,7 +137,7 @@ async def test_unanswered_approval_is_denied_after_the_timeout(
     resolved = await events.wait_type("approval_resolved", "t1")
     assert resolved["by"] == "timeout" and resolved["decision"] == "deny"
     await events.finished("t1")
-    assert "No answer within 1 seconds" in str(tool_results(anthropic_fake.main_requests[-1]))
+    assert "No answer within 1 second" in str(tool_results(anthropic_fake.main_requests[-1]))
     assert not (host.workspace / "late.txt").exists()
 
 

@@ -125,13 +125,21 @@ def _approval_resolved(event: dict[str, Any], ctx: EventContext) -> EventOutcome
 
 def _question(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
     options = [str(o) for o in event.get("options") or []]
-    lines = [f"❓ {event.get('question', '')}"]
-    lines += [f"*{i}* {option}" for i, option in enumerate(options, 1)]
-    lines.append("Reply with a number or in your own words." if options else "Reply to answer.")
+    if event.get("hint"):  # the question says how to answer: one line, options not listed
+        lines = [f"❓ {event.get('question', '')} {event['hint']}"]
+    else:
+        lines = [f"❓ {event.get('question', '')}"]
+        lines += [f"*{i}* {option}" for i, option in enumerate(options, 1)]
+        lines.append("Reply with a number or in your own words." if options else "Reply to answer.")
     prompt = PromptOpen(
         str(event["question_id"]), "question", event.get("turn_id"), options, event.get("session")
     )
     return EventOutcome([Reply(ctx.tag + "\n".join(lines), kind="question")], prompt_open=prompt)
+
+
+def _question_resolved(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
+    """A question ended without the user's answer (timeout, or its turn stopped)."""
+    return EventOutcome(prompt_closed=str(event.get("question_id")))
 
 
 PR_OFFER = "Reply *pr* to open a pull request"
@@ -182,6 +190,7 @@ _RULES = {
     "approval_request": _approval,
     "approval_resolved": _approval_resolved,
     "question": _question,
+    "question_resolved": _question_resolved,
     "result": _result,
     "error": _error,
 }

@@ -26,6 +26,7 @@ from claude_agent_sdk import (
     PermissionResult,
     PermissionResultAllow,
     PermissionResultDeny,
+    ResultMessage,
     ToolPermissionContext,
 )
 
@@ -36,6 +37,7 @@ from cockpit.host.events import EventLog
 from cockpit.host.failures import Failure
 from cockpit.host.phone_tools import SERVER_NAME, PhoneContext, PhoneToolFactory, phone_server
 from cockpit.host.push import pending_changes
+from cockpit.host.stuck import StuckWatch, limits_of
 from cockpit.host.turn_stream import TurnStream
 from cockpit.host.waits import Waits
 from cockpit.host.workspace import git_info
@@ -81,6 +83,7 @@ class HostParts:
 class _Running:
     turn_id: str
     client: ClaudeSDKClient | None = None
+    watch: StuckWatch | None = None
     interrupted: bool = False
     kill: asyncio.Event = field(default_factory=asyncio.Event)
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -169,6 +172,7 @@ class Runner:
             self._finish(turn.turn_id, turn.session, "failed", failure)
         finally:
             self._running.pop(turn.session, None)
+            self._p.waits.forget(turn.turn_id)
             running.done.set()
 
     async def _observe(self, turn: Turn, *, after: bool) -> None:
@@ -179,16 +183,54 @@ class Runner:
                 log.error("host.observer_failed", exc=True, turn_id=turn.turn_id)
 
     async def _drive(self, turn: Turn, running: _Running, cwd: Path) -> TurnStream:
-        stream = TurnStream(self._p.events, turn.turn_id, turn.session, cwd)
-        options = self._options(turn, cwd)
+        """Run the turn; when the user answers *fresh* to "may be stuck", run it again in
+        a new Claude session whose first prompt summarises the stuck one."""
+        prompt, resume = build_prompt(turn), self._p.db.claude_session_id(turn.session)
+        earlier: list[ResultMessage] = []
+        while True:
+            stream = TurnStream(self._p.events, turn.turn_id, turn.session, cwd, earlier)
+            watch = self._watch(turn, running)
+            await self._session_run(turn, running, cwd, stream, watch, prompt, resume)
+            if watch.decision != "fresh" or running.kill.is_set():
+                return stream
+            log.info("host.fresh_session", turn_id=turn.turn_id, session=turn.session)
+            earlier = [*earlier, *([stream.result] if stream.result else [])]
+            prompt, resume = watch.summary(turn.text), None
+            running.interrupted = False
+
+    async def _session_run(
+        self,
+        turn: Turn,
+        running: _Running,
+        cwd: Path,
+        stream: TurnStream,
+        watch: StuckWatch,
+        prompt: str,
+        resume: str | None,
+    ) -> None:
+        options = self._options(turn, cwd, resume, watch)
         async with ClaudeSDKClient(options=options) as client:
             running.client = client
             if not running.kill.is_set():
-                await client.query(build_prompt(turn))
+                await client.query(prompt)
                 await _consume(client, stream, running, self._p.settings.slow_answer_seconds)
         if stream.claude_session_id:
             self._p.db.set_claude_session_id(turn.session, stream.claude_session_id)
-        return stream
+
+    def _watch(self, turn: Turn, running: _Running) -> StuckWatch:
+        """A new stuck-watch for one Claude session run of `turn`."""
+
+        async def stop() -> None:  # called from a hook, before it answers: nothing more runs
+            if running.interrupted or running.client is None:
+                return
+            running.interrupted = True
+            await _quietly_interrupt(running.client)
+
+        p = self._p
+        running.watch = StuckWatch(
+            limits_of(p.settings), p.waits, p.events, turn.turn_id, turn.session, stop=stop
+        )
+        return running.watch
 
     def _conclude(
         self,
@@ -218,7 +260,9 @@ class Runner:
         self._p.db.set_turn_state(turn_id, state, failure.kind, failure.message)
         self._p.events.emit("error", turn_id, session, **failure.payload())
 
-    def _options(self, turn: Turn, cwd: Path) -> ClaudeAgentOptions:
+    def _options(
+        self, turn: Turn, cwd: Path, resume: str | None, watch: StuckWatch
+    ) -> ClaudeAgentOptions:
         p = self._p
         ctx = PhoneContext(
             turn.turn_id, turn.session, p.workspace, cwd, p.files_dir, p.events, p.waits, p.db
@@ -229,7 +273,8 @@ class Runner:
             can_use_tool=self._gate(turn, cwd),
             mcp_servers={SERVER_NAME: phone_server(ctx, p.phone_tools)},
             env=self._env(),
-            resume=p.db.claude_session_id(turn.session),
+            resume=resume,
+            hooks=watch.hooks(p.settings.approval_timeout_seconds),
             setting_sources=["project"],
             model=p.settings.claude_model,
             stderr=lambda line: log.debug("host.claude_stderr", line=line[:300]),
@@ -294,6 +339,8 @@ class Runner:
 
     async def _stop(self, running: _Running) -> None:
         running.interrupted = True
+        if running.watch is not None:
+            running.watch.halt()
         if running.client is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(running.client.interrupt(), 1.5)
@@ -365,6 +412,8 @@ async def _consume(
     async def read() -> None:
         async for message in client.receive_response():
             stream.take(message)
+            if running.watch is not None:
+                running.watch.take(message)
 
     reader = asyncio.ensure_future(read())
     killer = asyncio.ensure_future(running.kill.wait())
@@ -402,6 +451,14 @@ async def _tell_when_slow(stream: TurnStream, limit: float) -> None:
                 stream.still_waiting(due)
             due *= 2
         await asyncio.sleep(max(0.1, due - quiet))
+
+
+async def _quietly_interrupt(client: ClaudeSDKClient) -> None:
+    """Interrupt Claude Code; a failure is logged (the turn then ends by its own result)."""
+    try:
+        await asyncio.wait_for(client.interrupt(), 5)
+    except Exception as exc:
+        log.warning("host.interrupt_failed", error=str(exc)[:300])
 
 
 def build_prompt(turn: Turn) -> str:

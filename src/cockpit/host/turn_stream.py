@@ -32,8 +32,16 @@ SYNTHETIC_MODEL = "<synthetic>"
 class TurnStream:
     """Consumes the messages of one turn, emitting events as they come."""
 
-    def __init__(self, events: EventLog, turn_id: str, session: str, cwd: Path):
+    def __init__(
+        self,
+        events: EventLog,
+        turn_id: str,
+        session: str,
+        cwd: Path,
+        earlier: list[ResultMessage] | None = None,
+    ):
         self._events = events
+        self._earlier = list(earlier or [])  # results of stuck sessions this turn replaced
         self._turn_id = turn_id
         self._session = session
         self._cwd = cwd
@@ -121,10 +129,11 @@ class TurnStream:
         """The `result` event's payload."""
         result = self.result
         assert result is not None
+        every = [*self._earlier, result]
         return {
-            "num_turns": result.num_turns,
-            "duration_ms": result.duration_ms,
-            "total_cost_usd": result.total_cost_usd or 0.0,
+            "num_turns": sum(r.num_turns for r in every),
+            "duration_ms": sum(r.duration_ms for r in every),
+            "total_cost_usd": sum(r.total_cost_usd or 0.0 for r in every),
             "claude_session_id": result.session_id,
             "is_error": result.is_error,
             "subtype": result.subtype,

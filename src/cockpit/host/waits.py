@@ -8,7 +8,10 @@ unanswered wait resolves itself after `COCKPIT_APPROVAL_TIMEOUT_SECONDS`.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -41,17 +44,35 @@ def timeout_text(seconds: float) -> str:
     minutes = round(seconds / 60)
     if minutes >= 1:
         return f"No answer within {minutes} minute{'s' if minutes != 1 else ''}"
-    return f"No answer within {round(seconds)} seconds"
+    whole = round(seconds)
+    return f"No answer within {whole} second{'s' if whole != 1 else ''}"
 
 
 class Waits:
     """The broker between Claude's waiting tool calls and the phone's answers."""
 
-    def __init__(self, db: HostDB, events: EventLog, timeout_seconds: float):
+    def __init__(
+        self,
+        db: HostDB,
+        events: EventLog,
+        timeout_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._db = db
+        self._clock = clock
         self._events = events
         self._timeout = timeout_seconds
         self._futures: dict[str, asyncio.Future[Answer]] = {}
+        self._owner: dict[str, str] = {}  # wait id -> turn id, while it waits
+        self._waited: defaultdict[str, float] = defaultdict(float)  # turn id -> seconds
+
+    def waited(self, turn_id: str) -> float:
+        """Seconds the turn has spent waiting for the phone (approvals and questions)."""
+        return self._waited.get(turn_id, 0.0)
+
+    def forget(self, turn_id: str) -> None:
+        """Drop the turn's waiting time (the turn is over)."""
+        self._waited.pop(turn_id, None)
 
     def expire_stale(self) -> None:
         """Resolve waits left pending by a previous host process (their turn is gone)."""
@@ -83,7 +104,7 @@ class Waits:
             summary=summary,
             input=args,
         )
-        answer = await self._wait(wait.wait_id, "deny")
+        answer = await self._wait(wait.wait_id, "deny", turn_id)
         if answer.by == "timeout":
             self._events.emit(
                 "approval_resolved",
@@ -96,9 +117,18 @@ class Waits:
         return answer
 
     async def question(
-        self, turn_id: str, session: str, question: str, options: list[str]
+        self,
+        turn_id: str,
+        session: str,
+        question: str,
+        options: list[str],
+        hint: str | None = None,
     ) -> Answer:
-        """Ask the phone `question`; wait for the answer (empty on timeout)."""
+        """Ask the phone `question`; wait for the answer (empty on timeout).
+
+        `hint`, when given, tells the user how to answer instead of the numbered options.
+        A question that ends without the user's answer is announced as `question_resolved`.
+        """
         wait = Wait(
             f"q_{uuid.uuid4().hex[:12]}",
             "question",
@@ -111,6 +141,7 @@ class Waits:
             None,
         )
         self._db.insert_wait(wait)
+        extra = {"hint": hint} if hint else {}
         self._events.emit(
             "question",
             turn_id,
@@ -118,12 +149,34 @@ class Waits:
             question_id=wait.wait_id,
             question=question,
             options=options,
+            **extra,
         )
-        return await self._wait(wait.wait_id, "")
+        answer = Answer("", "host")
+        try:
+            answer = await self._wait(wait.wait_id, "", turn_id)
+            return answer
+        finally:
+            if answer.by != "user":
+                self._events.emit(
+                    "question_resolved", turn_id, session, question_id=wait.wait_id, by=answer.by
+                )
 
-    async def _wait(self, wait_id: str, default: str) -> Answer:
+    def release(self, turn_id: str, value: str) -> int:
+        """Answer the turn's pending waits on the host's behalf (the turn is being stopped)."""
+        released = 0
+        for wait_id, future in list(self._futures.items()):
+            if self._owner.get(wait_id) != turn_id or future.done():
+                continue
+            if self._db.resolve_wait(wait_id, value, "host"):
+                future.set_result(Answer(value, "host"))
+                released += 1
+        return released
+
+    async def _wait(self, wait_id: str, default: str, turn_id: str) -> Answer:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._futures[wait_id] = future
+        self._owner[wait_id] = turn_id
+        started = self._clock()
         try:
             return await asyncio.wait_for(asyncio.shield(future), self._timeout)
         except TimeoutError:
@@ -132,7 +185,9 @@ class Waits:
                 return Answer(default, "timeout", reason)
             return future.result() if future.done() else Answer(default, "timeout", reason)
         finally:
+            self._waited[turn_id] += self._clock() - started
             self._futures.pop(wait_id, None)
+            self._owner.pop(wait_id, None)
             if not future.done():
                 self._db.resolve_wait(wait_id, default, "host")
 

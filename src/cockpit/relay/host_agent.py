@@ -1,7 +1,8 @@
 """The agent that hands each message to the user's own Claude Code host.
 
 A message is, in this order: a relay command (`core/commands.py`, answered here
-without spending tokens), a visual command (`show <file>` and friends, answered by
+without spending tokens; but a bare word like "stop" that is an option of the open
+question answers it), a visual command (`show <file>` and friends, answered by
 the host), an answer to an open approval or question, or a turn for Claude. A
 quoted reply goes to the session that wrote the quoted message.
 """
@@ -73,6 +74,10 @@ class HostAgent:
             return None
         text = record.message.body
         parsed = commands.parse(text)
+        if isinstance(parsed, commands.Invocation) and not text.strip().startswith("/"):
+            answered = await self._bare_answer(relay, client, record, text)
+            if answered is not None:  # "stop" answering "Agent may be stuck …"
+                return answered
         if isinstance(parsed, commands.Suggestion):
             return (f"Did you mean /{parsed.command.name}? (Send //{parsed.typed} to pass "
                     "it to Claude as it is.)")  # fmt: skip
@@ -108,6 +113,18 @@ class HostAgent:
             return None
         ctx = self._context(relay, client, record, session)
         return await handlers.run(ctx, commands.Invocation(commands.by_name("pr"), ""))
+
+    async def _bare_answer(
+        self, relay: Relay, client: HostClient, record: InboundRecord, text: str
+    ) -> str | None:
+        """A bare command word that is one of the open question's options answers it."""
+        assert record.user_id is not None
+        prompt = await in_thread(hosts.open_prompt, relay.db, record.user_id)
+        if prompt is None or prompt.kind != "question":
+            return None
+        if fold(text) not in {fold(option) for option in prompt.options}:
+            return None
+        return await self._answer(relay, client, prompt, text)
 
     def _context(
         self, relay: Relay, client: HostClient, record: InboundRecord, session: str
