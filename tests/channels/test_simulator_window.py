@@ -114,3 +114,14 @@ def test_window_requests_are_checked(stack: Stack) -> None:
         ).status_code
         == 422
     )
+
+
+def test_an_unreachable_handset_is_reported_undelivered_with_30003(stack: Stack) -> None:
+    """The `undelivered_next` knob: accepted, then `undelivered` with 30003, not on the phone."""
+    stack.client.post("/phone/api/faults", json={"undelivered_next": 1})
+    sid = stack.send(body="into the void").json()["sid"]
+    assert stack.statuses(sid, 1) == ["undelivered"]
+    assert stack.receiver.callbacks(sid)[0].params["ErrorCode"] == "30003"
+    assert _thread_bodies(stack) == []
+    again = stack.send(body="phone is on again").json()["sid"]
+    assert stack.statuses(again, 3) == ["sent", "delivered", "read"]

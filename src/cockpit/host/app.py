@@ -132,9 +132,13 @@ def create_host_app(
         )
     )
 
+    # Told in /health: a new boot id tells the relay the host restarted, `restart_cut`
+    # whether a turn was cut by it (that turn's failure then carries the news).
+    boot = {"boot": secrets.token_hex(8), "restart_cut": 0}
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runner.recover()
+        boot["restart_cut"] = runner.recover()
         log.info("host.started", workspace=str(workspace))
         yield
         events.close()
@@ -151,7 +155,7 @@ def create_host_app(
     _routes(app, token, db, events, waits, runner, folders)
     add_visual_routes(app, _auth(token), visuals)
     add_session_routes(app, _auth(token), folders)
-    _status_routes(app, token, runner, folders, visuals)
+    _status_routes(app, token, runner, folders, visuals, boot)
     return app
 
 
@@ -322,7 +326,12 @@ def _event_routes(app: FastAPI, auth: Any, db: HostDB, events: EventLog) -> None
 
 
 def _status_routes(
-    app: FastAPI, token: str, runner: Runner, folders: Worktrees, visuals: HostVisuals
+    app: FastAPI,
+    token: str,
+    runner: Runner,
+    folders: Worktrees,
+    visuals: HostVisuals,
+    boot: dict[str, Any],
 ) -> None:
     @app.get("/health")
     async def health(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
@@ -333,8 +342,24 @@ def _status_routes(
         branches = await asyncio.to_thread(folders.branches, list(sessions))
         for name, branch in branches.items():
             sessions[name]["branch"] = branch
+        commits = await asyncio.to_thread(_session_commits, folders, list(sessions))
+        for name, commit in commits.items():
+            sessions[name]["last_commit"] = commit
         git = await asyncio.to_thread(ws.git_info, folders.workspace)
-        return JSONResponse({**status, **git, **visuals.status()})
+        return JSONResponse({**status, **git, **visuals.status(), **boot})
+
+
+def _session_commits(folders: Worktrees, names: list[str]) -> dict[str, object]:
+    """The last commit (sha, subject) of each session's own folder that exists."""
+    found: dict[str, object] = {}
+    for name in names:
+        try:
+            folder = folders.folder(name)
+        except ValueError:  # BadSessionName: not a folder of ours
+            continue
+        if folder.is_dir():
+            found[name] = ws.git_info(folder)["last_commit"]
+    return found
 
 
 async def serve_host(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:

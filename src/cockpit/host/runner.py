@@ -352,13 +352,18 @@ class Runner:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(running.done.wait(), 10)
 
-    def recover(self) -> None:
-        """After a restart: fail turns that were running, queue again those that waited."""
+    def recover(self) -> int:
+        """After a restart: fail turns that were running, queue again those that waited.
+
+        Returns how many turns the restart cut (each tells the phone itself, with the
+        last commit, so the relay need not say it again)."""
         self._p.waits.expire_stale()
-        for turn in self._p.db.turns_in_state("running"):
+        cut = self._p.db.turns_in_state("running")
+        for turn in cut:
             self._finish(turn.turn_id, turn.session, "failed", self._restarted(turn.session))
         for turn in self._p.db.turns_in_state("queued"):
             self.submit(turn.turn_id, turn.session)
+        return len(cut)
 
     def _restarted(self, session: str) -> Failure:
         """The failure of a turn cut by a restart, with its folder's last commit."""

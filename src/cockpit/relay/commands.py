@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cockpit.core.commands import Invocation, help_text
+from cockpit.core.delivery import in_words
 from cockpit.relay import github_commands
 from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
@@ -71,10 +72,18 @@ async def _status(ctx: CommandContext, args: str) -> str:
     dev = health.get("dev_server")
     if isinstance(dev, dict):
         lines.append("Dev server: " + ("✅ up" if dev.get("healthy") else "⚠️ not answering"))
-    failed = await in_thread(outbox.failed_count, ctx.relay.db, ctx.phone)
-    if failed:
-        lines.append(f"⚠️ {failed} message(s) could not be delivered to you.")
+    lines += await _delivery_lines(ctx)
     return "\n".join(lines)
+
+
+async def _delivery_lines(ctx: CommandContext) -> list[str]:
+    """Messages that could not be delivered: how many, and the latest reason in words."""
+    failed = await in_thread(outbox.failed_count, ctx.relay.db, ctx.phone)
+    if not failed:
+        return []
+    latest = await in_thread(outbox.latest_failure, ctx.relay.db, ctx.phone)
+    reason = in_words(latest.error_code, latest.last_error) if latest else "unknown"
+    return [f"⚠️ {failed} message(s) could not be delivered to you. Latest: {reason}."]
 
 
 async def _stop(ctx: CommandContext, args: str) -> str:

@@ -26,7 +26,7 @@ from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
 from cockpit.relay.storing import keep_media
 from cockpit.relay.workers import in_thread
-from cockpit.store import github, hosts, outbox, sessions
+from cockpit.store import github, hosts, inbox, outbox, sessions
 from cockpit.store.models import utcnow
 from cockpit.store.users import UserRecord
 
@@ -35,6 +35,9 @@ ClientFor = Callable[[int], Awaitable[HostClient]]
 
 DOWN = "⚠️ Your workspace is not answering. I'm bringing it back; your messages are kept."
 BACK = "✅ Your workspace is back{commit}. Reply *retry* to run your last message again."
+RESTARTED = (
+    "🔄 Your workspace restarted{commit}. Nothing is lost: messages you sent meanwhile go on now."
+)
 
 
 class HostFollower:
@@ -61,9 +64,10 @@ class HostFollower:
         link = await in_thread(hosts.get_link, self.relay.db, self.user.id)
         self._progress_ts = link.last_progress_ts
         self._down_since = link.unreachable_since
-        await client.health()
-        if self._down_since is not None:
-            await self._back(client)
+        health = await client.health()
+        restarted = await self._restarted(health, link.session)
+        if self._down_since is not None or restarted:
+            await self._back(health, restarted, link.session)
         async for seq, event in client.events(link.cursor):
             await self.apply(client, seq, event)
 
@@ -150,28 +154,59 @@ class HostFollower:
             await in_thread(outbox.enqueue_now, self.relay.db, [draft])
             self.relay.outbox_ready.set()
 
-    async def _back(self, client: HostClient) -> None:
+    async def _restarted(self, health: dict[str, Any], session: str) -> bool:
+        """Whether the host restarted since we last saw it (its boot id changed); if so,
+        tell the user once, with the last commit, unless a cut turn tells it already."""
+        boot = health.get("boot")
+        if not isinstance(boot, str):
+            return False
+        previous = await in_thread(hosts.swap_boot, self.relay.db, self.user.id, boot)
+        if previous is None or previous == boot:
+            return False
+        cut = health.get("restart_cut") or 0
+        log.warning("follower.host_restarted", user_id=self.user.id, boot=boot, turns_cut=cut)
+        if not cut:  # a cut turn's own failure says "restarted", with the commit
+            draft = OutboundDraft(
+                key=f"host-restart:{self.user.id}:{boot}", to=self.user.phone,
+                body=RESTARTED.format(commit=_commit_words(health, session)), kind="notice",
+                user_id=self.user.id,
+            )  # fmt: skip
+            await in_thread(outbox.enqueue_now, self.relay.db, [draft])
+            self.relay.outbox_ready.set()
+        return True
+
+    async def _back(self, health: dict[str, Any], restarted: bool, session: str) -> None:
+        """The host answers again: messages that waited for it go now; the user, told
+        it was down, hears it is back (unless the restart notice said so)."""
         since = self._down_since
+        await in_thread(hosts.mark_unreachable, self.relay.db, self.user.id, None)
+        self._down_since = None
+        if await in_thread(inbox.retry_now, self.relay.db, self.user.id):
+            self.relay.inbox_ready.set()
+        if since is None or restarted:
+            return
         told = await in_thread(
             outbox.exists, self.relay.db, f"host-down:{self.user.id}:{since.isoformat()}"
         )
-        await in_thread(hosts.mark_unreachable, self.relay.db, self.user.id, None)
-        self._down_since = None
         if not told:
             return
-        health = await client.health()
-        commit = health.get("last_commit") or {}
-        where = (
-            f" (last commit {commit.get('sha', '')[:7]} “{commit.get('subject', '')}”)"
-            if commit
-            else ""
-        )
         draft = OutboundDraft(
             key=f"host-up:{self.user.id}:{since.isoformat()}",
             to=self.user.phone,
-            body=BACK.format(commit=where),
+            body=BACK.format(commit=_commit_words(health, session)),
             kind="notice",
             user_id=self.user.id,
         )
         await in_thread(outbox.enqueue_now, self.relay.db, [draft])
         self.relay.outbox_ready.set()
+
+
+def _commit_words(health: dict[str, Any], session: str) -> str:
+    """` (last commit abc1234 “subject”)` of the session's folder, else the workspace's."""
+    sessions = health.get("sessions")
+    info = sessions.get(session) if isinstance(sessions, dict) else None
+    commit = info.get("last_commit") if isinstance(info, dict) else None
+    commit = commit or health.get("last_commit")
+    if not isinstance(commit, dict) or not commit.get("sha"):
+        return ""
+    return f" (last commit {str(commit['sha'])[:7]} “{commit.get('subject', '')}”)"

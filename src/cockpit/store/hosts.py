@@ -25,6 +25,7 @@ class LinkRecord:
     session: str
     last_progress_ts: float | None
     unreachable_since: datetime | None
+    host_boot: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,9 @@ def get_link(db: Database, user_id: int) -> LinkRecord:
     """The user's host link, created on first use."""
     with db.transaction() as s:
         r = _link(s, user_id)
-        return LinkRecord(r.user_id, r.cursor, r.session, r.last_progress_ts, r.unreachable_since)
+        return LinkRecord(
+            r.user_id, r.cursor, r.session, r.last_progress_ts, r.unreachable_since, r.host_boot
+        )
 
 
 def apply_event(
@@ -187,6 +190,14 @@ def mark_unreachable(db: Database, user_id: int, since: datetime | None) -> bool
         if since is None or first:
             link.unreachable_since = since
         return first
+
+
+def swap_boot(db: Database, user_id: int, boot: str) -> str | None:
+    """Record the boot id the host reports now; returns the one recorded before."""
+    with db.transaction() as s:
+        link = _link(s, user_id, lock=True)
+        previous, link.host_boot = link.host_boot, boot
+        return previous
 
 
 def turn_session(db: Database, turn_id: str) -> str | None:

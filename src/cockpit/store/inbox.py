@@ -106,10 +106,19 @@ def accept(
 
 
 def due(db: Database, limit: int = 50) -> list[InboundRecord]:
-    """Pending messages whose turn has come, oldest first."""
+    """Each user's oldest pending message, if its turn has come; oldest first.
+
+    Only the oldest: a message postponed (the host was down) holds back the user's
+    later ones, so they reach the host in the order they were sent.
+    """
+    heads = (
+        select(func.min(InboundMessage.id))
+        .where(InboundMessage.state == "pending")
+        .group_by(InboundMessage.user_id)
+    )
     query = (
         select(InboundMessage)
-        .where(InboundMessage.state == "pending", InboundMessage.next_attempt_at <= utcnow())
+        .where(InboundMessage.id.in_(heads), InboundMessage.next_attempt_at <= utcnow())
         .order_by(InboundMessage.id)
         .limit(limit)
     )
@@ -139,6 +148,17 @@ def postpone(
             .values(attempts=InboundMessage.attempts + 1, last_error=error, next_attempt_at=next_at)
         )
         outbox.enqueue(s, drafts, is_postgres=db.is_postgres)
+
+
+def retry_now(db: Database, user_id: int) -> int:
+    """Make the user's postponed messages due now (their host is back); how many."""
+    with db.transaction() as s:
+        result = s.execute(
+            update(InboundMessage)
+            .where(InboundMessage.user_id == user_id, InboundMessage.state == "pending")
+            .values(next_attempt_at=utcnow())
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def count(db: Database) -> int:

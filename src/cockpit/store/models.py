@@ -151,6 +151,8 @@ class HostLink(Base):
     session: Mapped[str] = mapped_column(String(64), default="main")
     last_progress_ts: Mapped[float | None] = mapped_column()
     unreachable_since: Mapped[datetime | None] = mapped_column()
+    # The boot id the host last reported: a new one means the host restarted.
+    host_boot: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -158,6 +158,13 @@ class MessagesApi:
             return None
         return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
 
+    def _refusal(self, to: str, content: str | None) -> int | None:
+        """Why the accepted message will not reach the phone: 63016 outside the window,
+        30003 when the `undelivered_next` knob says the handset is off; else None."""
+        if not content and not self._sim.window_open(to):
+            return OUTSIDE_WINDOW
+        return UNREACHABLE if self._sim.faults.take("undelivered_next") else None
+
     def _accept(self, form: FormData) -> SimMessage:
         """Record the message as queued and start its delivery in the background."""
         urls = [url for url in form.getlist("MediaUrl") if isinstance(url, str)]
@@ -178,7 +185,7 @@ class MessagesApi:
             media=[SimMedia(id=new_sid("ME"), source_url=url) for url in urls],
             status_callback=_text(form, "StatusCallback") or None,
             content_sid=content,
-            refusal=None if content or self._sim.window_open(to) else OUTSIDE_WINDOW,
+            refusal=self._refusal(to, content),
         )
         self._sim.state.add(message)
         self._sim.courier.spawn(self._sim.courier.deliver_outbound(message))
@@ -232,6 +239,7 @@ class MessagesApi:
 _PAGING = {"Page", "PageSize", "PageToken"}
 _PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 OUTSIDE_WINDOW = 63016
+UNREACHABLE = 30003
 
 
 def _address(value: str) -> str | None:

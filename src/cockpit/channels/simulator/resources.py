@@ -29,6 +29,7 @@ ERRORS: dict[int, str] = {
     21655: "The ContentSid is Invalid.",
     21656: "The ContentVariables Parameter is invalid.",
     21910: "Invalid 'From' and 'To' pair. 'From' and 'To' should be of the same channel",
+    30003: "Unreachable destination handset",
     63007: "Twilio could not find a Channel with the specified From address",
     63016: (
         "Failed to send freeform message because you are outside the allowed window. "

@@ -60,8 +60,8 @@ class SimMessage:
     relay_status: int | None = None
     relay_error: str | None = None
     content_sid: str | None = None  # sent as an approved template (Content API)
-    # WhatsApp's refusal (63016: outside the window): Twilio lists the message as
-    # failed, the phone never sees it.
+    # Why the message never reaches the phone (63016: outside the window; 30003: the
+    # handset is off): Twilio lists it as failed or undelivered, the phone never sees it.
     refusal: int | None = None
 
     @property
@@ -120,6 +120,9 @@ class Faults:
     # them and reports error 63016 by status callback; 1 makes the create request
     # itself answer 400 with code 63016 instead.
     window_refusal_sync: int = 0
+    # The next messages are accepted, then fail by callback as `undelivered` with
+    # 30003 (the handset is unreachable), as Twilio reports a phone that is off.
+    undelivered_next: int = 0
 
     def take(self, name: str) -> bool:
         """Consume one unit of counter `name`; True when one was left."""

@@ -22,6 +22,7 @@ from cockpit.log import get_logger
 log = get_logger(__name__)
 
 MEDIA_FAILED = 63019
+UNREACHABLE = 30003  # Twilio: "Unreachable destination handset"
 WEBHOOK_TIMEOUT = 15.0  # Twilio gives up on a webhook after 15 s
 
 
@@ -85,10 +86,12 @@ class Courier:
     async def deliver_outbound(self, message: SimMessage) -> None:
         """Fetch the media, then report sent, delivered and read (or failed) by callback.
 
-        A message WhatsApp refuses (`message.refusal`, 63016 outside the window) fails."""
+        A message that never reaches the phone (`message.refusal`: 63016 outside the
+        window, 30003 an unreachable handset) fails or is undelivered."""
         if message.refusal is not None:
             await asyncio.sleep(self._faults.callback_delay)
-            message.set_status("failed", message.refusal, ERRORS[message.refusal])
+            status = "undelivered" if message.refusal == UNREACHABLE else "failed"
+            message.set_status(status, message.refusal, ERRORS[message.refusal])
             await self._callback(message)
             return
         if not await self._fetch_all(message.media):
