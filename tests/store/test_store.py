@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from cockpit.core.messages import Inbound, OutboundDraft
 from cockpit.store import inbox, outbox, users
 from cockpit.store.db import Database
+from cockpit.store.models import utcnow
 
 ADA = "+15551230001"
 BOB = "+15551230002"
@@ -138,3 +141,17 @@ def test_an_operator_retry_sends_a_failed_message_again(db: Database) -> None:
     assert [r.key for r in outbox.due_heads(db)] == ["f1"]
     assert outbox.failed_count(db, ADA) == 0
     assert outbox.retry_failed(db, 9999) is False
+
+
+def test_a_postponed_message_holds_back_its_senders_later_ones(db: Database) -> None:
+    """While Ada's first message waits for her host, her second is not due; Bob's is."""
+    ada, bob = users.add_user(db, ADA, "Ada"), users.add_user(db, BOB, "Bob")
+    inbox.store_inbound(db, _inbound("SM1", "first"), ada.id)
+    inbox.store_inbound(db, _inbound("SM2", "second"), ada.id)
+    bobs = Inbound(sid="SM3", from_number=BOB, to="whatsapp:+14155238886", body="other")
+    inbox.store_inbound(db, bobs, bob.id)
+    first = inbox.due(db)[0]
+    inbox.postpone(db, first.id, "host unreachable", utcnow() + timedelta(hours=1), [])
+    assert [r.message.sid for r in inbox.due(db)] == ["SM3"]
+    assert inbox.retry_now(db, ada.id) == 2
+    assert [r.message.sid for r in inbox.due(db)] == ["SM1", "SM2", "SM3"]

@@ -45,20 +45,26 @@ class Dispatcher:
     async def drain(self) -> bool:
         """Handle every message that is due; True when any was handled."""
         records = await in_thread(inbox.due, self.relay.db)
+        postponed: set[int | None] = set()
         for record in records:
-            await self.handle(record)
+            if record.user_id in postponed:
+                continue  # its sender's earlier message waits: keep their order
+            if not await self.handle(record):
+                postponed.add(record.user_id)
         return bool(records)
 
-    async def handle(self, record: InboundRecord) -> None:
-        """Run one message through the agent and record the outcome atomically."""
+    async def handle(self, record: InboundRecord) -> bool:
+        """Run one message through the agent and record the outcome atomically;
+        False when it was postponed."""
         try:
             drafts = await self.agent.handle(self.relay, record)
         except CockpitError as exc:
             await self._postpone(record, exc)
-            return
+            return False
         await in_thread(inbox.finish, self.relay.db, record.id, drafts)
         log.info("dispatcher.handled", sid=record.message.sid, replies=len(drafts))
         self.relay.outbox_ready.set()
+        return True
 
     async def _postpone(self, record: InboundRecord, exc: CockpitError) -> None:
         settings = self.relay.settings

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 
 from cockpit.core.messages import Inbound, MediaRef, OutboundDraft
 from cockpit.store import outbox
@@ -106,19 +107,26 @@ def accept(
 
 
 def due(db: Database, limit: int = 50) -> list[InboundRecord]:
-    """Each user's oldest pending message, if its turn has come; oldest first.
+    """Pending messages whose turn has come, oldest first.
 
-    Only the oldest: a message postponed (the host was down) holds back the user's
-    later ones, so they reach the host in the order they were sent.
+    A message postponed (its host was down) holds back its sender's later ones, so
+    they reach the host in the order they were sent.
     """
-    heads = (
-        select(func.min(InboundMessage.id))
-        .where(InboundMessage.state == "pending")
-        .group_by(InboundMessage.user_id)
+    now = utcnow()
+    earlier = aliased(InboundMessage)
+    waiting = (
+        select(earlier.id)
+        .where(
+            earlier.user_id == InboundMessage.user_id,
+            earlier.state == "pending",
+            earlier.id < InboundMessage.id,
+            earlier.next_attempt_at > now,
+        )
+        .exists()
     )
     query = (
         select(InboundMessage)
-        .where(InboundMessage.id.in_(heads), InboundMessage.next_attempt_at <= utcnow())
+        .where(InboundMessage.state == "pending", InboundMessage.next_attempt_at <= now, ~waiting)
         .order_by(InboundMessage.id)
         .limit(limit)
     )
