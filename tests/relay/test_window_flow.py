@@ -11,13 +11,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
+from cockpit.config import load_settings
 from cockpit.core.messages import OutboundDraft
 from cockpit.core.window import REOPEN_TEXT
+from cockpit.embedded import DEMO_PHONE, create_local_app, prepare_local
 from cockpit.store import outbox, users
+from cockpit.store.db import Database
 from cockpit.store.migrate import upgrade
-from tests.live import wait_until
+from tests.live import bound_socket, serve, wait_until
 from tests.relay.conftest import ADA, Stack, running_stack
 
 TEMPLATE = "HX" + "5e" * 16
@@ -148,3 +152,34 @@ def test_without_a_template_messages_are_held_the_operator_warned_and_the_reply_
         stack.send("back")
         stack.wait_received(3)
         assert stack.bodies() == ["hello", "late result", "back"]
+
+
+def test_cockpit_up_approves_its_own_template_so_a_closed_window_still_reaches_the_phone(
+    tmp_path: Path,
+) -> None:
+    """`cockpit up` (relay + simulator on one port): the phone's window closes, the relay's
+    message is refused with 63016, the phone shows the template, the reply brings the rest."""
+    settings = load_settings(data_dir=tmp_path / "data", agent="echo", poll_seconds=0.1)
+    sock = bound_socket()
+    prepare_local(settings, "127.0.0.1", sock.getsockname()[1])
+    upgrade(settings.effective_database_url)
+    app, sim = create_local_app(settings)
+    assert sim is not None
+    db = Database(settings.effective_database_url)
+    with serve(app, sock) as base, httpx.Client(base_url=base, timeout=10) as phone:
+
+        def thread() -> list[str]:
+            messages = phone.get("/phone/api/messages", params={"number": DEMO_PHONE}).json()
+            return [m["body"] for m in messages if m["side"] == "in"]
+
+        phone.post("/phone/api/send", json={"from": DEMO_PHONE, "body": "hello"})
+        wait_until(lambda: thread() == ["hello"])
+        phone.post("/phone/api/window", json={"number": DEMO_PHONE, "age_seconds": 90000})
+        demo = users.find_by_phone(db, DEMO_PHONE)
+        assert demo is not None
+        late = OutboundDraft(key="late", to=DEMO_PHONE, body="Build finished.", user_id=demo.id)
+        outbox.enqueue_now(db, [late])
+        wait_until(lambda: thread() == ["hello", REOPEN_TEXT])
+        phone.post("/phone/api/send", json={"from": DEMO_PHONE, "body": "ok"})
+        wait_until(lambda: thread() == ["hello", REOPEN_TEXT, "Build finished.", "ok"])
+    db.dispose()
