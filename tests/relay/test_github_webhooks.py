@@ -211,7 +211,8 @@ async def test_forged_or_unsigned_deliveries_get_401_and_store_nothing(
 
 
 def test_a_redelivery_produces_nothing_new(db_hooks: Hooks) -> None:
-    """GitHub's "Redeliver" sends the same delivery id: answered 200, no second message."""
+    """GitHub's "Redeliver" sends the same delivery id: answered 200, no second message
+    (and counted as a duplicate in /metrics)."""
     first = db_hooks.post(
         "workflow_run", failed_run(), delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958"
     )
@@ -225,6 +226,8 @@ def test_a_redelivery_produces_nothing_new(db_hooks: Hooks) -> None:
     assert message.body.startswith("❌ *test* failed on master")
     assert github.delivery_count(db_hooks.stack.db) == 1
     assert len(outbox.for_recipient(db_hooks.stack.db, ADA)) == 1  # every message is a row
+    metrics = httpx.get(f"{db_hooks.stack.relay_url}/metrics").text
+    assert 'cockpit_github_webhooks_total{result="duplicate"} 3.0' in metrics
 
 
 async def test_bad_deliveries_are_refused_with_a_reason_and_unknown_repositories_ignored(

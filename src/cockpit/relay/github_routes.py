@@ -29,7 +29,8 @@ _DELIVERY = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _EVENT = re.compile(r"^[a-z_]{1,40}$")
 
 
-def _ignored(reason: str) -> JSONResponse:
+def _ignored(relay: Relay, reason: str) -> JSONResponse:
+    relay.metrics.github.labels("ignored").inc()
     return JSONResponse({"status": "ignored", "reason": reason}, status_code=202)
 
 
@@ -42,20 +43,22 @@ async def github_webhook(request: Request) -> JSONResponse:
     full_name = repo_name(payload)
     if full_name is None:
         log.info("github.no_repository", delivery=delivery, github_event=event)
-        return _ignored("the payload names no repository")
+        return _ignored(relay, "the payload names no repository")
     try:
         owner = await in_thread(github.repo_owner, relay.db, full_name)
         if owner is None:
             log.warning("github.unknown_repo", repo=full_name, delivery=delivery)
-            return _ignored(f"{full_name} is not linked to anyone here")
+            return _ignored(relay, f"{full_name} is not linked to anyone here")
         assert relay.settings.secret_key is not None
         secret = await in_thread(
             github.webhook_secret, relay.db, owner, full_name, key=relay.settings.secret_key
         )
         if secret is None or not signature_ok(secret, body, _signature(request)):
+            relay.metrics.github.labels("rejected").inc()
             log.warning("github.bad_signature", repo=full_name, delivery=delivery)
             raise HTTPException(401, "X-Hub-Signature-256 does not match this repository's secret")
         if event == "ping":
+            relay.metrics.github.labels("ping").inc()
             log.info("github.ping", repo=full_name, delivery=delivery)
             return JSONResponse({"status": "pong"})
         new = await in_thread(
@@ -65,6 +68,7 @@ async def github_webhook(request: Request) -> JSONResponse:
         # GitHub does not retry by itself, but a 5xx shows in the hook's delivery log.
         log.error("github.store_failed", delivery=delivery, error=str(exc))
         raise HTTPException(503, "storage unavailable, redeliver later") from None
+    relay.metrics.github.labels("accepted" if new else "duplicate").inc()
     log.info("github.delivery", repo=full_name, delivery=delivery, github_event=event, new=new)
     relay.github_ready.set()
     if not new:
@@ -78,6 +82,7 @@ def _headers(request: Request) -> tuple[str, str]:
     if not _EVENT.match(event) or not _DELIVERY.match(delivery):
         raise HTTPException(400, "X-GitHub-Event and X-GitHub-Delivery are required")
     if not _signature(request):
+        request.app.state.relay.metrics.github.labels("rejected").inc()
         log.warning("github.unsigned", delivery=delivery)
         raise HTTPException(401, "X-Hub-Signature-256 is required: set the webhook's secret")
     return event, delivery

@@ -33,6 +33,11 @@ class RelayMetrics:
             registry=self.registry,
         )  # fmt: skip
 
+        self.github = Counter(
+            "cockpit_github_webhooks", "GitHub webhook deliveries by result.", ["result"],
+            registry=self.registry,
+        )  # fmt: skip
+
     def render(self) -> bytes:
         """The metrics in Prometheus' text format."""
         return generate_latest(self.registry)
