@@ -21,6 +21,14 @@ async def test_a_wrong_invite_code_sends_nothing_and_registers_nobody(site: Site
     assert site.messages() == [] and site.user() is None
 
 
+async def test_non_ascii_invite_code_and_csrf_token_are_refused_not_crashed(site: Site) -> None:
+    """Non-ASCII in the invite or the CSRF field gets a 400 or 403, never a server error."""
+    invite = await site.form("/signup", "/signup", invite="bêta-ünïcode", phone=PHONE)
+    assert invite.status_code == 400 and "not valid" in invite.text
+    forged = await site.client.post("/signup", data={"csrf": "é" * 32, "invite": INVITE})
+    assert forged.status_code == 403 and site.messages() == []
+
+
 async def test_a_malformed_phone_number_is_refused(site: Site) -> None:
     """A number that is not E.164 gets a 400 naming the expected form."""
     response = await site.form("/signup", "/signup", invite=INVITE, phone="12 34")

@@ -64,7 +64,7 @@ def check_invite(raw: str, valid: list[str]) -> None:
     given = raw.strip()
     if not valid:
         raise ValueError("Signup is by invitation only, and no invitations are open right now.")
-    if not given or not any(hmac.compare_digest(given, code) for code in valid):
+    if not given or not any(hmac.compare_digest(given.encode(), c.encode()) for c in valid):
         raise ValueError("That invite code is not valid. Check it with the person who invited you.")
 
 

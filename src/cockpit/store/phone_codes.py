@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Literal
 
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 
 from cockpit.core.messages import OutboundDraft
 from cockpit.store import outbox
@@ -35,6 +36,22 @@ def issue(
     resend_after: float,
 ) -> None:
     """Replace the phone's code with a new one and queue its message; TooSoonError if too soon."""
+    try:
+        _issue(db, phone, purpose, digest, message, ttl=ttl, resend_after=resend_after)
+    except IntegrityError:  # two first codes for one phone at the same instant: one wins
+        raise TooSoonError("A code was just sent. Wait a moment before asking again.") from None
+
+
+def _issue(
+    db: Database,
+    phone: str,
+    purpose: str,
+    digest: str,
+    message: OutboundDraft,
+    *,
+    ttl: float,
+    resend_after: float,
+) -> None:
     now = utcnow()
     with db.transaction() as s:
         row = s.get(PhoneCode, phone, with_for_update=True)

@@ -42,7 +42,7 @@ def state_for(secret: str, csrf: str) -> str:
 
 def state_ok(secret: str, csrf: str, state: str) -> bool:
     """True when `state` is this session's."""
-    return bool(state) and hmac.compare_digest(state, state_for(secret, csrf))
+    return bool(state) and hmac.compare_digest(state.encode(), state_for(secret, csrf).encode())
 
 
 def authorize_url(settings: Settings, secret: str, csrf: str) -> str:

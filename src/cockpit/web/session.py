@@ -65,5 +65,5 @@ def save(response: Response, session: WebSession, secret: str, *, secure: bool) 
 def check_csrf(session: WebSession, form: dict[str, str]) -> None:
     """Refuse a form that does not carry this session's CSRF token (403, nothing done)."""
     given = form.get("csrf", "")
-    if not given or not hmac.compare_digest(given, session.csrf):
+    if not given or not hmac.compare_digest(given.encode(), session.csrf.encode()):
         raise HTTPException(403, "This form has expired or did not come from this site. Reload it.")
