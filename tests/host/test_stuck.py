@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from claude_agent_sdk import AssistantMessage
+from claude_agent_sdk import AssistantMessage, ToolResultBlock, ToolUseBlock, UserMessage
 
 from cockpit.core.thrashing import Limits
 from cockpit.host.db import HostDB
@@ -166,3 +166,25 @@ def test_edits_report_the_file_before_and_after() -> None:
     assert step is not None and (step.before, step.after) == ("A A", "B A")
     interrupted = failed("npm test") | {"is_interrupt": True}
     assert step_of(interrupted) is None  # a tool cut by a stop is not a failure
+
+
+async def test_calls_refused_before_running_are_counted_from_the_stream(rig: Rig) -> None:
+    """Invalid Edits reach no hook; the watch reads them and the next call's PreToolUse asks."""
+    edit = {"file_path": "/w/app.py", "old_string": "nope", "new_string": "x"}
+    refused = "<tool_use_error>String to replace not found in file.</tool_use_error>"
+    for n in range(3):
+        rig.watch.take(AssistantMessage([ToolUseBlock(f"e{n}", "Edit", edit)], "claude-sonnet-4-5"))
+        rig.watch.take(UserMessage([ToolResultBlock(f"e{n}", refused, is_error=True)]))
+    denied = UserMessage([ToolResultBlock("e0", "The user said no.", is_error=True)])
+    rig.watch.take(denied)  # a denial is not a failure
+    held = asyncio.create_task(
+        rig.watch.before(read() | {"hook_event_name": "PreToolUse"}, None, {})
+    )
+    assert (await rig.asked())["question"] == (
+        "Agent may be stuck (3 failed attempts at `Edit app.py`)."
+    )
+    rig.waits.answer_question((await rig.asked())["question_id"], "fresh")
+    assert (await held)["continue_"] is False and rig.watch.decision == "fresh"
+    assert "The failing command: `Edit app.py`\nIts last error:\n```\nString to replace not " in (
+        rig.watch.summary("rename it")
+    )

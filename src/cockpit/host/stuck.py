@@ -2,9 +2,13 @@
 
 Claude Code calls the PostToolUse / PostToolUseFailure hooks after every tool call
 and waits for their answer, so a hook that asks the phone holds the turn right
-there, spending nothing. The answer decides: *continue* lets the turn go on (the
-detector starts a new window), *stop* and *fresh* interrupt it (`fresh` then runs a
-new Claude session with a summary, see `Runner`). No answer in time stops it.
+there, spending nothing. Calls it refuses as invalid before running them reach no
+hook; they are read from the message stream and asked about in the PreToolUse hook
+of the next call, which also checks the budgets before each tool runs.
+
+The answer decides: *continue* lets the turn go on (the detector starts a new
+window), *stop* and *fresh* interrupt it (`fresh` then runs a new Claude session
+with a summary, see `Runner`). No answer in time stops it.
 
 Cost is estimated from the token usage of Claude's messages (`core.pricing`); time
 is the turn's own, without the time spent waiting for the phone's answers.
@@ -17,7 +21,14 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from claude_agent_sdk import AssistantMessage, HookMatcher, Message
+from claude_agent_sdk import (
+    AssistantMessage,
+    HookMatcher,
+    Message,
+    ToolResultBlock,
+    ToolUseBlock,
+    UserMessage,
+)
 
 from cockpit.config import Settings
 from cockpit.core import pricing, thrashing
@@ -29,6 +40,7 @@ from cockpit.log import get_logger
 log = get_logger(__name__)
 
 HOOK_GRACE_SECONDS = 120.0  # a hook may outlive the phone's answer timeout by this much
+REFUSED = "<tool_use_error>"  # how Claude Code marks a call it refused before running it
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -55,6 +67,13 @@ def step_of(hook_input: Mapping[str, Any]) -> Step | None:
     response = hook_input.get("tool_response")
     file, before, after = _contents(name, args, response)
     return Step(name, args, False, _output(response), file, before, after)
+
+
+def _text(content: Any) -> str:
+    """A tool result's text (a string, or text blocks)."""
+    if isinstance(content, list):
+        return "\n".join(str(b.get("text", "")) for b in content if isinstance(b, Mapping))
+    return str(content or "")
 
 
 def _output(response: Any) -> str:
@@ -105,16 +124,39 @@ class StuckWatch:
         self._priced: set[str] = set()
         self._lock = asyncio.Lock()
         self._asking = False
+        self._calls: dict[str, tuple[str, dict[str, Any]]] = {}  # tool_use_id -> name, input
+        self._hooked: set[str] = set()  # tool calls a PostToolUse* hook reported
+        self._pending: Verdict | None = None  # found on the stream, asked at the next tool
 
     # --- what the turn has used so far ---
     def take(self, message: Message) -> None:
-        """Count a message's token usage into the cost estimate (once per model call)."""
-        if not isinstance(message, AssistantMessage) or not message.usage:
-            return
+        """Count token usage (once per model call) and refused tool calls from the stream."""
+        if isinstance(message, AssistantMessage):
+            self._price(message)
+            for block in message.content:
+                if isinstance(block, ToolUseBlock):
+                    self._calls[block.id] = (block.name, dict(block.input))
+        elif isinstance(message, UserMessage) and isinstance(message.content, list):
+            for block in message.content:
+                if isinstance(block, ToolResultBlock) and block.is_error:
+                    self._refused(block)
+
+    def _price(self, message: AssistantMessage) -> None:
         key = message.message_id or str(id(message))
-        if key not in self._priced:
+        if message.usage and key not in self._priced:
             self._priced.add(key)
             self._cost += pricing.estimate_usd(message.model, message.usage)
+
+    def _refused(self, block: ToolResultBlock) -> None:
+        """A call Claude Code refused as invalid (an Edit whose text is not in the file):
+        no hook sees it, so it is counted here and asked about at the next tool call."""
+        text = _text(block.content)
+        call = self._calls.get(block.tool_use_id)
+        if call is None or block.tool_use_id in self._hooked or not text.startswith(REFUSED):
+            return
+        step = Step(call[0], call[1], True, text.removeprefix(REFUSED).split("</")[0])
+        verdict = self.detector.observe(step, elapsed_s=self.elapsed(), cost_usd=self._cost)
+        self._pending = verdict or self._pending
 
     @property
     def cost_usd(self) -> float:
@@ -127,16 +169,29 @@ class StuckWatch:
 
     # --- the hooks ---
     def hooks(self, answer_timeout: float) -> dict[Any, list[HookMatcher]]:
-        """PostToolUse and PostToolUseFailure hooks for every tool."""
+        """PostToolUse and PostToolUseFailure hooks, and PreToolUse for budgets, for every tool."""
         timeout = answer_timeout + HOOK_GRACE_SECONDS
-        matcher = HookMatcher(matcher=None, hooks=[self.hook], timeout=timeout)
-        return {"PostToolUse": [matcher], "PostToolUseFailure": [matcher]}
+        after = HookMatcher(matcher=None, hooks=[self.hook], timeout=timeout)
+        before = HookMatcher(matcher=None, hooks=[self.before], timeout=timeout)
+        return {"PostToolUse": [after], "PostToolUseFailure": [after], "PreToolUse": [before]}
+
+    async def before(self, hook_input: Any, tool_use_id: str | None, context: Any) -> Any:
+        """Before a tool runs: ask about a verdict found on the stream, or a spent budget."""
+        async with self._lock:
+            if self.decision is not None:
+                return _halt()
+            verdict = self._pending or self.detector.check(
+                elapsed_s=self.elapsed(), cost_usd=self._cost
+            )
+            self._pending = None
+            return await self._ask(verdict, "PreToolUse") if verdict else {}
 
     async def hook(self, hook_input: Any, tool_use_id: str | None, context: Any) -> Any:
         """Feed the finished tool call to the detector; ask the phone when it looks stuck."""
         step = step_of(hook_input)
         if step is None:
             return {}
+        self._hooked.add(str(hook_input.get("tool_use_id", "")))
         async with self._lock:  # tool calls that ran side by side ask once
             if self.decision is not None:
                 return _halt()
