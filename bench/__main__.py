@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import soak, turns, visuals_bench, webhook
+from bench import memory, outbound, soak, turns, visuals_bench, webhook
 
 Benchmark = Callable[[list[str]], int]
 
@@ -18,6 +18,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "webhook": webhook.main,
     "turns": turns.main,
     "visuals": visuals_bench.main,
+    "memory": memory.main,
+    "outbound": outbound.main,
     "soak": soak.main,
 }
 

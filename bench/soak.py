@@ -90,7 +90,7 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float:
 
 async def _sample(pid: int, start: float, opts: Options, soak: Soak, done: asyncio.Event) -> None:
     while True:
-        minute = (time.perf_counter() - start) / 60
+        minute = (time.perfcounter() - start) / 60
         soak.readings.append(Reading(minute, rss_mib(pid), open_fds(pid)))
         last = soak.readings[-1]
         print(f"soak {minute:6.1f} min: rss {last.rss_mib:.1f} MiB, fds {last.fds}", flush=True)
@@ -103,9 +103,9 @@ async def _sample(pid: int, start: float, opts: Options, soak: Soak, done: async
 async def _traffic(stack: Stack, opts: Options, soak: Soak) -> None:
     """Open-loop webhooks at `opts.rate`, signed one interval's worth at a time."""
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-    end = time.perf_counter() + opts.minutes * 60
+    end = time.perfcounter() + opts.minutes * 60
     async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
-        while (left := end - time.perf_counter()) > 0:
+        while (left := end - time.perfcounter()) > 0:
             seconds = min(opts.interval, left)
             requests = stack.requests("relay", max(1, round(opts.rate * seconds)))
             part = await open_loop(client, stack.webhook_url("relay"), requests, opts.rate)
@@ -118,7 +118,7 @@ async def _traffic(stack: Stack, opts: Options, soak: Soak) -> None:
 async def soak_stack(stack: Stack, opts: Options) -> Soak:
     """Load the running `stack` for `opts.minutes`, sampling the relay throughout."""
     soak, done = Soak(), asyncio.Event()
-    start = time.perf_counter()
+    start = time.perfcounter()
     sampler = asyncio.create_task(_sample(stack.pids["relay"], start, opts, soak, done))
     await _traffic(stack, opts, soak)
     async with httpx.AsyncClient(timeout=10.0) as client:
@@ -126,12 +126,13 @@ async def soak_stack(stack: Stack, opts: Options) -> Soak:
         metrics = (await client.get(f"{stack.urls['relay']}/metrics")).text
     done.set()
     await sampler
-    soak.accepted = _counter(metrics, "cockpit_inbound_messages_total", "accepted")
-    soak.sent = _counter(metrics, "cockpit_outbound_messages_total", "sent")
+    soak.accepted = counter(metrics, "cockpit_inbound_messages_total", "accepted")
+    soak.sent = counter(metrics, "cockpit_outbound_messages_total", "sent")
     return soak
 
 
-def _counter(metrics: str, name: str, result: str) -> float:
+def counter(metrics: str, name: str, result: str) -> float:
+    """The value of counter `name` with label value `result` in Prometheus text (0 if absent)."""
     for line in metrics.splitlines():
         if line.startswith(f"{name}{{") and f'"{result}"' in line:
             return float(line.rsplit(" ", 1)[1])

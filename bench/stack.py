@@ -35,6 +35,7 @@ class Stack:
     urls: dict[str, str]  # "bare" / "relay" / "simulator" -> base URL
     signer: WebhookSigner
     pids: dict[str, int] = field(default_factory=dict)  # the same names -> process id
+    auth_token: str = ""  # the simulated Twilio account's token
 
     def webhook_url(self, target: str) -> str:
         """The inbound-message webhook of `target` ("bare" or "relay")."""
@@ -73,8 +74,11 @@ def _start(stack: ExitStack, workdir: Path, name: str, args: list[str], env: dic
 
 
 @contextmanager
-def running_stack(db_url: str, workdir: Path, senders: list[str]) -> Iterator[Stack]:
-    """Start the simulator, the relay on `db_url` and the bare endpoint; stop them after."""
+def running_stack(
+    db_url: str, workdir: Path, senders: list[str], relay_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """Start the simulator, the relay on `db_url` (plus `relay_env` settings) and the bare
+    endpoint; stop them after."""
     token = secrets.token_hex(16)
     port = {name: str(free_port()) for name in ("simulator", "relay", "bare")}
     urls = {name: f"http://127.0.0.1:{p}" for name, p in port.items()}
@@ -86,9 +90,8 @@ def running_stack(db_url: str, workdir: Path, senders: list[str]) -> Iterator[St
             "--whatsapp-from", WHATSAPP_FROM, "--relay-url", urls["relay"],
         ], clean_env({}))  # fmt: skip
         relay_args = ["-m", "cockpit", "relay", "--port", port["relay"]]
-        pids["relay"] = _start(
-            stack, workdir, "relay", relay_args, _relay_env(db_url, workdir, urls, token)
-        )
+        env = _relay_env(db_url, workdir, urls, token) | (relay_env or {})
+        pids["relay"] = _start(stack, workdir, "relay", relay_args, env)
         pids["bare"] = _start(stack, workdir, "bare", [
             "-m", "bench.servers", "bare", "--port", port["bare"], "--auth-token", token,
             "--public-url", urls["bare"],
@@ -96,4 +99,4 @@ def running_stack(db_url: str, workdir: Path, senders: list[str]) -> Iterator[St
         signer = WebhookSigner(
             auth_token=token, account_sid=ACCOUNT_SID, to=WHATSAPP_FROM, senders=senders
         )
-        yield Stack(urls, signer, pids)
+        yield Stack(urls, signer, pids, token)

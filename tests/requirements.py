@@ -33,6 +33,13 @@ def require_claude_cli() -> None:
     require(binary.exists(), f"the Claude Code CLI is missing at {binary}")
 
 
+def postgres_bin() -> Path:
+    """The folder of PostgreSQL's server programs (initdb, pg_ctl), to run a private cluster."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    require(bool(found), "PostgreSQL's server programs are not in /usr/lib/postgresql/*/bin")
+    return found[-1].parent if found else Path()
+
+
 def postgres_url() -> str:
     """The PostgreSQL server tests may use (COCKPIT_TEST_POSTGRES_URL); CI sets it."""
     url = os.environ.get("COCKPIT_TEST_POSTGRES_URL", "")

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from cockpit.admin import build_admin_router
 from cockpit.channels.twilio import TwilioChannel
 from cockpit.config import Settings
+from cockpit.errors import StoreError
 from cockpit.media.signing import MediaSigner
 from cockpit.media.store import LocalImageStore
 from cockpit.provision.factory import build_provisioner
@@ -21,7 +22,7 @@ from cockpit.relay.github_worker import GitHubWorker
 from cockpit.relay.heartbeat import Heartbeat
 from cockpit.relay.host_agent import HostAgent
 from cockpit.relay.hosts import HostManager
-from cockpit.relay.routes import router
+from cockpit.relay.routes import router, store_unavailable
 from cockpit.relay.runtime import Relay
 from cockpit.relay.sender import Sender
 from cockpit.relay.workers import Jobs, TaskGroup
@@ -100,6 +101,7 @@ def create_relay_app(
     app.state.relay = relay
     app.state.hosts = None  # the HostManager, once the lifespan has made it
     app.state.jobs = Jobs()
+    app.add_exception_handler(StoreError, store_unavailable)
     app.include_router(router)
     app.include_router(github_router)
     app.include_router(build_admin_router())

@@ -49,6 +49,12 @@ async def _verified_form(request: Request, relay: Relay) -> dict[str, str]:
     return params
 
 
+async def store_unavailable(request: Request, exc: Exception) -> Response:
+    """Any route whose database work failed (e.g. PostgreSQL restarting): 503, not a crash."""
+    log.error("relay.store_failed", path=request.url.path, error=str(exc))
+    return JSONResponse({"detail": "storage unavailable, retry later"}, status_code=503)
+
+
 @router.post("/twilio/messages", summary="Twilio inbound message webhook")
 async def inbound_message(request: Request) -> Response:
     relay = _relay(request)
