@@ -174,6 +174,9 @@ def _github_user(phone: str) -> tuple[Settings, Database, int]:
 def github_link(
     phone: PhoneArg,
     repo: Annotated[str, typer.Argument(help="The repository, owner/name")],
+    create_hook: Annotated[
+        bool, typer.Option("--create-hook", help="Create the webhook on GitHub with their token.")
+    ] = False,
 ) -> None:
     """Send a repository's webhooks to a user; prints the webhook secret to paste into GitHub."""
     import re
@@ -184,12 +187,44 @@ def github_link(
         raise _fail(ValueError(f"{repo!r} is not owner/name, e.g. octo-org/octo-repo."))
     settings, db, user_id = _github_user(phone)
     assert settings.secret_key is not None
+    token = _hook_token(settings, db, user_id, phone) if create_hook else None
     secret = github.link_repo(db, user_id, repo, key=settings.secret_key)
+    if token is not None:
+        _create_hook(settings, token, phone, repo, secret)
+        return
     url = f"{settings.public_url or 'https://<your relay>'}/github/webhook"
     console.print(f"Linked {repo} to {phone}. In GitHub: Settings → Webhooks → Add webhook:")
     console.print(f"  Payload URL   {url}\n  Content type  application/json")
     console.print(f"  Secret        {secret}")
     console.print("  Events        Workflow runs, Check suites, Pull requests, Deployment statuses")
+
+
+def _hook_token(settings: Settings, db: Database, user_id: int, phone: str) -> str:
+    """The person's GitHub token, checked before anything changes (with the relay's URL)."""
+    from cockpit.store import github, secrets
+
+    assert settings.secret_key is not None
+    token = secrets.get_secret(db, user_id, github.GITHUB_TOKEN, key=settings.secret_key)
+    if not token:
+        raise _fail(ValueError(f"No GitHub token for {phone}: run `cockpit github token` first."))
+    if not settings.public_url:
+        raise _fail(ValueError("Set COCKPIT_PUBLIC_URL: GitHub must reach the relay there."))
+    return token
+
+
+def _create_hook(settings: Settings, token: str, phone: str, repo: str, secret: str) -> None:
+    import asyncio
+
+    from cockpit.errors import GitHubError
+    from cockpit.relay.github_link import install_webhook
+
+    try:
+        hook = asyncio.run(install_webhook(settings, token, repo, secret))
+    except GitHubError as exc:
+        raise _fail(ValueError(
+            f"GitHub refused the webhook on {repo}: {exc}. Add it by hand with the secret {secret}"
+        )) from None  # fmt: skip
+    console.print(f"Linked {repo} to {phone}; its webhook on GitHub is hook {hook.get('id')}.")
 
 
 @github_app.command("token")

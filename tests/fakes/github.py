@@ -11,6 +11,9 @@ What cockpit calls, answered as GitHub documents it (docs.github.com/rest):
   unknown head branch, no commits between the branches, or "A pull request already
   exists for owner:branch."
 * `GET /repos/{owner}/{repo}/pulls?head=owner:branch&state=open` — a list.
+* `POST /repos/{owner}/{repo}/hooks` — `201` with the hook (its secret shown as
+  `********`); a second hook to the same URL is `422 Hook already exists on this
+  repository`. `GET …/hooks` lists them, `PATCH …/hooks/{id}` changes one.
 
 Every call needs `Authorization: Bearer <token>` (or `token <token>`) with a known
 token: none gives `401 Requires authentication`, another `401 Bad credentials`.
@@ -47,6 +50,7 @@ class FakeRepo:
     git_dir: Path | None = None
     pulls: list[dict[str, Any]] = field(default_factory=list)
     runs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    hooks: list[dict[str, Any]] = field(default_factory=list)  # config with the real secret
 
 
 @dataclass
@@ -217,9 +221,58 @@ class _Api:
         }  # fmt: skip
 
 
+class _Hooks:
+    def __init__(self, api: _Api):
+        self.api = api
+
+    async def hooks(self, request: Request) -> Response:
+        repo = self.api._repo(request)
+        if isinstance(repo, Response):
+            return repo
+        if request.method == "GET":
+            return JSONResponse([_shown(h) for h in repo.hooks])
+        body = await request.json()
+        config = body.get("config") if isinstance(body, dict) else None
+        if not isinstance(config, dict) or not config.get("url"):
+            missing = {"resource": "Hook", "field": "config", "code": "missing_field"}
+            return _error(422, "Validation Failed", [missing])
+        if any(h["config"]["url"] == config["url"] for h in repo.hooks):
+            custom = {"resource": "Hook", "code": "custom",
+                      "message": "Hook already exists on this repository"}  # fmt: skip
+            return _error(422, "Validation Failed", [custom])
+        hook = {"type": "Repository", "id": 100 + len(repo.hooks), "name": "web",
+                "active": body.get("active", True), "events": body.get("events") or ["push"],
+                "config": dict(config)}  # fmt: skip
+        repo.hooks.append(hook)
+        return JSONResponse(_shown(hook), status_code=201)
+
+    async def hook(self, request: Request) -> Response:
+        repo = self.api._repo(request)
+        if isinstance(repo, Response):
+            return repo
+        found = next((h for h in repo.hooks if h["id"] == request.path_params["hook_id"]), None)
+        if found is None:
+            return _error(404, "Not Found")
+        body = await request.json()
+        for key in ("active", "events"):
+            if key in body:
+                found[key] = body[key]
+        found["config"] |= body.get("config") or {}
+        return JSONResponse(_shown(found))
+
+
+def _shown(hook: dict[str, Any]) -> dict[str, Any]:
+    """A hook as GitHub shows it: the secret masked."""
+    config = dict(hook["config"])
+    if config.get("secret"):
+        config["secret"] = "********"
+    return {**hook, "config": config}
+
+
 def create_github_app(fake: GitHubFake) -> Starlette:
     """The stand-in's ASGI app."""
     api = _Api(fake)
+    hooks = _Hooks(api)
     repo = "/repos/{owner}/{repo}"
     return Starlette(
         routes=[
@@ -227,6 +280,8 @@ def create_github_app(fake: GitHubFake) -> Starlette:
             Route(repo + "/actions/runs/{run_id:int}/jobs", api.run_jobs),
             Route(repo + "/actions/jobs/{job_id:int}/logs", api.job_logs),
             Route(repo + "/pulls", api.pulls, methods=["GET", "POST"]),
+            Route(repo + "/hooks", hooks.hooks, methods=["GET", "POST"]),
+            Route(repo + "/hooks/{hook_id:int}", hooks.hook, methods=["PATCH"]),
             Route("/_downloads/jobs/{job_id:int}.txt", api.download),
         ]
     )

@@ -201,8 +201,9 @@ _RULES = {
 
 def jobs_from_api(listing: dict[str, Any]) -> list[Job]:
     """The jobs of a `GET …/actions/runs/{id}/jobs` answer, with each one's failed step."""
-    found = []
-    for job in listing.get("jobs") or []:
+    found: list[Job] = []
+    jobs = listing.get("jobs") if isinstance(listing, dict) else None
+    for job in jobs if isinstance(jobs, list) else []:
         if not isinstance(job, dict) or not isinstance(job.get("id"), int):
             continue
         steps = [s for s in job.get("steps") or [] if isinstance(s, dict)]

@@ -80,9 +80,37 @@ class GitHubAPI:
         found = response.json()
         return found[0] if isinstance(found, list) and found else None
 
+    async def create_hook(
+        self, full_name: str, *, url: str, secret: str, events: list[str]
+    ) -> dict[str, Any]:
+        """`POST /repos/{owner}/{repo}/hooks`: a JSON webhook to `url` signed with `secret`;
+        when a hook to `url` exists already (GitHub's 422), its secret and events are updated."""
+        config = {"url": url, "content_type": "json", "secret": secret, "insecure_ssl": "0"}
+        body = {"name": "web", "active": True, "events": events, "config": config}
+        path = f"/repos/{_path(full_name)}/hooks"
+        try:
+            created: dict[str, Any] = (await self._call("POST", path, json=body)).json()
+            return created
+        except GitHubError as exc:
+            if exc.status != 422 or "already exists" not in str(exc):
+                raise
+        hooks = (await self._call("GET", path)).json()
+        same = next((h for h in hooks if _d(h.get("config")).get("url") == url), None)
+        if same is None:
+            raise GitHubError(f"GitHub says a hook exists but lists none to {url}", status=422)
+        patch = {"active": True, "events": events, "config": config}
+        updated: dict[str, Any] = (
+            await self._call("PATCH", f"{path}/{same['id']}", json=patch)
+        ).json()
+        return updated
+
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._client.aclose()
+
+
+def _d(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _path(full_name: str) -> str:

@@ -21,6 +21,7 @@ from cockpit.store.github import DeliveryRecord
 
 log = get_logger(__name__)
 MAX_ATTEMPTS = 5
+GAVE_UP = "⚠️ A GitHub event ({event}) from {repo} could not be read; it was logged."
 NO_PICTURE = "📸 I couldn't photograph {url}: {reason}."
 
 
@@ -56,13 +57,24 @@ class GitHubWorker:
         for delivery in due:
             try:
                 await self.handle(delivery)
-            except CockpitError as exc:
-                give_up = delivery.attempts + 1 >= MAX_ATTEMPTS
-                await in_thread(
-                    github.postpone, self.relay.db, delivery.delivery_id, str(exc), give_up=give_up
-                )
-                log.error("github.delivery_failed", delivery=delivery.delivery_id, error=str(exc))
+            except Exception as exc:  # one bad delivery must not stop the ones after it
+                await self._failed(delivery, exc)
         return bool(due)
+
+    async def _failed(self, delivery: DeliveryRecord, exc: Exception) -> None:
+        """Count a failed try; after the last one, tell the user instead of staying silent."""
+        give_up = delivery.attempts + 1 >= MAX_ATTEMPTS
+        await in_thread(
+            github.postpone, self.relay.db, delivery.delivery_id, repr(exc), give_up=give_up
+        )
+        log.error("github.delivery_failed", delivery=delivery.delivery_id, error=repr(exc),
+                  give_up=give_up, exc=True)  # fmt: skip
+        user = await in_thread(users.find_by_id, self.relay.db, delivery.user_id)
+        if give_up and user is not None:
+            body = GAVE_UP.format(event=delivery.event, repo=delivery.repo)
+            draft = self._draft(delivery, user.id, user.phone, body, part="failed")
+            await in_thread(outbox.enqueue_now, self.relay.db, [draft])
+            self.relay.outbox_ready.set()
 
     async def handle(self, delivery: DeliveryRecord) -> None:
         """Write the delivery's message (if it deserves one) and close it."""
@@ -75,11 +87,11 @@ class GitHubWorker:
         if notice is not None and user is not None:
             drafts.append(self._draft(delivery, user.id, user.phone, notice.text))
         fix = notice.fix.as_dict() if notice is not None and notice.fix is not None else None
-        await in_thread(github.finish, self.relay.db, delivery.delivery_id, drafts, fix)
-        log.info("github.handled", delivery=delivery.delivery_id, messages=len(drafts))
+        mine = await in_thread(github.finish, self.relay.db, delivery.delivery_id, drafts, fix)
+        log.info("github.handled", delivery=delivery.delivery_id, messages=len(drafts), mine=mine)
         if drafts:
             self.relay.outbox_ready.set()
-        if notice is not None and notice.screenshot_url and user is not None:
+        if mine and notice is not None and notice.screenshot_url and user is not None:
             await self._picture(delivery, user.id, user.phone, notice)
 
     async def _failed_jobs(self, delivery: DeliveryRecord) -> list[Job]:

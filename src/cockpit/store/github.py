@@ -114,14 +114,16 @@ def due(db: Database, limit: int = 20) -> list[DeliveryRecord]:
 
 def finish(
     db: Database, delivery_id: str, drafts: Sequence[OutboundDraft], fix: dict[str, Any] | None
-) -> None:
-    """The delivery's messages go to the outbox in the same transaction that closes it."""
+) -> bool:
+    """The delivery's messages go to the outbox in the same transaction that closes it;
+    False when another relay closed it first (its row is locked while we look)."""
     with db.transaction() as s:
-        row = s.get(GitHubDelivery, delivery_id)
+        row = s.get(GitHubDelivery, delivery_id, with_for_update=True)
         if row is None or row.state != "pending":
-            return  # another relay finished it first
+            return False
         row.state, row.fix, row.processed_at = "done", fix, utcnow()
         outbox.enqueue(s, drafts, is_postgres=db.is_postgres)
+        return True
 
 
 def postpone(db: Database, delivery_id: str, error: str, *, give_up: bool) -> None:
