@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from tests.requirements import require_chromium, require_claude_cli
 from tests.web.conftest import ANTHROPIC, GITHUB, INVITE, PHONE, web_settings
 
 pytestmark = [pytest.mark.chromium, pytest.mark.claude]
+ROTATED = "sk-ant-api03-" + "Rr5t" * 20 + "-Vb2M"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
@@ -33,6 +35,7 @@ class Local:
     url: str
     db: Database
     data_dir: Path
+    github: str
 
 
 @pytest.fixture
@@ -67,7 +70,7 @@ def local(tmp_path: Path, anthropic_fake: AnthropicFake, github_git: GitServer) 
     )
     app = create_relay_app(relay, extra_routers=[sim.router], closers=[sim.aclose])
     with serve(app, sock):
-        yield Local(url, Database(db_url), tmp_path / "data")
+        yield Local(url, Database(db_url), tmp_path / "data", github_git.url)
 
 
 @pytest.fixture
@@ -82,6 +85,18 @@ def browser() -> Iterator[Any]:
         )
         yield chromium
         chromium.close()
+
+
+def host_pid(host_dir: Path) -> int:
+    """The process id of the local host recorded in `host_dir`."""
+    pid: int = json.loads((host_dir / "host.pid").read_text())["pid"]
+    return pid
+
+
+def host_environment(host_dir: Path) -> dict[str, str]:
+    """The environment the local host process was started with (read from /proc)."""
+    raw = Path(f"/proc/{host_pid(host_dir)}/environ").read_bytes().decode()
+    return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
 
 
 def phone_texts(phone: Any) -> list[str]:
@@ -103,8 +118,8 @@ def code_on(phone: Any) -> str:
 def test_signup_in_chromium_to_a_welcome_then_deleting_destroys_the_host(
     local: Local, browser: Any, anthropic_fake: AnthropicFake
 ) -> None:
-    """Sign up on the page → code on the phone → host with the user's key and clone → welcome;
-    then deleting the account destroys the host and leaves no secret row."""
+    """Sign up in Chromium → code read on the phone → host with the user's key and clone →
+    welcome; a rotated key reaches the restarted host; deleting destroys it, no secret left."""
     context = browser.new_context(viewport={"width": 390, "height": 800})
     context.set_default_timeout(20_000)
     page, phone = context.new_page(), context.new_page()
@@ -132,14 +147,23 @@ def test_signup_in_chromium_to_a_welcome_then_deleting_destroys_the_host(
     blob = database_bytes(local.db)
     assert not leaks(blob, ANTHROPIC) and not leaks(blob, GITHUB)
 
-    anthropic_fake.script([say("Hello Grace, ready when you are.")])
-    phone.fill("#composer", "hi")
-    phone.click("#send")
-    wait_until(lambda: "Hello Grace, ready when you are." in phone_texts(phone), timeout=60)
-    assert ANTHROPIC in anthropic_fake.api_keys  # the host runs Claude with the user's own key
-
     host_dir = local.data_dir / "hosts" / PHONE.lstrip("+")
-    pid = int(re.search(r'"pid": (\d+)', (host_dir / "host.pid").read_text()).group(1))  # type: ignore[union-attr]
+    environ = host_environment(host_dir)
+    assert environ["ANTHROPIC_API_KEY"] == ANTHROPIC  # the user's own key, not the relay's
+    assert environ["COCKPIT_REPO_URL"] == f"{local.github}/grace/compiler"
+
+    page.goto(f"{local.url}/account")
+    page.fill("#anthropic_api_key", ROTATED)
+    page.click("#save-keys")
+    assert "restarted with the new keys" in page.inner_text("#notice")
+    assert "…Vb2M" in page.inner_text("#hint-anthropic")
+    anthropic_fake.script([say("Still here, with the new key.")])
+    phone.fill("#composer", "again")
+    phone.click("#send")
+    wait_until(lambda: "Still here, with the new key." in phone_texts(phone), timeout=60)
+    assert set(anthropic_fake.api_keys) == {ROTATED}  # Claude on the restarted host used it
+
+    pid = host_pid(host_dir)
     page.goto(f"{local.url}/account")
     page.fill("#confirm", "DELETE")
     page.click("#delete")
