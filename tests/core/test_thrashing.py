@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cockpit.core import pricing
@@ -136,6 +136,7 @@ def test_token_usage_is_priced_by_model_family() -> None:
 COMMANDS = st.sampled_from(["npm test", "make", "pytest -x"])
 
 
+@settings(max_examples=60)
 @given(st.lists(st.tuples(COMMANDS, st.booleans()), max_size=30))
 def test_failures_are_reported_exactly_when_a_command_fails_three_times_since_it_last_passed(
     runs: list[tuple[str, bool]],
@@ -154,3 +155,33 @@ def test_normalizing_a_command_twice_changes_nothing_more(command: str) -> None:
     """`normalize_command` is idempotent, so counted keys are stable."""
     once = normalize_command(command)
     assert normalize_command(once) == once
+
+
+STEPS = st.builds(
+    Step,
+    tool=st.sampled_from(["Bash", "Edit", "Write", "Read", "mcp__phone__ask_user"]),
+    input=st.fixed_dictionaries(
+        {
+            "command": st.text(max_size=20),
+            "file_path": st.sampled_from(["/w/a.py", "b.py", ""]),
+            "old_string": st.text(max_size=3),
+            "new_string": st.text(max_size=3),
+        }
+    ),
+    is_error=st.booleans(),
+    output=st.text(max_size=30),
+    file=st.none() | st.sampled_from(["/w/a.py", "/w/b.py"]),
+    before=st.none() | st.text(max_size=3),
+    after=st.none() | st.text(max_size=3),
+)
+
+
+@settings(max_examples=50)
+@given(st.lists(STEPS, max_size=30))
+def test_any_sequence_of_calls_gives_short_reasons_and_a_summary(steps: list[Step]) -> None:
+    """Whatever Claude does, the detector answers with a short reason or nothing, never fails."""
+    detector = Detector(Limits(idle_steps=5))
+    for n, step in enumerate(steps):
+        verdict = detector.observe(step, elapsed_s=n * 10.0, cost_usd=n * 0.01)
+        assert verdict is None or 0 < len(question(verdict)) < 120
+    assert detector.summary("do it", None).count("\n- ") <= 25
