@@ -86,7 +86,10 @@ class InboundMessage(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column()
 
-    __table_args__ = (Index("ix_inbound_state_id", "state", "id"),)
+    __table_args__ = (
+        Index("ix_inbound_state_id", "state", "id"),
+        Index("ix_inbound_received_at", "received_at"),  # the report's windows
+    )
 
 
 class OutboundMessage(Base):
@@ -123,7 +126,13 @@ class OutboundMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    __table_args__ = (Index("ix_outbound_status_to_id", "status", "to_number", "id"),)
+    __table_args__ = (
+        Index("ix_outbound_status_to_id", "status", "to_number", "id"),
+        # The report finds a message's replies by these (a scan each would be quadratic).
+        Index("ix_outbound_inbound_id", "inbound_id"),
+        Index("ix_outbound_turn_id", "turn_id"),
+        Index("ix_outbound_created_at", "created_at"),
+    )
 
 
 class Media(Base):
@@ -178,7 +187,11 @@ class Turn(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
 
-    __table_args__ = (Index("ix_turns_user_created", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_turns_user_created", "user_id", "created_at"),
+        Index("ix_turns_inbound_id", "inbound_id"),
+        Index("ix_turns_created_at", "created_at"),
+    )
 
 
 class Prompt(Base):
