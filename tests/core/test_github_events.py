@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 from cockpit.core.github_events import (
     FixContext,
     Job,
+    describe,
     fix_prompt,
     jobs_from_api,
     session_for_branch,
     sign,
     signature_ok,
 )
+
+PAYLOADS = Path(__file__).parents[1] / "fakes" / "github_payloads"
 
 
 def test_a_signature_matches_only_its_secret_and_body() -> None:
@@ -54,3 +61,44 @@ def test_jobs_from_the_api_name_their_failed_step() -> None:
         {"id": "bad"},
     ]}  # fmt: skip
     assert jobs_from_api(listing) == [Job(1, "build", "failure", "npm test")]
+
+
+def _documented(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((PAYLOADS / f"{name}.json").read_text())
+    return loaded
+
+
+def test_failed_checks_and_deployments_offer_fix_and_quiet_events_say_nothing() -> None:
+    """A failed check suite or deployment gets its link and the fix offer; GitHub Actions'
+    own suites, cancelled runs and pending deployments send nothing."""
+    suite = _documented("check_suite.completed")
+    suite["check_suite"]["conclusion"] = "failure"
+    actions = _documented("check_suite.completed")
+    actions["check_suite"]["app"]["slug"] = "github-actions"
+    deploy = _documented("deployment_status")
+    deploy["deployment_status"] |= {"state": "failure", "log_url": "https://example.com/log/1"}
+    pending = _documented("deployment_status")
+    pending["deployment_status"]["state"] = "in_progress"
+    cancelled = _documented("workflow_run.completed")
+    cancelled["workflow_run"]["conclusion"] = "cancelled"
+
+    failed_suite, failed_deploy = (
+        describe("check_suite", suite),
+        describe("deployment_status", deploy),
+    )
+    assert failed_suite is not None and failed_deploy is not None
+    assert failed_suite.text == (
+        "❌ Checks failed on changes · Codertocat/Hello-World (octocoders-linter)\n"
+        "https://github.com/Codertocat/Hello-World/commit/"
+        "ec26c3e57ca3a959ca5aad62de7213c562f8c821/checks\nReply *fix* to let Claude fix it"
+    )
+    assert failed_deploy.text == (
+        "❌ Deployment of master to production · Codertocat/Hello-World failed\n"
+        "https://example.com/log/1\nReply *fix* to let Claude fix it"
+    )
+    assert failed_deploy.fix is not None and failed_deploy.fix.branch == "master"
+    quiet = [
+        describe("check_suite", actions), describe("deployment_status", pending),
+        describe("workflow_run", cancelled), describe("issues", {"action": "opened"}),
+    ]  # fmt: skip
+    assert quiet == [None, None, None, None]
