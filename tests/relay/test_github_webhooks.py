@@ -233,8 +233,9 @@ def test_a_redelivery_produces_nothing_new(db_hooks: Hooks) -> None:
 async def test_bad_deliveries_are_refused_with_a_reason_and_unknown_repositories_ignored(
     inprocess: InProcess,
 ) -> None:
-    """Malformed JSON, another content type, a body over the cap and missing headers get a
-    4xx that says why; a repository nobody linked gets 202 "ignored"; nothing is stored."""
+    """Malformed or absurdly nested JSON, another content type, a body over the cap, missing
+    headers and a NUL get a 4xx that says why; a repository nobody linked gets 202
+    "ignored"; nothing is stored."""
     stranger = payload("workflow_run.completed")
     stranger["repository"]["full_name"] = "someone/else"
     big = json.dumps({"repository": {"full_name": OCTO}, "x": "a" * 1_100_000}).encode()
@@ -245,8 +246,10 @@ async def test_bad_deliveries_are_refused_with_a_reason_and_unknown_repositories
         await inprocess.post("workflow_run", big),
         await inprocess.client.post("/github/webhook", json={"zen": "hi"}),
         await inprocess.post("workflow_run", stranger, secret="whatever"),
+        await inprocess.post("workflow_run", {**failed_run(), "zen": "a\x00b"}),
+        await inprocess.post("workflow_run", b"[" * 100_000 + b"]" * 100_000),
     ]
-    assert [r.status_code for r in answers] == [400, 415, 413, 400, 202]
+    assert [r.status_code for r in answers] == [400, 415, 413, 400, 202, 400, 400]
     assert "not valid JSON" in answers[0].json()["detail"]
     assert "application/json" in answers[1].json()["detail"]
     assert answers[4].json() == {"status": "ignored",

@@ -98,8 +98,24 @@ def _payload(request: Request, body: bytes) -> dict[str, object]:
         raise HTTPException(415, "set the webhook's content type to application/json")
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise HTTPException(400, "body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise HTTPException(400, "body is not a JSON object")
+    if _has_nul(payload):  # PostgreSQL text refuses NUL: its message could never be stored
+        raise HTTPException(400, "NUL characters are not accepted")
     return payload
+
+
+def _has_nul(value: object) -> bool:
+    """Whether any key or string in the JSON value holds a NUL (without recursion)."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            todo += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            todo += item
+    return False
