@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from sqlalchemy import text, update
@@ -89,7 +90,24 @@ async def test_sandbox_senders_get_join_instructions(site: Site) -> None:
     """With TWILIO_SANDBOX_KEYWORD set, the page says which join message to send first."""
     site.relay.settings.twilio_sandbox_keyword = "silver-fox"
     page = await site.client.get("/signup")
-    assert "join silver-fox" in page.text and "+15550009999" in page.text
+    assert "Send join silver-fox to +15550009999 on WhatsApp." in _text(page.text)
+    await site.form("/signup", "/signup", invite=INVITE, phone=PHONE)
+    code_page = await site.client.get("/signup/verify")
+    assert "No code?" in code_page.text and "then ask for a new code" in code_page.text
+
+
+async def test_the_local_simulator_needs_no_sandbox_join(site: Site) -> None:
+    """With `cockpit up`'s simulator (Twilio API = the relay itself) no join step is shown."""
+    settings = site.relay.settings
+    settings.twilio_whatsapp_from = "whatsapp:+14155238886"
+    assert 'id="sandbox"' in (await site.client.get("/signup")).text
+    settings.twilio_api_base_url = settings.public_url or ""
+    assert 'id="sandbox"' not in (await site.client.get("/signup")).text
+
+
+def _text(html: str) -> str:
+    """The words of a page, without tags and with single spaces."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split()).replace(" .", ".")
 
 
 async def test_badly_formed_keys_are_refused_and_not_stored(site: Site) -> None:

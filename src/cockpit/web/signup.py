@@ -34,6 +34,8 @@ CHECK_ERRORS = {
 def _sandbox(web: Web) -> dict[str, Any]:
     """What the pages say about joining Twilio's sandbox, when the sender is one."""
     s = web.settings
+    if s.twilio_api_base_url == s.public_url:
+        return {"sandbox": None}  # `cockpit up`'s phone simulator: nobody needs to join
     if not signup.is_sandbox(s.twilio_whatsapp_from, s.twilio_sandbox_keyword):
         return {"sandbox": None}
     number = (s.twilio_whatsapp_from or "").removeprefix("whatsapp:")
