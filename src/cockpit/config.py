@@ -135,7 +135,8 @@ class Settings(BaseSettings):
         30.0,
     )  # type: ignore[assignment]
     admin_password: SecretStr | None = _env(
-        "COCKPIT_ADMIN_PASSWORD", "Password of the operator's /admin pages; empty: /admin is off."
+        "COCKPIT_ADMIN_PASSWORD",
+        "Password of the operator's /admin pages (12+ characters); empty: /admin is off.",
     )  # type: ignore[assignment]
     host_grace_seconds: float = _env(
         "COCKPIT_HOST_GRACE_SECONDS",
@@ -285,6 +286,14 @@ class Settings(BaseSettings):
             value = [part for part in value.replace(";", ",").split(",") if part.strip()]
         if isinstance(value, list):
             return [normalize_e164(str(v)) for v in value]
+        return value
+
+    @field_validator("admin_password")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # /admin faces the internet; a short password would fall to a slow guesser too.
+        if value is not None and 0 < len(value.get_secret_value()) < 12:
+            raise ValueError("must be at least 12 characters (or empty: /admin off)")
         return value
 
     @field_validator("heartbeat_seconds")

@@ -24,6 +24,7 @@ from tests.requirements import require_claude_cli
 
 pytestmark = [pytest.mark.claude, pytest.mark.slow]
 BOB = "+15551230002"
+ADMIN_PASSWORD = "operator passphrase"
 BEAT = 1.0  # seconds between heartbeats: a beat vouches for 2 s, so load cannot fake an outage
 
 
@@ -52,7 +53,7 @@ def _run_with_claude(stack: Stack, fake: AnthropicFake) -> str:
 
 def _admin_page(stack: Stack, path: str) -> str:
     with httpx.Client(base_url=stack.relay_url, timeout=10) as client:
-        assert client.post("/admin/login", data={"password": "pw"}).status_code == 303
+        assert client.post("/admin/login", data={"password": ADMIN_PASSWORD}).status_code == 303
         return client.get(path).text
 
 
@@ -70,7 +71,7 @@ def test_the_report_prints_the_figures_of_a_real_run(
     upgrade(url)
     data = tmp_path / "data"
     overrides = claude_overrides(anthropic_fake) | {"heartbeat_seconds": BEAT,
-                                                    "admin_password": "pw"}  # fmt: skip
+                                                    "admin_password": ADMIN_PASSWORD}  # fmt: skip
     with running_stack(url, data, **overrides) as stack:
         wait_until(lambda: host_answers(data / "hosts" / "15551230001"), timeout=90)
         cost_line = _run_with_claude(stack, anthropic_fake)

@@ -11,7 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cockpit.config import load_settings
 from cockpit.core.messages import Inbound, OutboundDraft
+from cockpit.errors import ConfigError
 from cockpit.host.visuals.screenshot import CHROMIUM_ARGS
 from cockpit.relay.app import build_relay, create_relay_app
 from cockpit.relay.runtime import Relay
@@ -86,6 +88,14 @@ async def test_without_a_password_the_admin_pages_are_off(tmp_path: Path, migrat
             assert "set COCKPIT_ADMIN_PASSWORD" in response.json()["detail"]
         assert (await client.post("/admin/login", data={"password": ""})).status_code == 404
     relay.db.dispose()
+
+
+def test_a_short_admin_password_stops_the_start_without_echoing_it() -> None:
+    """COCKPIT_ADMIN_PASSWORD under 12 characters is refused, naming the setting only."""
+    with pytest.raises(ConfigError) as refused:
+        load_settings(admin_password="hunter2")
+    assert "COCKPIT_ADMIN_PASSWORD" in str(refused.value) and "12" in str(refused.value)
+    assert "hunter2" not in str(refused.value)
 
 
 async def test_a_stranger_is_sent_to_the_login_and_cannot_post(relay: Relay) -> None:
