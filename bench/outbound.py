@@ -109,7 +109,13 @@ async def plain_rate(stack: Stack, per_phone: dict[str, list[str]]) -> float:
             for body in bodies:
                 data = {"To": f"whatsapp:{phone}", "From": WHATSAPP_FROM, "Body": body,
                         "StatusCallback": callback}  # fmt: skip
-                (await client.post(url, data=data)).raise_for_status()
+                for attempt in range(3):  # a dropped connection is tried again, as the relay does
+                    try:
+                        (await client.post(url, data=data)).raise_for_status()
+                        break
+                    except httpx.TransportError:
+                        if attempt == 2:
+                            raise
 
         began = time.perf_counter()
         await asyncio.gather(*(one_phone(p, b) for p, b in per_phone.items()))
