@@ -163,6 +163,8 @@ def report(soak: Soak, opts: Options) -> str:
     warm = [x for x in r if x.minute >= min(2.0, opts.minutes / 4)] or r
     rss = [(x.minute, x.rss_mib) for x in warm]
     fds = [(x.minute, float(x.fds)) for x in warm]
+    late = [x for x in r if x.minute >= opts.minutes / 2] or r
+    late_rss = slope_per_hour([(x.minute, x.rss_mib) for x in late])
     lines = [
         "## Soak: relay memory and file descriptors under steady traffic",
         "",
@@ -179,6 +181,7 @@ def report(soak: Soak, opts: Options) -> str:
         f"| relay open fds | {r[0].fds} | {r[-1].fds} | {max(x.fds for x in r)} | "
         f"{slope_per_hour(fds):+.2f} |",
         "",
+        f"- RSS slope over the second half only: {late_rss:+.2f} MiB per hour",
         f"- webhooks answered 200: {soak.traffic.ok}, failed: {soak.traffic.failed}"
         + (f" (first: {soak.traffic.first_error})" if soak.traffic.first_error else ""),
         f"- relay counted {soak.accepted:.0f} accepted and {soak.sent:.0f} echo replies sent; "

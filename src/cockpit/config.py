@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     send_timeout_seconds: float = _env(
         "COCKPIT_SEND_TIMEOUT_SECONDS", "HTTP timeout of one call to Twilio's API.", 15.0
     )  # type: ignore[assignment]
+    host_lease_seconds: float = _env(
+        "COCKPIT_HOST_LEASE_SECONDS",
+        "How long a relay holds the right to follow a user's host unrenewed; then another may.",
+        15.0,
+    )  # type: ignore[assignment]
     send_lease_seconds: float = _env(
         "COCKPIT_SEND_LEASE_SECONDS",
         "How long a relay owns a message it is sending before another may reconcile it.",

@@ -7,6 +7,7 @@ relay that restarts re-reads from its cursor and creates nothing twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from cockpit.core.host_events import (
     translate,
 )
 from cockpit.core.messages import OutboundDraft
-from cockpit.errors import CockpitError, MediaError
+from cockpit.errors import CockpitError, MediaError, StoreError
 from cockpit.log import get_logger
 from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
@@ -49,15 +50,61 @@ class HostFollower:
         self._down_since: Any = None
 
     async def run(self) -> None:
-        """Follow, reconnecting with backoff whenever the stream breaks."""
-        delay = 0.2
+        """Follow while this relay holds the host's lease, reconnecting with backoff whenever
+        the stream breaks; other relays wait until the lease lapses (docs/scaling.md)."""
+        delay, lease = 0.2, self.relay.settings.host_lease_seconds
+        try:
+            while True:
+                if not await self._lead():
+                    await asyncio.sleep(lease / 3)  # another relay follows this host
+                    continue
+                try:
+                    await self._follow()
+                except CockpitError as exc:
+                    await self._unreachable(exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        finally:
+            with contextlib.suppress(Exception):  # stopping: let another relay follow at once
+                await in_thread(
+                    hosts.release_lease, self.relay.db, self.user.id, self.relay.worker_id
+                )
+
+    async def _lead(self) -> bool:
+        """Take or renew the lease on this host; False while another relay holds it."""
+        try:
+            return await in_thread(
+                hosts.take_lease, self.relay.db, self.user.id, self.relay.worker_id,
+                self.relay.settings.host_lease_seconds,
+            )  # fmt: skip
+        except StoreError as exc:
+            log.warning("follower.lease_unknown", user_id=self.user.id, error=str(exc))
+            return False
+
+    async def _keep_lease(self) -> None:
+        """Renew the lease while the stream is read; return when it was lost."""
         while True:
-            try:
-                await self._follow()
-            except CockpitError as exc:
-                await self._unreachable(exc)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            await asyncio.sleep(self.relay.settings.host_lease_seconds / 3)
+            if not await self._lead():
+                log.warning("follower.lease_lost", user_id=self.user.id)
+                return
+
+    async def _read(self, client: HostClient, cursor: int) -> None:
+        async for seq, event in client.events(cursor):
+            await self.apply(client, seq, event)
+
+    async def _read_while_leading(self, client: HostClient, cursor: int) -> None:
+        """Apply the host's events until the stream ends or the lease is lost."""
+        reader = asyncio.ensure_future(self._read(client, cursor))
+        keeper = asyncio.ensure_future(self._keep_lease())
+        try:
+            await asyncio.wait({reader, keeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (reader, keeper):
+                task.cancel()
+            await asyncio.gather(reader, keeper, return_exceptions=True)
+        if reader.done() and not reader.cancelled() and reader.exception() is not None:
+            raise reader.exception()  # type: ignore[misc]
 
     async def _follow(self) -> None:
         client = await self.client_for(self.user.id)
@@ -68,8 +115,7 @@ class HostFollower:
         restarted = await self._restarted(health, link.session)
         if self._down_since is not None or restarted:
             await self._back(health, restarted, link.session)
-        async for seq, event in client.events(link.cursor):
-            await self.apply(client, seq, event)
+        await self._read_while_leading(client, link.cursor)
 
     async def apply(self, client: HostClient, seq: int, event: dict[str, Any]) -> None:
         """Turn one event into outbound rows and move the cursor, atomically."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -180,6 +180,38 @@ def close_prompt(db: Database, prompt_id: str) -> None:
         prompt = s.get(Prompt, prompt_id)
         if prompt is not None:
             prompt.state = "closed"
+
+
+def take_lease(db: Database, user_id: int, owner: str, seconds: float) -> bool:
+    """Hold (or renew) the right to follow the user's host for `seconds`.
+
+    False while another relay holds an unexpired lease: only one relay follows a host at
+    a time, and a relay that stops renewing (it died) is replaced once its lease runs out.
+    """
+    now = utcnow()
+    with db.transaction() as s:
+        link = _link(s, user_id, lock=True)
+        held = link.lease_until is not None and link.lease_until > now
+        if link.owner not in (None, owner) and held:
+            return False
+        link.owner, link.lease_until = owner, now + timedelta(seconds=seconds)
+        return True
+
+
+def release_lease(db: Database, user_id: int, owner: str) -> None:
+    """Give up the lease (a relay shutting down), so another relay follows at once."""
+    with db.transaction() as s:
+        link = _link(s, user_id, lock=True)
+        if link.owner == owner:
+            link.owner, link.lease_until = None, None
+
+
+def lease_owner(db: Database, user_id: int) -> str | None:
+    """The relay whose lease on the user's host is still running, if any."""
+    with db.transaction() as s:
+        link = _link(s, user_id)
+        running = link.lease_until is not None and link.lease_until > utcnow()
+        return link.owner if running else None
 
 
 def mark_unreachable(db: Database, user_id: int, since: datetime | None) -> bool:

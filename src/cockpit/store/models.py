@@ -162,6 +162,9 @@ class HostLink(Base):
     unreachable_since: Mapped[datetime | None] = mapped_column()
     # The boot id the host last reported: a new one means the host restarted.
     host_boot: Mapped[str | None] = mapped_column(String(40))
+    # The relay following this host's events, and until when (renewed while it follows).
+    owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
