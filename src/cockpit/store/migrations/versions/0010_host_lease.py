@@ -1,7 +1,7 @@
 """Host lease: which relay follows a user's host, and until when (one follower at a time)
 
-Revision ID: 0009_host_lease
-Revises: 0008_recovery
+Revision ID: 0010_host_lease
+Revises: 0009_ops_indexes
 Create Date: 2026-11-26 14:10:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_host_lease"
-down_revision = "0008_recovery"
+revision = "0010_host_lease"
+down_revision = "0009_ops_indexes"
 branch_labels = None
 depends_on = None
 
