@@ -11,6 +11,7 @@ from cockpit.core.github_events import (
     Job,
     describe,
     fix_prompt,
+    github_repo,
     jobs_from_api,
     session_for_branch,
     sign,
@@ -29,6 +30,15 @@ def test_a_signature_matches_only_its_secret_and_body() -> None:
     assert not signature_ok("s3cret", body + b" ", good)
     assert not signature_ok("s3cret", body, good.replace("sha256=", "sha1="))
     assert not signature_ok("s3cret", body, None)
+
+
+def test_a_github_address_names_its_repository() -> None:
+    """https://github.com/o/n(.git) is o/n; other hosts and shapes are not GitHub's."""
+    assert github_repo("https://github.com/octo-org/octo-repo.git") == "octo-org/octo-repo"
+    assert github_repo("https://github.com/octo-org/octo-repo") == "octo-org/octo-repo"
+    assert github_repo("https://gitlab.com/octo-org/octo-repo") is None
+    assert github_repo("https://github.com/octo-org") is None
+    assert github_repo(None) is None
 
 
 def test_each_branch_has_its_session() -> None:

@@ -22,6 +22,7 @@ FAILED = ("failure", "timed_out", "startup_failure")
 ACTIONS_APP = "github-actions"
 BRANCH_PREFIX = "cockpit/"
 SESSION_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+_GITHUB_URL = re.compile(r"^https://github\.com/([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?$")
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,12 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
 def sign(secret: str, body: bytes) -> str:
     """The `X-Hub-Signature-256` value GitHub sends with `body`."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def github_repo(url: str | None) -> str | None:
+    """`owner/name` of an https://github.com/owner/name(.git) address, else None."""
+    found = _GITHUB_URL.match(url or "")
+    return found.group(1) if found else None
 
 
 def repo_name(payload: dict[str, Any]) -> str | None:

@@ -155,7 +155,7 @@ class HostFollower:
         """Whether a finished turn's changes may go to GitHub (`pr`): a repository is linked."""
         if event.get("type") != "result" or not event.get("changes"):
             return False
-        return bool(await in_thread(github.repos_of, self.relay.db, self.user.id))
+        return bool(await in_thread(github.user_repos, self.relay.db, self.user.id))
 
     async def _add_board(self, outcome: EventOutcome) -> None:
         """After a session's task ends, show every session's state (the turn's own included)."""

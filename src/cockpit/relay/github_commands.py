@@ -9,7 +9,6 @@ is answered in plain words.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from cockpit.core.github_events import FixContext, fix_prompt, session_for_branch
@@ -19,7 +18,7 @@ from cockpit.relay.github_api import GitHubAPI
 from cockpit.relay.github_worker import user_token
 from cockpit.relay.hostclient import PushRefused
 from cockpit.relay.workers import in_thread
-from cockpit.store import github, hosts, users
+from cockpit.store import github, hosts
 
 if TYPE_CHECKING:  # relay/commands.py registers these handlers: no import back at runtime
     from cockpit.relay.commands import CommandContext
@@ -34,7 +33,6 @@ NO_REPO = (
     "I don't know your GitHub repository yet. Choose it on your account page ({account}), "
     "or ask whoever runs this cockpit to link it (`cockpit github link {phone} owner/name`)."
 )
-GITHUB_URL = re.compile(r"^https://github\.com/([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?$")
 PUSH_REFUSED = {
     "no_remote": "Your workspace has no git remote *origin*, so there is nowhere to push. "
     "Add it (`git remote add origin https://github.com/owner/name.git`) and try again.",
@@ -104,13 +102,7 @@ async def pull_request(ctx: CommandContext, args: str) -> str:
 
 
 async def _repos(ctx: CommandContext) -> list[str]:
-    """The user's GitHub repositories: linked ones, then the one chosen at signup."""
-    repos = await in_thread(github.repos_of, ctx.relay.db, ctx.user_id)
-    user = await in_thread(users.find_by_id, ctx.relay.db, ctx.user_id)
-    chosen = GITHUB_URL.match(user.repo_url or "") if user is not None else None
-    if chosen and chosen.group(1).lower() not in {r.lower() for r in repos}:
-        repos.append(chosen.group(1))
-    return repos
+    return await in_thread(github.user_repos, ctx.relay.db, ctx.user_id)
 
 
 async def _default_title(ctx: CommandContext) -> str:

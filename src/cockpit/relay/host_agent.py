@@ -108,7 +108,7 @@ class HostAgent:
         """The seed's "Reply approve to create PR": with no question open and a GitHub
         repository linked, `approve` is `/pr`; otherwise it goes to Claude."""
         assert record.user_id is not None
-        linked = await in_thread(github.repos_of, relay.db, record.user_id)
+        linked = await in_thread(github.user_repos, relay.db, record.user_id)
         if not linked:
             return None
         ctx = self._context(relay, client, record, session)

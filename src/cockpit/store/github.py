@@ -18,8 +18,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from cockpit.core.github_events import github_repo
 from cockpit.core.messages import OutboundDraft
-from cockpit.store import outbox, secrets
+from cockpit.store import outbox, secrets, users
 from cockpit.store.db import Database
 from cockpit.store.models import GitHubDelivery, GitHubRepo, utcnow
 
@@ -81,6 +82,16 @@ def repos_of(db: Database, user_id: int) -> list[str]:
     query = select(GitHubRepo.full_name).where(GitHubRepo.user_id == user_id)
     with db.transaction() as s:
         return list(s.scalars(query.order_by(GitHubRepo.created_at, GitHubRepo.full_name)))
+
+
+def user_repos(db: Database, user_id: int) -> list[str]:
+    """The user's GitHub repositories: the linked ones, then the one chosen at signup."""
+    repos = repos_of(db, user_id)
+    user = users.find_by_id(db, user_id)
+    chosen = github_repo(user.repo_url) if user is not None else None
+    if chosen and chosen.lower() not in {r.lower() for r in repos}:
+        repos.append(chosen)
+    return repos
 
 
 def record_delivery(
