@@ -225,8 +225,7 @@ def _details(report: Report) -> list[Table]:
     if report.failed:
         t = _table("Failed deliveries", "id", "to", "status", "error")
         for r in report.failed:
-            error = f"{r.error_code or ''} {r.last_error or ''}".strip()
-            t.add_row(str(r.id), r.to, r.status, error)
+            t.add_row(str(r.id), r.to, r.status, failure_text(r))
         tables.append(t)
     if report.misrouted:
         t = _table("Misrouted replies", "id", "sent to", "should be", "by")
@@ -239,6 +238,13 @@ def _details(report: Report) -> list[Table]:
             t.add_row(f"{c.name} {c.phone}", str(c.tasks), _usd(c.cost_usd))
         tables.append(t)
     return tables
+
+
+def failure_text(row: OutboundRecord) -> str:
+    """Why a row failed: the error, with Twilio's code unless the error already names it."""
+    code = str(row.error_code) if row.error_code is not None else ""
+    error = row.last_error or ""
+    return error if code in error else f"{code} {error}".strip()
 
 
 def _table(title: str, *columns: str) -> Table:

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from cockpit import report
 from cockpit.admin import views
 from cockpit.admin.auth import COOKIE, SESSION_SECONDS, AdminAuth, LoginThrottle, Operator
 from cockpit.admin.templating import render
@@ -147,7 +148,7 @@ def build_admin_router() -> APIRouter:
         rows = await in_thread(outbox.failed, _relay(request).db, 100)
         retried = request.query_params.get("retried")
         return _page(request, operator, "failed.html", rows=rows, retried=retried,
-                     excerpt=views.excerpt)  # fmt: skip
+                     excerpt=views.excerpt, failure_text=report.failure_text)  # fmt: skip
 
     @router.post("/failed/{outbound_id}/retry")
     async def retry(outbound_id: int, request: Request) -> Response:
