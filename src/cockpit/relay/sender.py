@@ -60,21 +60,20 @@ class Sender:
     async def deliver(self, head: OutboundRecord) -> None:
         """Claim one row and send it, recording what happened."""
         settings = self.relay.settings
+        # The window is read before the claim: nothing may lengthen the time between a
+        # claim and its send, or the lease could run out and another relay send it too.
+        seen, closed = await self._window(head)
         row = await in_thread(
             outbox.claim, self.relay.db, head, self.relay.worker_id, settings.send_lease_seconds
         )
         if row is None:
             return  # another worker has it
-        seen: datetime | None = None
         try:
             if row.maybe_sent and await self._reconcile(row):
                 return
-            if _free_form(row):
-                seen, held_before = await in_thread(outbox.window_state, self.relay.db, row)
-                margin = timedelta(seconds=settings.window_margin_seconds)
-                if held_before or not rules.is_open(seen, self.relay.clock(), margin):
-                    await self._hold(row, seen, window.CLOSED)
-                    return
+            if closed:
+                await self._hold(row, seen, window.CLOSED)
+                return
             await self._send(row)
         except PermanentSendError as exc:
             if exc.code == rules.OUTSIDE_WINDOW and _free_form(row):
@@ -83,6 +82,15 @@ class Sender:
                 await self._fail(row, exc)
         except TransientSendError as exc:
             await self._retry(row, exc)
+
+    async def _window(self, row: OutboundRecord) -> tuple[datetime | None, bool]:
+        """The user's last inbound time, and whether this free-form row must wait: the
+        window is closed, or an older row to the phone already waits."""
+        if not _free_form(row):
+            return None, False
+        seen, held_before = await in_thread(outbox.window_state, self.relay.db, row)
+        margin = timedelta(seconds=self.relay.settings.window_margin_seconds)
+        return seen, held_before or not rules.is_open(seen, self.relay.clock(), margin)
 
     async def _hold(self, row: OutboundRecord, seen: datetime | None, reason: str) -> None:
         """Keep the row for when the user writes; the window's template goes instead."""
