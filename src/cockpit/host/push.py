@@ -1,4 +1,5 @@
-"""`/pr` on the host: commit a session's pending changes and push its branch.
+"""The host's git work with the user's GitHub token: `/pr` commits a session's pending
+changes and pushes its branch; `fix` starts a session from the failing branch.
 
 The session's work goes to `cockpit/<session>` on the workspace's `origin` remote
 (the `main` session pushes its HEAD there too, so a pull request never comes from
@@ -59,6 +60,23 @@ def push_session(folder: Path, session: str, message: str, token: str | None) ->
         reason = "rejected" if "rejected" in said or "[remote rejected]" in said else "failed"
         raise PushError(reason, said[-600:])
     return Pushed(branch, commit, committed, _without_credentials(url))
+
+
+def start_point(repo: Path, branch: str, token: str | None = None) -> str:
+    """Where a worktree for `branch` starts: the local branch, else `origin/<branch>` (fetched
+    now, with `token` when given), else HEAD (offline, no access, no such branch)."""
+    local = f"refs/heads/{branch}"
+    if _run(repo, "rev-parse", "-q", "--verify", local, check=False).returncode == 0:
+        return local
+    remote = f"refs/remotes/origin/{branch}"
+    url = _run(repo, "remote", "get-url", "origin", check=False).stdout.strip()
+    try:
+        _run(repo, "fetch", "-q", "origin", f"+refs/heads/{branch}:{remote}", check=False,
+             env=_auth_env(url, token))  # fmt: skip
+    except PushError:
+        return "HEAD"
+    found = _run(repo, "rev-parse", "-q", "--verify", remote, check=False)
+    return remote if found.returncode == 0 else "HEAD"
 
 
 def pending_changes(folder: Path) -> int:

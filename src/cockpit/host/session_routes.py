@@ -1,7 +1,8 @@
 """Session endpoints the relay's GitHub commands use.
 
-`POST /sessions/{name}` `{"branch": "feature-x"}` makes a new session's worktree start
-from that branch (local, else `origin/<branch>`, else HEAD): `{session, created, start}`.
+`POST /sessions/{name}` `{"branch": "feature-x", "token"?}` makes a new session's worktree
+start from that branch (local, else `origin/<branch>` fetched with the token, else HEAD):
+`{session, created, start}`.
 `fix` uses it to work on the failing branch.
 
 `POST /sessions/{name}/push` `{"message": ..., "token": ...}` is the host's half of `/pr`
@@ -20,17 +21,18 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from cockpit.host.push import PushError, push_session
-from cockpit.host.worktrees import BadSessionName, WorktreeError, Worktrees, start_point
+from cockpit.host.push import PushError, push_session, start_point
+from cockpit.host.worktrees import BadSessionName, WorktreeError, Worktrees
 from cockpit.log import get_logger
 
 log = get_logger(__name__)
 
 
 class SessionIn(BaseModel):
-    """The branch a new session's worktree should start from."""
+    """The branch a new session's worktree should start from (token: to fetch it, not kept)."""
 
     branch: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._/-]+$")
+    token: str | None = Field(default=None, max_length=500)
 
 
 class PushIn(BaseModel):
@@ -48,7 +50,7 @@ def add_session_routes(app: FastAPI, auth: Any, folders: Worktrees) -> None:
         _folder(folders, name)
         if folders.exists(name):
             return {"session": name, "created": False, "start": None}
-        start = await asyncio.to_thread(start_point, folders.workspace, body.branch)
+        start = await asyncio.to_thread(start_point, folders.workspace, body.branch, body.token)
         try:
             await asyncio.to_thread(folders.ensure, name, start)
         except WorktreeError as exc:

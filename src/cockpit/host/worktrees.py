@@ -11,7 +11,6 @@ across host restarts. Everything here runs git synchronously: call it through
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import threading
@@ -65,7 +64,7 @@ class Worktrees:
 
     def ensure(self, session: str, start: str = "HEAD") -> Path:
         """The session's folder, made first if needed (a worktree on a new `cockpit/<name>`
-        from `start`, a revision: see `start_point`)."""
+        from `start`, a revision: see `push.start_point`)."""
         path = self.folder(session)
         if session == MAIN or _is_checkout(path):
             return path
@@ -107,27 +106,6 @@ class Worktrees:
     def branches(self, sessions: list[str]) -> dict[str, str | None]:
         """The branch of each of `sessions` (for GET /health)."""
         return {name: self.branch(name) for name in sessions}
-
-
-def start_point(repo: Path, branch: str) -> str:
-    """Where a worktree for `branch` starts: the local branch, else `origin/<branch>` (fetched
-    now if the remote has it), else HEAD. A failing fetch (offline, no access) means HEAD."""
-    if _has_branch(repo, branch):
-        return f"refs/heads/{branch}"
-    remote = f"refs/remotes/origin/{branch}"
-    quiet = {"GIT_TERMINAL_PROMPT": "0"}
-    try:
-        subprocess.run(
-            ["git", "-C", str(repo), "fetch", "-q", "origin", f"+refs/heads/{branch}:{remote}"],
-            capture_output=True, timeout=60, check=False, env={**os.environ, **quiet},
-        )  # fmt: skip
-        found = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "-q", "--verify", remote],
-            capture_output=True, timeout=30, check=False,
-        )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired):
-        return "HEAD"
-    return remote if found.returncode == 0 else "HEAD"
 
 
 def _is_checkout(path: Path) -> bool:

@@ -49,10 +49,11 @@ async def fix(ctx: CommandContext, args: str) -> str:
         return "There is no failed build to fix. I'll tell you when one fails."
     failed = FixContext.from_dict(failure.fix)
     session = session_for_branch(failed.branch, failed.default_branch)
-    logs = await _job_logs(ctx, failed)
+    token = await user_token(ctx.relay, ctx.user_id)
+    logs = await _job_logs(ctx, failed, token)
     elsewhere = False
     if session != "main" and failed.branch:
-        prepared = await ctx.client.prepare_session(session, failed.branch)
+        prepared = await ctx.client.prepare_session(session, failed.branch, token)
         elsewhere = prepared.get("start") == "HEAD"  # the host does not have the branch
     prompt = fix_prompt(failed, logs, branch_missing=elsewhere)
     # Submitting twice is harmless (the turn id is the message's), so the failure is only
@@ -63,9 +64,8 @@ async def fix(ctx: CommandContext, args: str) -> str:
     return f"🔧 Claude is on it: *{failed.title}* on {failed.branch}, in session *{session}*."
 
 
-async def _job_logs(ctx: CommandContext, failed: FixContext) -> dict[str, str]:
+async def _job_logs(ctx: CommandContext, failed: FixContext, token: str | None) -> dict[str, str]:
     """The failing jobs' logs by job name; none without a token or when GitHub fails."""
-    token = await user_token(ctx.relay, ctx.user_id)
     if not token or not failed.jobs:
         return {}
     api = GitHubAPI(ctx.relay.settings.github_api_base_url, token)

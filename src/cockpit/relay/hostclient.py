@@ -14,6 +14,7 @@ from cockpit.errors import HostError, HostUnreachableError
 from cockpit.provision.base import HostEndpoint
 
 STREAM_SILENCE_SECONDS = 45.0
+GIT_SECONDS = 150.0  # a fetch or push of a big repository; the host gives git 120 s
 
 
 class HostClient:
@@ -104,11 +105,14 @@ class HostClient:
         """Switch the host's automatic pictures after each turn on or off."""
         await self._call("POST", "/visuals/auto", json={"enabled": enabled})
 
-    async def prepare_session(self, session: str, branch: str) -> dict[str, Any]:
-        """Make a new session's worktree start from `branch` (no-op for an existing one)."""
-        result: dict[str, Any] = await self._call(
-            "POST", f"/sessions/{session}", json={"branch": branch}
-        )
+    async def prepare_session(
+        self, session: str, branch: str, token: str | None = None
+    ) -> dict[str, Any]:
+        """Make a new session's worktree start from `branch`, fetched with `token` if needed
+        (no-op for an existing session)."""
+        body = {"branch": branch, "token": token}
+        path = f"/sessions/{session}"
+        result: dict[str, Any] = await self._call("POST", path, json=body, timeout=GIT_SECONDS)
         return result
 
     async def push(self, session: str, message: str, token: str | None) -> dict[str, Any]:
@@ -119,7 +123,7 @@ class HostClient:
         body = {"message": message, "token": token}
         path = f"/sessions/{session}/push"
         try:
-            result: dict[str, Any] = await self._call("POST", path, json=body)
+            result: dict[str, Any] = await self._call("POST", path, json=body, timeout=GIT_SECONDS)
         except HostUnreachableError:
             raise
         except HostError as exc:
