@@ -11,6 +11,7 @@ import pytest
 
 from bench.__main__ import BENCHMARKS, ON_DEMAND, main
 from bench.load import percentile
+from bench.memory import Readings
 from bench.results import write_section
 from bench.soak import slope_per_hour
 from bench.webhook import Options, run
@@ -88,3 +89,11 @@ def test_soak_slope_is_the_least_squares_fit_per_hour() -> None:
 def test_soak_is_not_part_of_a_run_of_every_benchmark() -> None:
     """`python -m bench` alone never starts the half-hour soak; `python -m bench soak` does."""
     assert "soak" in BENCHMARKS and "soak" in ON_DEMAND
+
+
+def test_memory_ratios_are_taken_within_each_run() -> None:
+    """relay / bare is divided run by run (not medians divided), so a drifting machine
+    cannot skew it; the median of the readings is reported beside it."""
+    readings = Readings({"relay": [100.0, 120.0, 110.0], "bare": [50.0, 40.0, 55.0]})
+    assert readings.ratio("relay", "bare") == [2.0, 3.0, 2.0]
+    assert (readings.median("relay"), readings.median("bare")) == (110.0, 50.0)
