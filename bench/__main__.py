@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import memory, outbound, soak, turns, visuals_bench, webhook
+from bench import memory, outbound, relays, soak, turns, visuals_bench, webhook
 
 Benchmark = Callable[[list[str]], int]
 
@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "visuals": visuals_bench.main,
     "memory": memory.main,
     "outbound": outbound.main,
+    "relays": relays.main,
     "soak": soak.main,
 }
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from cockpit.store import users
 from cockpit.store.db import Database, normalize_url
@@ -71,3 +72,15 @@ def describe(url: str) -> str:
         return f"PostgreSQL {version} (127.0.0.1)"
     finally:
         db.dispose()
+
+
+def unreachable(url: str) -> str | None:
+    """Why the PostgreSQL server of `url` cannot be reached, or None when it can."""
+    engine = create_engine(normalize_url(url))
+    try:
+        with engine.connect():
+            return None
+    except OperationalError as exc:
+        return f"PostgreSQL not reachable at {engine.url.render_as_string()}: {exc.orig}"
+    finally:
+        engine.dispose()

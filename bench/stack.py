@@ -36,6 +36,8 @@ class Stack:
     signer: WebhookSigner
     pids: dict[str, int] = field(default_factory=dict)  # the same names -> process id
     auth_token: str = ""  # the simulated Twilio account's token
+    relay_env: dict[str, str] = field(default_factory=dict)  # to start more relays alike
+    workdir: Path | None = None
 
     def webhook_url(self, target: str) -> str:
         """The inbound-message webhook of `target` ("bare" or "relay")."""
@@ -99,4 +101,4 @@ def running_stack(
         signer = WebhookSigner(
             auth_token=token, account_sid=ACCOUNT_SID, to=WHATSAPP_FROM, senders=senders
         )
-        yield Stack(urls, signer, pids, token)
+        yield Stack(urls, signer, pids, token, env, workdir)
