@@ -74,9 +74,9 @@ async def inbound_message(request: Request) -> Response:
     relay.metrics.inbound.labels(outcome).inc()
     relay.metrics.inbound_latency.observe(time.perf_counter() - started)
     log.info("webhook.inbound", sid=msg.sid, outcome=outcome)
-    relay.outbox_ready.set()  # a refusal to send, or held messages the reply released
-    if outcome != "refused":
-        relay.inbox_ready.set()
+    # Held messages a reply released go with the sender's next poll (no wake-up: one
+    # more database query per webhook would cost more than it saves).
+    (relay.outbox_ready if outcome == "refused" else relay.inbox_ready).set()
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
