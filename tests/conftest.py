@@ -20,6 +20,14 @@ pytest_plugins = [
 ]  # fmt: skip
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test` runs several workers), keep every Podman test on
+    one worker: each worker would otherwise start its own Podman service and image."""
+    for item in items:
+        if item.get_closest_marker("podman") is not None:
+            item.add_marker(pytest.mark.xdist_group("podman"))
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests see no cockpit/Twilio/Anthropic settings from the machine, and no .env."""
