@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -26,6 +27,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("podman") is not None:
             item.add_marker(pytest.mark.xdist_group("podman"))
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """A CLI command run in-process calls `setup_logging`, which points the `cockpit`
+    logger at that test's captured stderr and stops propagation; later tests on the same
+    worker would log into a closed file and hide records from `caplog`."""
+    logger = logging.getLogger("cockpit")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    yield
+    logger.handlers[:], logger.propagate, logger.level = saved[0], saved[1], saved[2]
 
 
 @pytest.fixture(autouse=True)
