@@ -55,6 +55,14 @@ def _started_at(url: str) -> object:
         engine.dispose()
 
 
+def _waiting_to_be_sent(database: Database) -> int:
+    """Rows the relay still has to send. A status callback that met the restart got a 503,
+    and Twilio does not send a callback again, so its row may stay `accepted`: Twilio
+    took that message, which is what this test is about."""
+    counts = outbox.status_counts(database)
+    return sum(counts.get(status, 0) for status in ("pending", "sending", "unknown", "held"))
+
+
 class Twilio:
     """Posts one signed inbound webhook per message, again with the same sid until a 200."""
 
@@ -114,9 +122,11 @@ def test_a_postgres_restart_mid_run_loses_nothing_and_sends_nothing_twice(
 
             wait_until(lambda: len(phone()) >= MESSAGES, timeout=60)
             database = Database(cluster.url)
-            wait_until(lambda: outbox.pending_count(database) == 0, timeout=30)
-            time.sleep(1.0)  # room for a second copy
-            database.dispose()
+            try:
+                wait_until(lambda: _waiting_to_be_sent(database) == 0, timeout=30)
+                time.sleep(1.0)  # room for a second copy
+            finally:
+                database.dispose()
             assert phone() == [f"message {i}" for i in range(MESSAGES)]
         finally:
             relay.stop()
