@@ -118,6 +118,11 @@ class Settings(BaseSettings):
         "How long a relay owns a message it is sending before another may reconcile it.",
         60.0,
     )  # type: ignore[assignment]
+    inbox_lease_seconds: float = _env(
+        "COCKPIT_INBOX_LEASE_SECONDS",
+        "How long a relay owns an inbound message it is handling before another may take it.",
+        300.0,
+    )  # type: ignore[assignment]
     order_timeout_seconds: float = _env(
         "COCKPIT_ORDER_TIMEOUT_SECONDS",
         "Longest wait for Twilio's `sent` before the next message to that phone goes.",

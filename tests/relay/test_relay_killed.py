@@ -71,6 +71,7 @@ def relay_env(db_url: str, tmp_path: Path) -> dict[str, str]:
         "COCKPIT_SECRET_KEY": "test-secret", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_WHATSAPP_FROM": FROM,
         "COCKPIT_SEND_LEASE_SECONDS": "2", "COCKPIT_SEND_TIMEOUT_SECONDS": "30",
+        "COCKPIT_INBOX_LEASE_SECONDS": "2",
         "COCKPIT_POLL_SECONDS": "0.1", "COCKPIT_RETRY_BASE_SECONDS": "0.05",
         "COCKPIT_AGENT": "echo", "COCKPIT_HOST_LEASE_SECONDS": "2",
     }  # fmt: skip

@@ -37,7 +37,7 @@ from tests.relay.test_relay_killed import RelayProcess
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 RELAYS, USERS, PER_USER = 3, 50, 20
-LEASE_SECONDS = 20.0  # how long a dead relay's claimed sends wait before another takes them
+LEASE_SECONDS = 20.0  # how long a dead relay's claimed sends and messages wait for another
 
 
 def phone(user: int) -> str:
@@ -65,6 +65,7 @@ def _relay_env(db_url: str, tmp_path: Path, public_url: str, sim_url: str) -> di
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_WHATSAPP_FROM": FROM, "TWILIO_API_BASE_URL": sim_url,
         "COCKPIT_AGENT": "echo", "COCKPIT_SEND_LEASE_SECONDS": str(LEASE_SECONDS),
+        "COCKPIT_INBOX_LEASE_SECONDS": str(LEASE_SECONDS),
         # The lease must outlast a send, or a slow send could be taken over and sent twice.
         # Generous on purpose: a send that times out after Twilio took it is sent twice
         # today (see test_send_outcome.py); this test is about relays dying, not timeouts.

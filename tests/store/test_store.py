@@ -155,3 +155,56 @@ def test_a_postponed_message_holds_back_its_senders_later_ones(db: Database) -> 
     assert [r.message.sid for r in inbox.due(db)] == ["SM3"]
     assert inbox.retry_now(db, ada.id) == 2
     assert [r.message.sid for r in inbox.due(db)] == ["SM1", "SM2", "SM3"]
+
+
+def test_two_relays_racing_for_a_message_get_it_once(db: Database) -> None:
+    """Of two relays claiming the same due message, one gets it and the other is refused."""
+    ada = users.add_user(db, ADA, "Ada")
+    inbox.store_inbound(db, _inbound("SM1"), ada.id)
+    (seen_by_a,) = inbox.due(db)
+    (seen_by_b,) = inbox.due(db)
+    won = inbox.claim(db, seen_by_a, "relay-a", 60)
+    assert won is not None and won.message.sid == "SM1"
+    assert inbox.claim(db, seen_by_b, "relay-b", 60) is None
+    assert inbox.due(db) == []
+    inbox.finish(db, won.id, [])
+    assert inbox.claim(db, seen_by_b, "relay-b", 60) is None  # handled: nothing to take
+
+
+def test_a_lapsed_inbound_claim_can_be_taken_over(db: Database) -> None:
+    """When the relay holding a message stops renewing (died), another relay takes it."""
+    ada = users.add_user(db, ADA, "Ada")
+    inbox.store_inbound(db, _inbound("SM1"), ada.id)
+    (record,) = inbox.due(db)
+    assert inbox.claim(db, record, "dead-relay", -1) is not None  # lease already over
+    assert [r.message.sid for r in inbox.due(db)] == ["SM1"]
+    assert inbox.claim(db, record, "relay-b", 60) is not None
+    assert inbox.claim(db, record, "relay-c", 60) is None
+
+
+def test_a_claimed_message_holds_back_its_senders_next_one(db: Database) -> None:
+    """While a relay handles Ada's first message, her second is not due; Bob's is."""
+    ada, bob = users.add_user(db, ADA, "Ada"), users.add_user(db, BOB, "Bob")
+    inbox.store_inbound(db, _inbound("SM1", "first"), ada.id)
+    inbox.store_inbound(db, _inbound("SM2", "second"), ada.id)
+    bobs = Inbound(sid="SM3", from_number=BOB, to="whatsapp:+14155238886", body="other")
+    inbox.store_inbound(db, bobs, bob.id)
+    first = inbox.due(db)[0]
+    assert inbox.claim(db, first, "relay-a", 60) is not None
+    assert [r.message.sid for r in inbox.due(db)] == ["SM3"]
+    inbox.postpone(db, first.id, "host unreachable", utcnow(), [])  # releases the claim
+    assert [r.message.sid for r in inbox.due(db)] == ["SM1", "SM2", "SM3"]
+
+
+def test_a_relay_retakes_its_own_unfinished_claim_at_once(db: Database) -> None:
+    """A relay whose `finish` failed (database away) tries its message again without
+    waiting out its lease, while other relays still wait; a release frees it for all."""
+    ada = users.add_user(db, ADA, "Ada")
+    inbox.store_inbound(db, _inbound("SM1"), ada.id)
+    (record,) = inbox.due(db)
+    assert inbox.claim(db, record, "relay-a", 60) is not None
+    assert [r.message.sid for r in inbox.due(db, worker="relay-a")] == ["SM1"]
+    assert inbox.due(db, worker="relay-b") == []
+    assert inbox.claim(db, record, "relay-a", 60) is not None
+    inbox.release(db, record.id, "relay-a")
+    assert inbox.claim(db, record, "relay-b", 60) is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import timedelta
 
 from cockpit.core.backoff import retry_delay
@@ -44,12 +46,25 @@ class Dispatcher:
 
     async def drain(self) -> bool:
         """Handle every message that is due; True when any was handled."""
-        records = await in_thread(inbox.due, self.relay.db)
+        worker = self.relay.worker_id
+        records = await in_thread(inbox.due, self.relay.db, 50, worker)
         postponed: set[int | None] = set()
         for record in records:
             if record.user_id in postponed:
-                continue  # its sender's earlier message waits: keep their order
-            if not await self.handle(record):
+                continue  # its sender's earlier message waits or is taken: keep their order
+            lease = self.relay.settings.inbox_lease_seconds
+            claimed = await in_thread(inbox.claim, self.relay.db, record, worker, lease)
+            if claimed is None:  # another relay has it (or just finished it)
+                postponed.add(record.user_id)
+                continue
+            try:
+                handled = await self.handle(claimed)
+            except asyncio.CancelledError:  # stopping: let another relay take it now
+                # Best effort: if the database is away too, the lease frees it later.
+                with contextlib.suppress(Exception):
+                    inbox.release(self.relay.db, claimed.id, worker)
+                raise
+            if not handled:
                 postponed.add(record.user_id)
         return bool(records)
 

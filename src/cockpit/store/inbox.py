@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import and_, func, or_, select, update
@@ -105,52 +105,104 @@ def accept(
         return "accepted"
 
 
-def due(db: Database, limit: int = 50) -> list[InboundRecord]:
-    """Pending messages whose turn has come, oldest first.
+def _free(now: datetime, worker: str | None) -> Any:
+    """No live claim holds the row, or `worker` holds it: a dispatcher handles one
+    message at a time, so its own claim is left over from a try that failed (e.g. the
+    database went away before `finish`) and may be taken again at once."""
+    unclaimed = or_(InboundMessage.claimed_until.is_(None), InboundMessage.claimed_until < now)
+    return unclaimed if worker is None else or_(unclaimed, InboundMessage.claimed_by == worker)
 
-    A message postponed (its host was down) holds back its sender's later ones, so
-    they reach the host in the order they were sent.
+
+def due(db: Database, limit: int = 50, worker: str | None = None) -> list[InboundRecord]:
+    """Pending messages whose turn has come and that no other relay holds, oldest first.
+
+    A message postponed (its host was down) or claimed by a live relay holds back
+    its sender's later ones, so they reach the host in the order they were sent.
     """
     now = utcnow()
-    postponed = (
+    free = _free(now, worker)
+    blocking = (
         select(InboundMessage.user_id, func.min(InboundMessage.id))
-        .where(InboundMessage.state == "pending", InboundMessage.next_attempt_at > now)
+        .where(
+            InboundMessage.state == "pending",
+            or_(InboundMessage.next_attempt_at > now, ~free),
+        )
         .group_by(InboundMessage.user_id)
     )
     query = (
         select(InboundMessage)
-        .where(InboundMessage.state == "pending", InboundMessage.next_attempt_at <= now)
+        .where(InboundMessage.state == "pending", InboundMessage.next_attempt_at <= now, free)
         .order_by(InboundMessage.id)
         .limit(limit)
     )
     with db.transaction() as s:
-        waiting: dict[int | None, int] = {u: first for u, first in s.execute(postponed).all()}
+        waiting: dict[int | None, int] = {u: first for u, first in s.execute(blocking).all()}
         rows = list(s.scalars(query))
     # Two plain queries: a correlated NOT EXISTS costs more on a long inbox.
     return [_record(r) for r in rows if r.user_id not in waiting or r.id < waiting[r.user_id]]
 
 
+def claim(db: Database, record: InboundRecord, worker: str, lease: float) -> InboundRecord | None:
+    """Take `record` for handling if no live claim holds it; None when another relay won.
+
+    A compare-and-set: of relays racing for one message, one update matches the row.
+    """
+    now = utcnow()
+    stmt = (
+        update(InboundMessage)
+        .where(
+            InboundMessage.id == record.id,
+            InboundMessage.state == "pending",
+            InboundMessage.next_attempt_at <= now,
+            _free(now, worker),
+        )
+        .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
+    )
+    with db.transaction() as s:
+        if s.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        row = s.get(InboundMessage, record.id)
+        assert row is not None
+        return _record(row)
+
+
+def release(db: Database, inbound_id: int, worker: str) -> None:
+    """Give up `worker`'s claim on a message it did not finish (the relay is stopping)."""
+    with db.transaction() as s:
+        s.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id == inbound_id, InboundMessage.claimed_by == worker)
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+
 def finish(db: Database, inbound_id: int, drafts: Sequence[OutboundDraft]) -> None:
-    """Mark a message handled and queue its replies, in one transaction."""
+    """Mark a message handled, release its claim and queue its replies, in one transaction."""
     with db.transaction() as s:
         s.execute(
             update(InboundMessage)
             .where(InboundMessage.id == inbound_id)
-            .values(state="done", processed_at=utcnow(), last_error=None)
-        )
+            .values(
+                state="done", processed_at=utcnow(), last_error=None,
+                claimed_by=None, claimed_until=None,
+            )
+        )  # fmt: skip
         outbox.enqueue(s, drafts, is_postgres=db.is_postgres)
 
 
 def postpone(
     db: Database, inbound_id: int, error: str, next_at: datetime, drafts: Sequence[OutboundDraft]
 ) -> None:
-    """Keep a message pending for a later try, queueing any notice to the user."""
+    """Keep a message pending (unclaimed) for a later try, queueing any notice to the user."""
     with db.transaction() as s:
         s.execute(
             update(InboundMessage)
             .where(InboundMessage.id == inbound_id)
-            .values(attempts=InboundMessage.attempts + 1, last_error=error, next_attempt_at=next_at)
-        )
+            .values(
+                attempts=InboundMessage.attempts + 1, last_error=error, next_attempt_at=next_at,
+                claimed_by=None, claimed_until=None,
+            )
+        )  # fmt: skip
         outbox.enqueue(s, drafts, is_postgres=db.is_postgres)
 
 

@@ -85,6 +85,9 @@ class InboundMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column()
+    # Which relay is handling the message, and until when; then another may take it.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
         Index("ix_inbound_state_id", "state", "id"),
