@@ -66,3 +66,36 @@ def test_two_relays_run_each_message_once_in_order(db_url: str, tmp_path: Path) 
     assert sorted(Counter(sid for _, sid in agent.runs).values()) == [1] * 6
     assert stack.bodies() == ["ada 0", "ada 1", "ada 2"]
     assert stack.bodies(BOB) == ["bob 0", "bob 1", "bob 2"]
+
+
+class StuckAgent:
+    """Never finishes a message: stands for a relay stopped in the middle of one."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    async def handle(self, relay: Relay, record: InboundRecord) -> list[OutboundDraft]:
+        self.started.append(record.message.sid)
+        await asyncio.Event().wait()
+        return []
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the database adds nothing
+def test_a_relay_stopped_mid_message_hands_it_over_at_once(db_url: str, tmp_path: Path) -> None:
+    """A relay stopped while handling a message gives up its claim, so another relay
+    answers it without waiting out the lease."""
+    socks = [bound_socket() for _ in range(3)]
+    url_a, url_b, sim_url = (f"http://127.0.0.1:{s.getsockname()[1]}" for s in socks)
+    settings_a = relay_settings(db_url, tmp_path / "a", url_a, sim_url)
+    relay_a = build_relay(settings_a)
+    users.add_user(relay_a.db, ADA, "Ada")
+    stuck = StuckAgent()
+    sim = make_simulator(url_a)
+    with serve(create_simulator_app(sim), socks[2]):
+        stack = Stack(sim, sim_url, url_a, relay_a.db, settings_a, relay_a)
+        with serve(create_relay_app(relay_a, agent=stuck), socks[0]):
+            stack.send("still there?")
+            wait_until(lambda: stuck.started)
+        relay_b = build_relay(relay_settings(db_url, tmp_path / "b", url_b, sim_url))
+        with serve(create_relay_app(relay_b), socks[1]):  # lease 300 s: only a release helps
+            assert stack.wait_for("still there?", timeout=10) == ["still there?"]
