@@ -21,6 +21,7 @@ pytest_plugins = [
 ]  # fmt: skip
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups in its own hook
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`make test` runs several workers), keep every Podman test on
     one worker: each worker would otherwise start its own Podman service and image."""

@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,24 +111,26 @@ def _wait_for_engine(
 
 
 @pytest.fixture(scope="session")
-def podman_host_image(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[str, str, dict[str, str]]]:
+def podman_host_image() -> Iterator[tuple[str, str, dict[str, str]]]:
     """Podman's Docker API with the test host image: (docker_url, image_name, extra_binds)."""
     require(shutil.which("podman") is not None, "podman is not installed")
     require(shutil.which("runc") is not None, "runc is not installed")
-    folder = tmp_path_factory.mktemp("podman")
+    # Podman refuses a runroot over 50 characters, which pytest's (and xdist's) temporary
+    # paths exceed: a short folder of our own instead.
+    folder = Path(tempfile.mkdtemp(prefix="cockpit-podman-", dir="/tmp"))
     (folder / "containers.conf").write_text(_CONF)
     env = {**os.environ, "CONTAINERS_CONF": str(folder / "containers.conf")}
     base = _podman_base(folder)
     binds = host_binds()
     path = f"{sys.prefix}/bin:/usr/local/bin:/usr/bin:/bin"
-    subprocess.run(
+    made = subprocess.run(
         [*base, "import", "--change", f"ENV PATH={path}", str(_rootfs(folder)), IMAGE],
         env=env,
-        check=True,
         capture_output=True,
+        text=True,
     )
+    if made.returncode != 0:
+        pytest.fail(f"podman import failed ({made.returncode}): {made.stderr.strip()}")
     sock = folder / "podman.sock"
     url = f"unix://{sock}"
     log = (folder / "service.log").open("wb")
@@ -142,4 +145,4 @@ def podman_host_image(
         service.terminate()
         service.wait(timeout=30)
         log.close()
-        shutil.rmtree(folder / "storage", ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
