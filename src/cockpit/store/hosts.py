@@ -54,9 +54,13 @@ def _link(s: Session, user_id: int, *, lock: bool = False) -> HostLink:
     # Locked while an event is applied, so two relays following one host take turns.
     row = s.get(HostLink, user_id, with_for_update=lock)
     if row is None:
-        row = HostLink(user_id=user_id, cursor=0, session="main")
-        s.add(row)
-        s.flush()
+        # Two relays may create it at once: the loser's insert does nothing, and both read
+        # the one row.
+        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        values = {"user_id": user_id, "cursor": 0, "session": "main"}
+        s.execute(insert(HostLink).values(**values).on_conflict_do_nothing())
+        row = s.get(HostLink, user_id, with_for_update=lock)
+        assert row is not None
     return row
 
 
