@@ -196,6 +196,21 @@ def test_a_claimed_message_holds_back_its_senders_next_one(db: Database) -> None
     assert [r.message.sid for r in inbox.due(db)] == ["SM1", "SM2", "SM3"]
 
 
+def test_a_late_postpone_leaves_the_relay_that_took_over_alone(db: Database) -> None:
+    """A relay whose lease lapsed cannot postpone the message another relay now holds:
+    that relay's claim stands and the user gets no "couldn't pass it on" notice."""
+    ada = users.add_user(db, ADA, "Ada")
+    inbox.store_inbound(db, _inbound("SM1", "first"), ada.id)
+    first = inbox.due(db)[0]
+    assert inbox.claim(db, first, "relay-a", 0) is not None  # lapses at once
+    assert inbox.claim(db, inbox.due(db)[0], "relay-b", 60) is not None
+    notice = OutboundDraft(key="delay:SM1", to=ADA, body="couldn't pass it on", user_id=ada.id)
+    assert not inbox.postpone(db, first.id, "host unreachable", utcnow(), [notice], "relay-a")
+    assert inbox.due(db) == [] and outbox.pending_count(db) == 0
+    assert inbox.postpone(db, first.id, "host unreachable", utcnow(), [notice], "relay-b")
+    assert [r.message.sid for r in inbox.due(db)] == ["SM1"] and outbox.pending_count(db) == 1
+
+
 def test_a_relay_retakes_its_own_unfinished_claim_at_once(db: Database) -> None:
     """A relay whose `finish` failed (database away) tries its message again without
     waiting out its lease, while other relays still wait; a release frees it for all."""

@@ -95,7 +95,10 @@ class Dispatcher:
             kind="notice",
         )
         next_at = utcnow() + timedelta(seconds=delay)
-        await in_thread(inbox.postpone, self.relay.db, record.id, str(exc), next_at, [notice])
+        worker = self.relay.worker_id
+        await in_thread(
+            inbox.postpone, self.relay.db, record.id, str(exc), next_at, [notice], worker
+        )
         log.warning("dispatcher.postponed", sid=record.message.sid, error=str(exc), delay=delay)
         self.relay.outbox_ready.set()
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -191,19 +191,33 @@ def finish(db: Database, inbound_id: int, drafts: Sequence[OutboundDraft]) -> No
 
 
 def postpone(
-    db: Database, inbound_id: int, error: str, next_at: datetime, drafts: Sequence[OutboundDraft]
-) -> None:
-    """Keep a message pending (unclaimed) for a later try, queueing any notice to the user."""
+    db: Database,
+    inbound_id: int,
+    error: str,
+    next_at: datetime,
+    drafts: Sequence[OutboundDraft],
+    worker: str | None = None,
+) -> bool:
+    """Keep a message pending (unclaimed) for a later try, queueing any notice to the user.
+
+    With `worker`, only while that relay still holds the message: after its lease
+    lapsed another relay may have taken it over (or finished it), and that relay's
+    claim and answer stand. False when nothing was postponed.
+    """
+    still_ours = true() if worker is None else InboundMessage.claimed_by == worker
     with db.transaction() as s:
-        s.execute(
+        result = s.execute(
             update(InboundMessage)
-            .where(InboundMessage.id == inbound_id)
+            .where(InboundMessage.id == inbound_id, InboundMessage.state == "pending", still_ours)
             .values(
                 attempts=InboundMessage.attempts + 1, last_error=error, next_attempt_at=next_at,
                 claimed_by=None, claimed_until=None,
             )
         )  # fmt: skip
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
         outbox.enqueue(s, drafts, is_postgres=db.is_postgres)
+        return True
 
 
 def retry_now(db: Database, user_id: int) -> int:
