@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pytest
@@ -27,10 +26,6 @@ def test_link_with_create_hook_makes_the_signed_webhook_on_github(
 ) -> None:
     """With a stored token, `link --create-hook` creates the JSON webhook to this relay with the
     repository's new secret; linking again updates that hook instead of adding one."""
-    logger = logging.getLogger("cockpit")  # the CLI sets up logging: undo it afterwards
-    for attribute in ("handlers", "propagate", "level"):
-        value = getattr(logger, attribute)
-        monkeypatch.setattr(logger, attribute, list(value) if attribute == "handlers" else value)
     monkeypatch.setenv("COCKPIT_PUBLIC_URL", "https://relay.example.com")
     monkeypatch.setenv("COCKPIT_SECRET_KEY", "k" * 32)
     monkeypatch.setenv("GITHUB_API_BASE_URL", github_fake.url)
