@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         "Longest wait for Twilio's `sent` before the next message to that phone goes.",
         10.0,
     )  # type: ignore[assignment]
+    status_check_seconds: float = _env(
+        "COCKPIT_STATUS_CHECK_SECONDS",
+        "Age after which a message Twilio accepted but never reported on is looked up.",
+        120.0,
+    )  # type: ignore[assignment]
     media_url_ttl_seconds: int = _env(
         "COCKPIT_MEDIA_URL_TTL_SECONDS", "Lifetime of a signed media URL.", 3600
     )  # type: ignore[assignment]
@@ -306,7 +311,7 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 12 characters (or empty: /admin off)")
         return value
 
-    @field_validator("heartbeat_seconds")
+    @field_validator("heartbeat_seconds", "status_check_seconds")
     @classmethod
     def _positive(cls, value: float) -> float:
         if value <= 0:

@@ -48,6 +48,20 @@ async def test_send_and_reconcile(stack: Stack, channel: TwilioChannel) -> None:
     assert [(m.sid, m.body) for m in listed] == [(receipt.sid, "hello")]
 
 
+async def test_status_fetches_one_message(stack: Stack, channel: TwilioChannel) -> None:
+    """status() reads a sent message's progress; an unknown SID is a permanent 404."""
+    receipt = await channel.send(ADA, "how far?", None, None)
+    for _ in range(200):
+        found = await channel.status(receipt.sid)
+        if found.status == "read":
+            break
+        await asyncio.sleep(0.02)
+    assert (found.sid, found.status, found.error_code) == (receipt.sid, "read", None)
+    with pytest.raises(PermanentSendError) as missing:
+        await channel.status("SM" + "0" * 32)
+    assert missing.value.status == 404 and missing.value.code == 20404
+
+
 async def test_errors_map_to_the_project_errors(stack: Stack, channel: TwilioChannel) -> None:
     """429, 500 and a too-long body become transient, unknown-outcome and permanent errors."""
     stack.sim.faults.fail_next, stack.sim.faults.fail_status = 1, 429

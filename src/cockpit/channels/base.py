@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
-from cockpit.core.messages import SendReceipt, SentMessage
+from cockpit.core.messages import MessageStatus, SendReceipt, SentMessage
 
 
 class Channel(Protocol):
@@ -30,6 +30,10 @@ class Channel(Protocol):
 
     async def sent_since(self, to: str, since: datetime) -> list[SentMessage]:
         """Messages the provider lists as sent to `to` since `since` (for reconciliation)."""
+        ...
+
+    async def status(self, sid: str) -> MessageStatus:
+        """The provider's current status of the message `sid` (when a callback was lost)."""
         ...
 
     async def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from twilio.request_validator import RequestValidator
 
-from cockpit.core.messages import Inbound, MediaRef, SendReceipt, SentMessage
+from cockpit.core.messages import Inbound, MediaRef, MessageStatus, SendReceipt, SentMessage
 from cockpit.core.phone import normalize_e164, to_whatsapp
 from cockpit.errors import (
     MediaError,
@@ -39,6 +39,7 @@ class TwilioChannel:
         self._from = from_ if from_.startswith("whatsapp:") else to_whatsapp(from_)
         self._validator = RequestValidator(auth_token)
         self._messages_url = f"{base_url}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self._message_url = f"{base_url}/2010-04-01/Accounts/{account_sid}/Messages/{{}}.json"
         self._client = httpx.AsyncClient(
             auth=(account_sid, auth_token),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
@@ -91,6 +92,27 @@ class TwilioChannel:
         if response.status_code >= 400:
             raise _error_from(response)
         return [_sent(m) for m in response.json().get("messages", [])]
+
+    async def status(self, sid: str) -> MessageStatus:
+        # The sid goes into the path: only Twilio's own shape (letters and digits) passes.
+        if not (sid.isascii() and sid.isalnum()):
+            raise PermanentSendError(f"not a message SID: {sid[:40]!r}")
+        try:
+            response = await self._client.get(self._message_url.format(sid))
+        except httpx.HTTPError as exc:
+            raise TransientSendError(f"cannot fetch a message: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            raise _error_from(response)
+        try:
+            payload = response.json()
+            code = payload.get("error_code")
+            return MessageStatus(
+                sid=str(payload["sid"]),
+                status=str(payload.get("status") or ""),
+                error_code=int(code) if code is not None else None,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise TransientSendError(f"unreadable message from Twilio: {exc!r}") from exc
 
     async def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
         try:

@@ -56,6 +56,15 @@ class SendReceipt:
 
 
 @dataclass(frozen=True)
+class MessageStatus:
+    """A sent message's delivery status as the provider reports it when asked."""
+
+    sid: str
+    status: str
+    error_code: int | None = None
+
+
+@dataclass(frozen=True)
 class SentMessage:
     """A message the provider lists as sent to a number (for reconciliation)."""
 

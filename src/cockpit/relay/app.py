@@ -25,6 +25,7 @@ from cockpit.relay.hosts import HostManager
 from cockpit.relay.routes import router, store_unavailable
 from cockpit.relay.runtime import Relay
 from cockpit.relay.sender import Sender
+from cockpit.relay.status_check import StatusChecker
 from cockpit.relay.workers import Jobs, TaskGroup
 from cockpit.store.db import Database
 from cockpit.web import mount_web
@@ -83,6 +84,7 @@ def create_relay_app(
         dispatcher = Dispatcher(relay, chosen)
         workers.start("dispatcher", dispatcher.run)
         workers.start("sender", Sender(relay).run)
+        workers.start("status_check", StatusChecker(relay).run)
         workers.start("heartbeat", Heartbeat(relay).run)
         workers.start("github", GitHubWorker(relay, manager).run)
         try:

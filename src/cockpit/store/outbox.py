@@ -343,6 +343,26 @@ def apply_status(
         return True
 
 
+def stale_accepted(
+    db: Database, older_than: datetime, after_id: int, limit: int
+) -> list[OutboundRecord]:
+    """Rows still `accepted` since before `older_than`, by id after `after_id`: their
+    status callbacks may have been lost, so the provider is asked instead."""
+    query = (
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.status == "accepted",
+            OutboundMessage.accepted_at < older_than,
+            OutboundMessage.provider_sid.is_not(None),
+            OutboundMessage.id > after_id,
+        )
+        .order_by(OutboundMessage.id)
+        .limit(limit)
+    )
+    with db.transaction() as s:
+        return [_record(r) for r in s.scalars(query)]
+
+
 def sids_in_use(db: Database, sids: Iterable[str], *, besides: int) -> set[str]:
     """Which of these provider sids already belong to an outbound row other than `besides`.
 
