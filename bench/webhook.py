@@ -21,8 +21,6 @@ from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import create_engine
-from sqlalchemy.exc import OperationalError
 
 from bench import databases as dbs
 from bench import webhook_report
@@ -30,7 +28,6 @@ from bench.load import Sample, closed_loop, open_loop
 from bench.processes import log_tail
 from bench.results import RESULTS, load_average, write_section
 from bench.stack import TARGETS, Stack, running_stack, sender_phones
-from cockpit.store.db import normalize_url
 
 DRAIN_TIMEOUT = 300.0  # seconds the relay gets to send every echo reply
 QUIET_LIMIT = 20.0  # seconds without progress after which the relay is taken as done
@@ -188,17 +185,6 @@ async def measure(stack: Stack, opts: Options, label: str, runs: list[Run]) -> N
             )
 
 
-def _unreachable(url: str) -> str | None:
-    engine = create_engine(normalize_url(url))
-    try:
-        with engine.connect():
-            return None
-    except OperationalError as exc:
-        return f"PostgreSQL not reachable at {engine.url.render_as_string()}: {exc.orig}"
-    finally:
-        engine.dispose()
-
-
 @contextmanager
 def _database(name: str, opts: Options, workdir: Path) -> Iterator[str]:
     if name == "sqlite":
@@ -212,7 +198,7 @@ def _database(name: str, opts: Options, workdir: Path) -> Iterator[str]:
 def bench_database(name: str, opts: Options) -> DatabaseResult:
     """Every run of the benchmark on database `name` ("sqlite" or "postgres")."""
     result = DatabaseResult(name)
-    if name == "postgres" and (reason := _unreachable(opts.postgres_url)):
+    if name == "postgres" and (reason := dbs.unreachable(opts.postgres_url)):
         result.skipped = reason
         return result
     phones = sender_phones(opts.senders)
