@@ -1,7 +1,9 @@
 """Runs turns through Claude Code (claude-agent-sdk), one at a time per session.
 
-Each cockpit session (e.g. "main") maps to one Claude Code session, resumed by
-its id (kept in the host database) for every turn, also after a host restart.
+Each cockpit session (e.g. "main") maps to one Claude Code session whose id is
+kept in the host database. Its Claude Code process stays running between turns
+(`clients.py`: one live client per session, recycled when idle, old or large); a
+new process resumes the recorded id, also after a host restart.
 Turns of one session run in order; a turn arriving while another runs waits in
 that session's queue. Different sessions run at the same time, each in its own
 folder (see `worktrees.py`). Every turn ends with exactly one `result` or `error`
@@ -32,6 +34,7 @@ from claude_agent_sdk import (
 
 from cockpit.config import Settings
 from cockpit.host import failures, policy
+from cockpit.host.clients import Binding, ClientPool, LiveClient
 from cockpit.host.db import HostDB, Turn
 from cockpit.host.events import EventLog
 from cockpit.host.failures import Failure
@@ -97,6 +100,7 @@ class Runner:
         self._queues: dict[str, deque[str]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._running: dict[str, _Running] = {}
+        self.clients = ClientPool(parts.settings, self._options)
 
     # --- queueing ---
     def cwd(self, session: str) -> Path:
@@ -208,12 +212,20 @@ class Runner:
         prompt: str,
         resume: str | None,
     ) -> None:
-        options = self._options(turn, cwd, resume, watch)
-        async with ClaudeSDKClient(options=options) as client:
-            running.client = client
+        live = await self.clients.acquire(turn.session, cwd, resume)
+        running.client = live.sdk
+        live.binding.bind(turn.turn_id, watch)
+        stream.spent_before = stream.spent_after = live.spent_usd
+        try:
             if not running.kill.is_set():
-                await client.query(prompt)
-                await _consume(client, stream, running, self._p.settings.slow_answer_seconds)
+                await live.sdk.query(prompt)
+                await _consume(live.sdk, stream, running, self._p.settings.slow_answer_seconds)
+        finally:
+            live.binding.unbind()
+            live.spent_usd = stream.spent_after
+            live.claude_session_id = stream.claude_session_id or live.claude_session_id
+            clean = stream.result is not None and not running.kill.is_set()
+            await self.clients.release(live, reusable=clean and watch.decision != "fresh")
         if stream.claude_session_id:
             self._p.db.set_claude_session_id(turn.session, stream.claude_session_id)
 
@@ -260,21 +272,19 @@ class Runner:
         self._p.db.set_turn_state(turn_id, state, failure.kind, failure.message)
         self._p.events.emit("error", turn_id, session, **failure.payload())
 
-    def _options(
-        self, turn: Turn, cwd: Path, resume: str | None, watch: StuckWatch
-    ) -> ClaudeAgentOptions:
-        p = self._p
-        ctx = PhoneContext(
-            turn.turn_id, turn.session, p.workspace, cwd, p.files_dir, p.events, p.waits, p.db
-        )
+    def _options(self, live: LiveClient) -> ClaudeAgentOptions:
+        """Options of a live client: its callbacks serve whichever turn `live.binding` holds."""
+        p, cwd = self._p, live.cwd
+        ctx = PhoneContext("", live.session, p.workspace, cwd, p.files_dir, p.events, p.waits, p.db)
+        live.binding.phone = ctx  # its turn_id follows the bound turn
         return ClaudeAgentOptions(
             cwd=str(cwd),
             permission_mode="default",
-            can_use_tool=self._gate(turn, cwd),
+            can_use_tool=self._gate(live.binding, cwd),
             mcp_servers={SERVER_NAME: phone_server(ctx, p.phone_tools)},
             env=self._env(),
-            resume=resume,
-            hooks=watch.hooks(p.settings.approval_timeout_seconds),
+            resume=live.claude_session_id,
+            hooks=live.binding.hooks(p.settings.approval_timeout_seconds),
             setting_sources=["project"],
             model=p.settings.claude_model,
             stderr=lambda line: log.debug("host.claude_stderr", line=line[:300]),
@@ -295,12 +305,15 @@ class Runner:
             env["ANTHROPIC_BASE_URL"] = s.anthropic_base_url
         return {**env, **self._p.claude_env}
 
-    def _gate(self, turn: Turn, cwd: Path) -> Any:
+    def _gate(self, binding: Binding, cwd: Path) -> Any:
         p = self._p
 
         async def can_use_tool(
             name: str, args: dict[str, Any], context: ToolPermissionContext
         ) -> PermissionResult:
+            turn_id, session = binding.turn_id, binding.session
+            if turn_id is None:  # a call between turns: nobody is there to ask
+                return PermissionResultDeny(message="No task of the user is running now.")
             if not policy.needs_approval(
                 name,
                 args,
@@ -309,10 +322,10 @@ class Runner:
                 auto_allow_edits=p.settings.auto_allow_edits,
             ):
                 return PermissionResultAllow()
-            if p.db.tool_allowed(turn.session, name):
+            if p.db.tool_allowed(session, name):
                 return PermissionResultAllow()
             summary = policy.summary(name, args, workspace=cwd, cwd=cwd)
-            answer = await p.waits.approval(turn.turn_id, turn.session, name, summary, args)
+            answer = await p.waits.approval(turn_id, session, name, summary, args)
             if answer.value in ("allow", "allow_session"):
                 return PermissionResultAllow()
             return PermissionResultDeny(message=answer.reason or "The user said no.")
@@ -387,6 +400,7 @@ class Runner:
             await asyncio.wait(workers, timeout=15)
         for task in workers:
             task.cancel()
+        await self.clients.close_all()
 
     def status(self) -> dict[str, Any]:
         """Busy or idle, the running turn, queue lengths and sessions (for /health)."""
@@ -399,6 +413,7 @@ class Runner:
                 "running": running.turn_id if running else None,
                 "queued": len(self._queues.get(name, ())),
                 "claude_session_id": known.get(name),
+                "claude_process": self.clients.status(name),
             }
         current = next(iter(self._running.values()), None)
         return {
