@@ -151,8 +151,14 @@ class Runner:
         self._p.db.set_turn_state(turn.turn_id, "running")
         try:
             cwd = await asyncio.to_thread(self._p.folders.ensure, turn.session)
-            await self._observe(turn, after=False)
-            stream = await self._drive(turn, running, cwd)
+            resume = self._p.db.claude_session_id(turn.session)
+            # Claude Code starts (or is found running) while the observers look at the folder.
+            warming = asyncio.ensure_future(self.clients.acquire(turn.session, cwd, resume))
+            try:
+                await self._observe(turn, after=False)
+                stream = await self._drive(turn, running, cwd, resume, warming)
+            finally:
+                warming.cancel()  # only if a failure came before it was awaited
             if stream.failure() is None and not running.interrupted:
                 await self._observe(turn, after=True)
             branch = await asyncio.to_thread(self._p.folders.branch, turn.session)
@@ -186,15 +192,24 @@ class Runner:
             except Exception:  # an observer's bug must not fail the user's turn
                 log.error("host.observer_failed", exc=True, turn_id=turn.turn_id)
 
-    async def _drive(self, turn: Turn, running: _Running, cwd: Path) -> TurnStream:
+    async def _drive(
+        self,
+        turn: Turn,
+        running: _Running,
+        cwd: Path,
+        resume: str | None,
+        warming: asyncio.Future[LiveClient],
+    ) -> TurnStream:
         """Run the turn; when the user answers *fresh* to "may be stuck", run it again in
         a new Claude session whose first prompt summarises the stuck one."""
-        prompt, resume = build_prompt(turn), self._p.db.claude_session_id(turn.session)
-        earlier: list[ResultMessage] = []
+        prompt, earlier = build_prompt(turn), list[ResultMessage]()
+        client: asyncio.Future[LiveClient] | None = warming
         while True:
             stream = TurnStream(self._p.events, turn.turn_id, turn.session, cwd, earlier)
             watch = self._watch(turn, running)
-            await self._session_run(turn, running, cwd, stream, watch, prompt, resume)
+            live = await (client or self.clients.acquire(turn.session, cwd, resume))
+            client = None
+            await self._session_run(turn, running, live, stream, watch, prompt)
             if watch.decision != "fresh" or running.kill.is_set():
                 return stream
             log.info("host.fresh_session", turn_id=turn.turn_id, session=turn.session)
@@ -206,13 +221,11 @@ class Runner:
         self,
         turn: Turn,
         running: _Running,
-        cwd: Path,
+        live: LiveClient,
         stream: TurnStream,
         watch: StuckWatch,
         prompt: str,
-        resume: str | None,
     ) -> None:
-        live = await self.clients.acquire(turn.session, cwd, resume)
         running.client = live.sdk
         live.binding.bind(turn.turn_id, watch)
         stream.spent_before = stream.spent_after = live.spent_usd
