@@ -229,7 +229,8 @@ def _time_turns(cs: ClaudeStack, workdir: Path, opts: Options, result: Result) -
     memory.situations["host started, no turn yet: 0 live clients"] = read(cs)
     for index in range(opts.warmup):
         _, after = measure_turn(cs, index, after)
-    memory.situations["after the warm-up turn on main: 1 live client"] = read(cs)
+    if opts.warmup:
+        memory.situations["after the warm-up turn on main: 1 live client"] = read(cs)
     for number in range(opts.runs):
         run_ = Run()
         result.runs.append(run_)
