@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from cockpit.host.failures import Failure
 from cockpit.host.phone_tools import SERVER_NAME, PhoneContext, PhoneToolFactory, phone_server
 from cockpit.host.push import pending_changes
 from cockpit.host.stuck import StuckWatch, limits_of
+from cockpit.host.turn_reading import build_prompt, consume, first_line, quietly_interrupt
 from cockpit.host.turn_stream import TurnStream
 from cockpit.host.waits import Waits
 from cockpit.host.workspace import git_info
@@ -173,7 +173,7 @@ class Runner:
             failure = (
                 failures.interrupted()
                 if running.interrupted
-                else failures.cli_crash(_first_line(exc))
+                else failures.cli_crash(first_line(exc))
             )
             self._finish(turn.turn_id, turn.session, "failed", failure)
         except Exception as exc:
@@ -232,7 +232,7 @@ class Runner:
         try:
             if not running.kill.is_set():
                 await live.sdk.query(prompt)
-                await _consume(live.sdk, stream, running, self._p.settings.slow_answer_seconds)
+                await consume(live.sdk, stream, running, self._p.settings.slow_answer_seconds)
         finally:
             live.binding.unbind()
             live.spent_usd = stream.spent_after
@@ -249,7 +249,7 @@ class Runner:
             if running.interrupted or running.client is None:
                 return
             running.interrupted = True
-            await _quietly_interrupt(running.client)
+            await quietly_interrupt(running.client)
 
         p = self._p
         running.watch = StuckWatch(
@@ -435,79 +435,3 @@ class Runner:
             "queued": sum(len(q) for q in self._queues.values()),
             "sessions": sessions,
         }
-
-
-async def _consume(
-    client: ClaudeSDKClient, stream: TurnStream, running: _Running, slow_after: float
-) -> None:
-    """Read the turn's messages until its result, or until the turn is killed."""
-
-    async def read() -> None:
-        async for message in client.receive_response():
-            stream.take(message)
-            if running.watch is not None:
-                running.watch.take(message)
-
-    reader = asyncio.ensure_future(read())
-    killer = asyncio.ensure_future(running.kill.wait())
-    watcher = asyncio.ensure_future(_tell_when_slow(stream, slow_after))
-    try:
-        await asyncio.wait({reader, killer}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        killer.cancel()
-        watcher.cancel()
-        if not reader.done():
-            reader.cancel()
-        await asyncio.gather(reader, killer, watcher, return_exceptions=True)
-    if not reader.cancelled() and reader.exception() is not None:
-        raise reader.exception()  # type: ignore[misc]
-
-
-async def _tell_when_slow(stream: TurnStream, limit: float) -> None:
-    """Tell the phone when the model stays silent for `limit` s, then after 2×, 4×… as long.
-
-    The clock starts at Claude Code's first message: its own start-up is not Anthropic's.
-    """
-    if limit <= 0:
-        return
-    seen, due = -1.0, limit
-    while True:
-        last = stream.last_activity
-        if last is None:
-            await asyncio.sleep(0.1)
-            continue
-        if last != seen:  # Claude Code said something: the silence starts again
-            seen, due = last, limit
-        quiet = time.monotonic() - last
-        if quiet >= due:
-            if stream.waiting_on_model():  # not a long Bash command or a pending approval
-                stream.still_waiting(due)
-            due *= 2
-        await asyncio.sleep(max(0.1, due - quiet))
-
-
-async def _quietly_interrupt(client: ClaudeSDKClient) -> None:
-    """Interrupt Claude Code; a failure is logged (the turn then ends by its own result)."""
-    try:
-        await asyncio.wait_for(client.interrupt(), 5)
-    except Exception as exc:
-        log.warning("host.interrupt_failed", error=str(exc)[:300])
-
-
-def build_prompt(turn: Turn) -> str:
-    """The user's message as Claude reads it: text, quoted reply and attachments."""
-    parts = []
-    if turn.reply_to:
-        parts.append(f"(This replies to: {turn.reply_to})")
-    parts.append(turn.text)
-    if turn.media:
-        lines = [f"- {m['path']} ({m['content_type']})" for m in turn.media]
-        parts.append(
-            "The user attached these files (open them with the Read tool):\n" + "\n".join(lines)
-        )
-    return "\n\n".join(parts)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
