@@ -86,13 +86,13 @@ def shot_table(result: Result) -> list[str]:
         "",
         "| shot | median of runs | per run |",
         "| --- | ---: | --- |",
-        *_shot_baseline_rows(result.opts.warm, before_m, before_d, ratio_m, ratio_d),
         f"| cold: new Screenshotter, Chromium launch + first mobile shot | {_med(cold):.2f} "
         f"| {_list(cold)} |",
         f"| warm, mobile 390×844 @2× (median of {result.opts.warm} per run) | {_med(mobile):.2f} "
         f"| {_list(mobile)} |",
         f"| warm, desktop 1440×900 (median of {result.opts.warm} per run) | {_med(desktop):.2f} "
         f"| {_list(desktop)} |",
+        *_shot_baseline_rows(result.opts.warm, before_m, before_d, ratio_m, ratio_d),
         "",
     ]
 
