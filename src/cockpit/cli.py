@@ -79,8 +79,10 @@ def relay(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
 
     settings = _settings()
     try:
-        application = create_relay_app(build_relay(settings))
-    except ConfigError as exc:
+        parts = build_relay(settings)
+        parts.db.check()  # a damaged SQLite file must not acknowledge webhooks
+        application = create_relay_app(parts)
+    except (ConfigError, StoreError) as exc:
         raise _fail(exc) from None
     uvicorn.run(application, host=host, port=port, log_level="warning")
 

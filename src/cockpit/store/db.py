@@ -2,30 +2,49 @@
 
 from __future__ import annotations
 
-import threading
+import sqlite3
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import column, create_engine, event, func, select, table
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DatabaseError, DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cockpit.errors import StoreError
+from cockpit.errors import InvalidDataError, StoreError
 
 SQLITE_POOL = 40  # starlette's thread pool size
+# How long a transaction waits for SQLite's write lock (another process may hold it)
+# before the request is answered 503: well inside Twilio's 15 s, so Twilio sees a
+# failure it can retry instead of a timeout.
+SQLITE_BUSY_SECONDS = 2.0
+# SQLite's primary result codes for a damaged file: retrying cannot help.
+_SQLITE_DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+# Tables whose pages the health check reads (not `SELECT 1`: that reads no page).
+HEALTH_TABLES = tuple(table(name, column("id")) for name in
+                      ("users", "inbound_messages", "outbound_messages"))  # fmt: skip
+_WRITE = "cockpit_write"  # execution option: False for a transaction that only reads
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    # The driver's own transaction handling off: `_sqlite_begin` says BEGIN itself.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    # WAL lets the webhook insert while a worker reads; busy_timeout waits out writers.
+    # WAL lets the webhook insert while a worker reads (persistent; a no-op once set).
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A writing transaction takes the write lock at BEGIN (waiting in the busy handler):
+    # a deferred one that read first could not upgrade once another connection wrote,
+    # and would fail at once (SQLITE_BUSY_SNAPSHOT) instead of waiting its turn.
+    writes = conn.get_execution_options().get(_WRITE, True)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def normalize_url(url: str) -> str:
@@ -45,6 +64,11 @@ def ensure_sqlite_folder(url: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+def _damaged(exc: DatabaseError) -> bool:
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and (code & 0xFF) in _SQLITE_DAMAGED
+
+
 class Database:
     """One engine and its session factory; `transaction()` is the unit of work."""
 
@@ -57,40 +81,55 @@ class Database:
             # As many connections as threads that may use them, so none is reopened per call.
             self.engine: Engine = create_engine(
                 self.url,
-                connect_args={"check_same_thread": False, "timeout": 10},
+                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS},
                 pool_size=SQLITE_POOL,
                 max_overflow=SQLITE_POOL,
             )
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
         else:
             self.engine = create_engine(
                 self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._closed = False
-        # SQLite has one writer at a time and its busy handler waits in coarse sleeps;
-        # queueing this process's transactions on a lock is fairer and much faster.
-        self._turn: AbstractContextManager[object] = (
-            threading.RLock() if self.is_sqlite else nullcontext()
-        )
+        self.damaged: str | None = None  # why the SQLite file is unusable, once seen
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits on success and rolls back on error."""
+        yield from self._unit_of_work(write=True)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it never waits for the write lock."""
+        yield from self._unit_of_work(write=False)
+
+    def _unit_of_work(self, *, write: bool) -> Iterator[Session]:
         if self._closed:
             # A request finishing during shutdown must not open a connection nobody closes.
             raise StoreError("database is closed (shutting down)")
-        with self._turn:
-            yield from self._unit_of_work()
-
-    def _unit_of_work(self) -> Iterator[Session]:
+        if self.damaged:
+            # Nothing is acknowledged on a file that lost data: Twilio keeps the message.
+            raise StoreError(f"database unavailable: {self.damaged}")
         session = self._sessions()
         try:
+            if self.is_sqlite and not write:
+                session.connection(execution_options={_WRITE: False})
             yield session
             session.commit()
-        except OperationalError as exc:
+        except IntegrityError:
             session.rollback()
-            raise StoreError(f"database unavailable: {exc.orig}") from exc
+            raise  # a constraint: callers tell "already there" from a failure
+        except DataError as exc:
+            session.rollback()
+            raise InvalidDataError(f"database refused a value: {_first_line(exc)}") from None
+        except DatabaseError as exc:
+            # Unreachable, locked, damaged: all "unavailable", so the caller answers 503.
+            session.rollback()
+            if self.is_sqlite and _damaged(exc):
+                self.damaged = f"the SQLite file is damaged ({exc.orig}); restore it from a backup"
+            raise StoreError(f"database unavailable: {self.damaged or exc.orig}") from exc
         except BaseException:
             session.rollback()
             raise
@@ -98,11 +137,28 @@ class Database:
             session.close()
 
     def ping(self) -> None:
-        """Raise StoreError unless the database answers."""
-        with self.transaction() as s:
-            s.connection().exec_driver_sql("SELECT 1")
+        """Raise StoreError unless the database answers with rows of its real tables."""
+        with self.reading() as s:
+            for checked in HEALTH_TABLES:
+                # Both ends of the table's b-tree: a page that cannot be read fails here.
+                s.execute(select(func.min(checked.c.id), func.max(checked.c.id))).all()
+
+    def check(self) -> None:
+        """At start: raise StoreError when the SQLite file is damaged (`PRAGMA quick_check`)."""
+        if not self.is_sqlite:
+            return
+        with self.reading() as s:
+            problems = [row[0] for row in s.connection().exec_driver_sql("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            self.damaged = "the SQLite file is damaged; restore it from a backup"
+            raise StoreError(f"{self.damaged}: {'; '.join(problems[:3])}")
 
     def dispose(self) -> None:
         """Close every pooled connection; later transactions are refused."""
         self._closed = True
         self.engine.dispose()
+
+
+def _first_line(exc: DatabaseError) -> str:
+    # The driver's message without the statement and its parameters (message text, phones).
+    return str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
