@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,21 +13,24 @@ from typing import Any
 from sqlalchemy import column, create_engine, event, func, select, table
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError, DataError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cockpit.errors import InvalidDataError, StoreError
 
 SQLITE_POOL = 40  # starlette's thread pool size
-# How long a transaction waits for SQLite's write lock (another process may hold it)
-# before the request is answered 503: well inside Twilio's 15 s, so Twilio sees a
-# failure it can retry instead of a timeout.
-SQLITE_BUSY_SECONDS = 2.0
+PG_POOL = 40  # connections at most, the same: one per worker thread
+# How long a writing transaction may wait, in all, for its turn among this process's
+# writers and then for SQLite's lock (another process may hold it) before the request
+# is answered 503: well inside Twilio's 15 s, so Twilio never times out on the relay.
+WAIT_SECONDS = 5.0
 # SQLite's primary result codes for a damaged file: retrying cannot help.
 _SQLITE_DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 # Tables whose pages the health check reads (not `SELECT 1`: that reads no page).
 HEALTH_TABLES = tuple(table(name, column("id")) for name in
                       ("users", "inbound_messages", "outbound_messages"))  # fmt: skip
 _WRITE = "cockpit_write"  # execution option: False for a transaction that only reads
+_DEADLINE = "cockpit_deadline"  # execution option: time.monotonic() the wait ends at
 
 
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -43,8 +48,10 @@ def _sqlite_begin(conn: Connection) -> None:
     # A writing transaction takes the write lock at BEGIN (waiting in the busy handler):
     # a deferred one that read first could not upgrade once another connection wrote,
     # and would fail at once (SQLITE_BUSY_SNAPSHOT) instead of waiting its turn.
-    writes = conn.get_execution_options().get(_WRITE, True)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+    options = conn.get_execution_options()
+    left = options.get(_DEADLINE, time.monotonic() + WAIT_SECONDS) - time.monotonic()
+    conn.exec_driver_sql(f"PRAGMA busy_timeout = {max(1, int(left * 1000))}")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE, True) else "BEGIN")
 
 
 def normalize_url(url: str) -> str:
@@ -72,7 +79,7 @@ def _damaged(exc: DatabaseError) -> bool:
 class Database:
     """One engine and its session factory; `transaction()` is the unit of work."""
 
-    def __init__(self, url: str, *, pool_size: int = 10):
+    def __init__(self, url: str, *, wait_seconds: float = WAIT_SECONDS):
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.is_postgres = self.url.startswith("postgresql")
@@ -81,19 +88,29 @@ class Database:
             # As many connections as threads that may use them, so none is reopened per call.
             self.engine: Engine = create_engine(
                 self.url,
-                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS},
+                connect_args={"check_same_thread": False, "timeout": wait_seconds},
                 pool_size=SQLITE_POOL,
                 max_overflow=SQLITE_POOL,
             )
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
+            # Room for every worker thread (no thread waits for a connection), half of them
+            # kept open; a thread that still finds none fails within the wait, as a 503.
             self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-            )
+                self.url, pool_size=PG_POOL // 2, max_overflow=PG_POOL - PG_POOL // 2,
+                pool_timeout=wait_seconds, pool_pre_ping=True,
+            )  # fmt: skip
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._closed = False
         self.damaged: str | None = None  # why the SQLite file is unusable, once seen
+        self.wait_seconds = wait_seconds
+        # SQLite has one writer at a time, and its busy handler polls in sleeps of up to
+        # 100 ms, which favours newcomers: this process's writers take turns on a lock
+        # instead (woken on release). The turn and SQLite's lock share one deadline, so a
+        # lock held by another process fails every waiter within `wait_seconds` at once,
+        # never one after another; reads take no turn (WAL) and never wait.
+        self._turn = threading.RLock()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -112,10 +129,22 @@ class Database:
         if self.damaged:
             # Nothing is acknowledged on a file that lost data: Twilio keeps the message.
             raise StoreError(f"database unavailable: {self.damaged}")
+        deadline = time.monotonic() + self.wait_seconds
+        if not (self.is_sqlite and write):
+            yield from self._session({_WRITE: write, _DEADLINE: deadline})
+            return
+        if not self._turn.acquire(timeout=self.wait_seconds):
+            raise StoreError(f"database busy: no turn to write within {self.wait_seconds:g} s")
+        try:
+            yield from self._session({_WRITE: True, _DEADLINE: deadline})
+        finally:
+            self._turn.release()
+
+    def _session(self, options: dict[str, Any]) -> Iterator[Session]:
         session = self._sessions()
         try:
-            if self.is_sqlite and not write:
-                session.connection(execution_options={_WRITE: False})
+            if self.is_sqlite:
+                session.connection(execution_options=options)
             yield session
             session.commit()
         except IntegrityError:
@@ -130,6 +159,9 @@ class Database:
             if self.is_sqlite and _damaged(exc):
                 self.damaged = f"the SQLite file is damaged ({exc.orig}); restore it from a backup"
             raise StoreError(f"database unavailable: {self.damaged or exc.orig}") from exc
+        except PoolTimeoutError as exc:
+            session.rollback()
+            raise StoreError(f"database busy: {exc}") from exc
         except BaseException:
             session.rollback()
             raise
