@@ -306,6 +306,7 @@ def release_held(s: Session, phone: str) -> int:
         update(OutboundMessage)
         .where(OutboundMessage.to_number == phone, OutboundMessage.status == "held")
         .values(status="pending", attempts=0, next_attempt_at=utcnow(), claimed_until=None)
+        .execution_options(synchronize_session=False)  # no ORM objects to keep in step
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -343,13 +344,14 @@ def apply_status(
     if status in ("failed", "undelivered"):
         values[row.error_code] = case((advances, error_code), else_=row.error_code)
     with db.transaction() as s:
+        conn = s.connection()  # Core: no ORM-enabled UPDATE scanning the session
         if row_id is not None:
             mine = or_(row.provider_sid.is_(None), row.provider_sid == sid)
             by_id = update(row).where(row.id == row_id, mine).values(values)
-            if s.execute(by_id).rowcount == 1:  # type: ignore[attr-defined]
+            if conn.execute(by_id).rowcount == 1:
                 return True
         by_sid = update(row).where(row.provider_sid == sid).values(values)
-        return bool(s.execute(by_sid).rowcount)  # type: ignore[attr-defined]
+        return bool(conn.execute(by_sid).rowcount)
 
 
 def stale_accepted(
