@@ -37,6 +37,13 @@ def test_over_long_profile_name_wa_id_and_replied_sid_keep_the_message(
     assert "Traceback" not in caplog.text
 
 
+def test_a_status_callback_with_an_over_long_sid_gets_400(stack: Stack) -> None:
+    """A signed status callback whose MessageSid is longer than any sid gets 400 on both
+    databases (PostgreSQL answered 500 on every retry)."""
+    status = {"MessageSid": "SM" + "b" * 98, "MessageStatus": "read"}
+    assert signed_post(stack, status, path="/twilio/status").status_code == 400
+
+
 def test_a_value_the_database_refuses_is_invalid_data_without_the_message_in_it(
     db: Database,
 ) -> None:

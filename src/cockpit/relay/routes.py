@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from prometheus_client import CONTENT_TYPE_LATEST
 from twilio.twiml.messaging_response import MessagingResponse
 
-from cockpit.channels.twilio import parse_inbound
+from cockpit.channels.twilio import MAX_SID, parse_inbound
 from cockpit.errors import InvalidDataError, MediaError, StoreError
 from cockpit.log import get_logger
 from cockpit.relay import ingress, window
@@ -96,6 +96,8 @@ async def status_callback(request: Request) -> Response:
     sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
     if not sid or not status:
         raise HTTPException(400, "MessageSid and MessageStatus are required")
+    if len(sid) > MAX_SID:  # would not fit the column: no message of ours has it
+        raise HTTPException(400, "MessageSid is malformed")
     oid = request.query_params.get("oid", "")
     code = params.get("ErrorCode", "")
     row_id, error_code, status = _small_int(oid), _small_int(code), status.lower()
