@@ -70,6 +70,21 @@ class Stack:
         result: dict[str, Any] = response.json()
         return result
 
+    def tap(self, title: str, number: str = ADA) -> dict[str, Any]:
+        """Tap the button (or list item) `title` under the newest message that has it."""
+        shown = [m for m in self.received(number) if any(b["title"] == title for b in m.buttons)]
+        assert shown, f"no message with a {title!r} button"
+        button = next(b for b in shown[-1].buttons if b["title"] == title)
+        return self.tap_id(shown[-1].sid, button["id"], number)
+
+    def tap_id(self, sid: str, button_id: str, number: str = ADA) -> dict[str, Any]:
+        """Tap the button `button_id` of message `sid`, as a person would on the page."""
+        payload = {"from": number, "sid": sid, "id": button_id}
+        response = httpx.post(f"{self.sim_url}/phone/api/tap", json=payload, timeout=10)
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
     def received(self, number: str = ADA) -> list[SimMessage]:
         """What the phone has received from the relay so far, in order."""
         return [m for m in self.sim.messages(number) if m.direction != "inbound"]

@@ -33,7 +33,8 @@ def save(image: RenderedImage, name: str) -> None:
 
 
 def test_python_typescript_css_give_one_valid_picture_each(repo: Repo) -> None:
-    """Three small changed files give three PNGs, ≥ 1,500 px wide, under 5 MB, captioned."""
+    """Three small changed files give a PNG each, ≥ 1,500 px wide, under 5 MB, captioned
+    (drawn on their own, as `show <file>` sends them)."""
     repo.write("src/app.py", PY_OLD)
     repo.write("src/total.ts", TS_OLD)
     repo.commit()
@@ -41,19 +42,40 @@ def test_python_typescript_css_give_one_valid_picture_each(repo: Repo) -> None:
     repo.write("src/total.ts", TS_NEW)
     repo.write("src/style.css", CSS_NEW)
 
-    bundle = render_changes(repo.path)
+    diffs = read_changes(repo.path)
+    images = [image for fd in diffs for image in render_file_diff(fd)]
 
-    assert len(bundle.images) == 3
-    for image in bundle.images:
+    assert len(images) == 3
+    for image in images:
         picture = opened(image)
         assert picture.format == "PNG"
         assert picture.width >= 1500 and image.width == picture.width
         assert len(image.png) < FIVE_MB
         save(image, image.filename.removesuffix(".png"))
-    captions = sorted(image.caption for image in bundle.images)
+    captions = sorted(image.caption for image in images)
     assert captions[0].startswith("src/app.py +3 −3")
     assert captions[1] == "src/style.css +2 −0, new file"
     assert captions[2].startswith("src/total.ts +1 −1")
+
+
+def test_small_diffs_share_one_picture_whose_caption_names_every_file(repo: Repo) -> None:
+    """`render_changes` of three small files: one picture as tall as the three pages
+    together, its caption naming each file with its counts."""
+    repo.write("src/app.py", PY_OLD)
+    repo.write("src/total.ts", TS_OLD)
+    repo.commit()
+    repo.write("src/app.py", PY_NEW)
+    repo.write("src/total.ts", TS_NEW)
+    repo.write("src/style.css", CSS_NEW)
+    pages = [image for fd in read_changes(repo.path) for image in render_file_diff(fd)]
+
+    bundle = render_changes(repo.path)
+
+    (sheet,) = bundle.images
+    assert opened(sheet).height > sum(p.height for p in pages)
+    for page in pages:
+        assert page.caption in sheet.caption
+    save(sheet, "stacked")
     assert bundle.text.startswith("3 files changed, +6 −4")
 
 
