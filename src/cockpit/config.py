@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     )  # type: ignore[assignment]
     typing_indicator: bool = _env(
         "COCKPIT_TYPING_INDICATOR",
-        "Show WhatsApp's typing… while Claude works instead of an \"👀 on it\" message.",
+        'Show WhatsApp\'s typing… while Claude works instead of an "👀 on it" message.',
         True,
     )  # type: ignore[assignment]
     typing_renew_seconds: float = _env(
@@ -101,8 +101,7 @@ class Settings(BaseSettings):
     )  # type: ignore[assignment]
     merge_seconds: float = _env(
         "COCKPIT_MERGE_SECONDS",
-        "How long Claude's answer waits for its change summary and ✅ line, to go as one "
-        "message.",
+        "How long Claude's answer waits for its change summary and ✅ line, to go as one message.",
         3.0,
     )  # type: ignore[assignment]
     twilio_content_sid_reopen: str | None = _env(

@@ -81,7 +81,7 @@ def test_a_content_message_shows_its_buttons_on_the_phone(twilio: Client, stack:
     shown = stack.sim.state.get(sent.sid)
     assert shown is not None and shown.body == "🔐 Run `npm test`?"
     assert [b["title"] for b in shown.buttons] == ["Allow", "Allow for session", "Deny"]
-    assert [b["id"] for b in shown.buttons][0] == "ap_1234:allow"
+    assert next(b["id"] for b in shown.buttons) == "ap_1234:allow"
     assert twilio.messages(sent.sid).fetch().body == "🔐 Run `npm test`?"
 
 

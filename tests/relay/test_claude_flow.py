@@ -77,7 +77,7 @@ def test_bash_asks_for_approval_and_the_reply_decides(
     )
     claude_stack.send("run the script")
     claude_stack.wait_for("🔐")
-    assert [b["title"] for b in claude_stack.received()[-1].buttons][0] == "Allow"
+    assert next(b["title"] for b in claude_stack.received()[-1].buttons) == "Allow"
     claude_stack.tap("Allow")
     claude_stack.wait_for("It printed out-42.")
     assert "out-42" in str(tool_results(anthropic_fake.main_requests[-1])[0]["content"])
