@@ -184,3 +184,21 @@ def test_narrower_width_is_honoured(repo: Repo) -> None:
     (image,) = render_file_diff(read_changes(repo.path)[0], width_px=1800)
 
     assert opened(image).width == 1800
+
+
+def test_emoji_and_cjk_are_drawn_from_the_fallback_fonts(repo: Repo) -> None:
+    """A file with ✅, 🥚 and 中文 is drawn with Noto CJK and Noto Color Emoji (found by
+    fontconfig), the emoji in colour, instead of boxes."""
+    from cockpit.host.visuals.fonts import font_for, font_path
+
+    mono = font_path("mono")
+    assert "CJK" in (font_for("中", mono) or "") and "Emoji" in (font_for("🥚", mono) or "")
+    assert font_for("a", mono) is None and font_for("✅", mono) == font_for("🥚", mono)
+    repo.write("eggs.py", "done = '✅'\negg = '🥚'\nname = '中文'\n")
+    (image,) = render_changes(repo.path).images
+    picture = opened(image).convert("RGB")
+    save(image, "emoji-cjk")
+    colours = picture.getcolors(maxcolors=1 << 20) or []
+    egg = sum(n for n, (r, g, b) in colours if r > 200 and 110 < g < 200 and b < 140)
+    check = sum(n for n, (r, g, b) in colours if g > 150 and r < 140 and b < 120)
+    assert egg > 100 and check > 100  # the egg's orange, the check mark's green
