@@ -153,11 +153,26 @@ def claude_db(tmp_path: Path) -> str:
     return url
 
 
+# The thread as it was before typing… and joined answers (docs/phone.md): "👀 on it", then
+# each reply on its own. Modules whose assertions are about something else (faults,
+# sessions, stuck turns) pin it by overriding the `thread` fixture with this.
+CLASSIC_THREAD: dict[str, Any] = {"typing_indicator": False, "merge_seconds": 0.0}
+
+
 @pytest.fixture
-def claude_stack(claude_db: str, tmp_path: Path, anthropic_fake: AnthropicFake) -> Iterator[Stack]:
+def thread() -> dict[str, Any]:
+    """Settings of the thread's shape; the product's defaults unless a module overrides."""
+    return {}
+
+
+@pytest.fixture
+def claude_stack(
+    claude_db: str, tmp_path: Path, anthropic_fake: AnthropicFake, thread: dict[str, Any]
+) -> Iterator[Stack]:
     """The stack with the Claude agent: a local host runs the real CLI for Ada."""
     require_claude_cli()
-    with running_stack(claude_db, tmp_path / "data", **claude_overrides(anthropic_fake)) as s:
+    overrides = claude_overrides(anthropic_fake) | thread
+    with running_stack(claude_db, tmp_path / "data", **overrides) as s:
         wait_until(lambda: host_answers(tmp_path / "data" / "hosts" / "15551230001"), timeout=90)
         yield s
 
