@@ -271,6 +271,16 @@ class Settings(BaseSettings):
     allow_shared_host: bool = _env(
         "COCKPIT_ALLOW_SHARED_HOST", "Let the local provisioner serve more than one user.", False
     )  # type: ignore[assignment]
+    host_orphan_seconds: float = _env(
+        "COCKPIT_HOST_ORPHAN_SECONDS",
+        "A host exits after this long without any request or event stream of a relay; 0: never.",
+        0.0,
+    )  # type: ignore[assignment]
+    local_host_orphan_seconds: float = _env(
+        "COCKPIT_LOCAL_HOST_ORPHAN_SECONDS",
+        "The COCKPIT_HOST_ORPHAN_SECONDS the local provisioner gives its hosts (relay gone).",
+        300.0,
+    )  # type: ignore[assignment]
     # --- signup (web pages on the relay) ---
     invite_codes: Annotated[list[str], NoDecode] = _env(
         "COCKPIT_INVITE_CODES",
