@@ -364,8 +364,23 @@ class Settings(BaseSettings):
             envs = ", ".join(setting_env_name(n) for n in missing)
             raise ConfigError(f"Missing setting(s): {envs}. Set them in the environment or .env.")
 
+    def load_secret_key(self) -> None:
+        """Use COCKPIT_SECRET_KEY, else the key `cockpit up` keeps in the data folder; raise
+        ConfigError when there is neither: only `cockpit up` makes a key (a new one would
+        not open the secrets the relay stored)."""
+        if self.secret_key is not None:
+            return
+        path = self.data_dir / "secret_key"
+        if not path.is_file():
+            raise ConfigError(
+                f"COCKPIT_SECRET_KEY is not set and {path} does not exist: set it to the relay's"
+                " key (or run this where `cockpit up` keeps its data) and try again."
+            )
+        self.secret_key = SecretStr(path.read_text().strip())
+
     def ensure_secret_key(self) -> None:
-        """Use the key in the data folder, making one there if none is configured."""
+        """Use the key in the data folder, making one there if none is configured (only
+        `cockpit up` may: see `load_secret_key`)."""
         if self.secret_key is not None:
             return
         path = self.data_dir / "secret_key"
