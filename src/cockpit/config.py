@@ -296,6 +296,16 @@ class Settings(BaseSettings):
     allow_shared_host: bool = _env(
         "COCKPIT_ALLOW_SHARED_HOST", "Let the local provisioner serve more than one user.", False
     )  # type: ignore[assignment]
+    host_orphan_seconds: float = _env(
+        "COCKPIT_HOST_ORPHAN_SECONDS",
+        "A host exits after this long without any request or event stream of a relay; 0: never.",
+        0.0,
+    )  # type: ignore[assignment]
+    local_host_orphan_seconds: float = _env(
+        "COCKPIT_LOCAL_HOST_ORPHAN_SECONDS",
+        "The COCKPIT_HOST_ORPHAN_SECONDS the local provisioner gives its hosts (relay gone).",
+        300.0,
+    )  # type: ignore[assignment]
     # --- signup (web pages on the relay) ---
     invite_codes: Annotated[list[str], NoDecode] = _env(
         "COCKPIT_INVITE_CODES",
@@ -379,8 +389,23 @@ class Settings(BaseSettings):
             envs = ", ".join(setting_env_name(n) for n in missing)
             raise ConfigError(f"Missing setting(s): {envs}. Set them in the environment or .env.")
 
+    def load_secret_key(self) -> None:
+        """Use COCKPIT_SECRET_KEY, else the key `cockpit up` keeps in the data folder; raise
+        ConfigError when there is neither: only `cockpit up` makes a key (a new one would
+        not open the secrets the relay stored)."""
+        if self.secret_key is not None:
+            return
+        path = self.data_dir / "secret_key"
+        if not path.is_file():
+            raise ConfigError(
+                f"COCKPIT_SECRET_KEY is not set and {path} does not exist: set it to the relay's"
+                " key (or run this where `cockpit up` keeps its data) and try again."
+            )
+        self.secret_key = SecretStr(path.read_text().strip())
+
     def ensure_secret_key(self) -> None:
-        """Use the key in the data folder, making one there if none is configured."""
+        """Use the key in the data folder, making one there if none is configured (only
+        `cockpit up` may: see `load_secret_key`)."""
         if self.secret_key is not None:
             return
         path = self.data_dir / "secret_key"
