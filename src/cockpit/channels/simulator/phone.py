@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from cockpit.channels.simulator.app import PhoneSimulator
 
 STATIC = files("cockpit.channels.simulator") / "static"
-ASSETS = {"phone.css": "text/css", "phone.js": "text/javascript"}
+ASSETS = {"phone.css": "text/css", "phone.js": "text/javascript", "voice.js": "text/javascript"}
 MAX_MEDIA_BYTES = 5 * 1024 * 1024  # Twilio's limit for an image
 MAX_AUDIO_BYTES = 16 * 1024 * 1024  # WhatsApp's limit for audio (voice notes)
 MAX_BODY = 4096  # WhatsApp's limit for a text message
