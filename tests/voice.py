@@ -82,3 +82,9 @@ def _amr(wav: Path, out: Path) -> None:
                     sink.mux(packet)
         for packet in stream.encode(None):
             sink.mux(packet)
+
+
+def long_note(folder: Path, sentences: int, kind: str = "ogg") -> bytes:
+    """A note of `sentences` spoken sentences in a row (about 2.3 s each)."""
+    text = " ".join(["please check the status of the tests."] * sentences)
+    return voice_note(folder, text, kind, name=f"long-{sentences}")

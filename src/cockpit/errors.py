@@ -93,10 +93,14 @@ class TooLongError(VoiceError):
 
     def __init__(self, limit_seconds: float):
         super().__init__(f"voice note longer than {limit_seconds:g} s")
+        self.limit_seconds = limit_seconds
         self.user_message = (
             f"That voice note is longer than {_duration(limit_seconds)}, the most I transcribe. "
             "Please send a shorter one, or type it."
         )
+
+    def __reduce__(self) -> tuple[type[TooLongError], tuple[float]]:
+        return (TooLongError, (self.limit_seconds,))  # raised in the transcriber's process
 
 
 class SpeechModelError(VoiceError):
@@ -104,10 +108,14 @@ class SpeechModelError(VoiceError):
 
     def __init__(self, model: str, reason: str):
         super().__init__(f"speech model {model} unavailable: {reason}")
+        self.model, self.reason = model, reason
         self.user_message = (
             f"I couldn't load the speech model ({model}) on your workspace: {reason}. "
             "Please type your message for now."
         )
+
+    def __reduce__(self) -> tuple[type[SpeechModelError], tuple[str, str]]:
+        return (SpeechModelError, (self.model, self.reason))  # raised in the transcriber's process
 
 
 def _duration(seconds: float) -> str:

@@ -14,7 +14,7 @@ from cockpit.errors import TooLongError, UnheardError
 from cockpit.host.db import HostDB, Turn
 from cockpit.host.events import EventLog
 from cockpit.host.failures import Failure
-from cockpit.host.voice import VoiceNotes, make_transcriber
+from cockpit.host.voice import Hearing, VoiceNotes
 from cockpit.host.voice.decode import decode, seconds
 from cockpit.host.voice.notes import DICTATED, OFF, heard_line
 from cockpit.host.voice.transcribers import PocketSphinx
@@ -35,6 +35,14 @@ def db(tmp_path: Path) -> Iterator[HostDB]:
 def log(db: HostDB) -> EventLog:
     """The host's event log."""
     return EventLog(db)
+
+
+@pytest.fixture
+def hearing(tmp_path: Path) -> Iterator[Hearing]:
+    """A PocketSphinx transcriber process, stopped at the end."""
+    hearing = Hearing("pocketsphinx", "base", tmp_path)
+    yield hearing
+    hearing.close()
 
 
 def _turn(folder: Path, data: bytes, content_type: str = "audio/ogg", text: str = "") -> Turn:
@@ -69,10 +77,10 @@ def test_a_spoken_opus_note_is_heard_word_for_word(tmp_path: Path) -> None:
 
 
 async def test_the_turn_claude_gets_is_the_transcript_marked_as_dictated(
-    tmp_path: Path, db: HostDB, log: EventLog
+    tmp_path: Path, db: HostDB, log: EventLog, hearing: Hearing
 ) -> None:
     """The phone is told what was heard first; Claude gets the words, not a file to open."""
-    notes = VoiceNotes(make_transcriber("pocketsphinx", "base", tmp_path), log, 300)
+    notes = VoiceNotes(hearing, log, 300)
     turn = _turn(tmp_path, voice_note(tmp_path, "please run the tests"))
     prepared = await notes.prepare(turn, tmp_path)
     assert isinstance(prepared, Turn)
@@ -84,7 +92,7 @@ async def test_the_turn_claude_gets_is_the_transcript_marked_as_dictated(
 
 @pytest.mark.parametrize("what", ["corrupt", "empty", "silent", "truncated"])
 async def test_a_note_with_nothing_to_hear_gets_one_plain_sentence(
-    tmp_path: Path, db: HostDB, log: EventLog, what: str
+    tmp_path: Path, db: HostDB, log: EventLog, hearing: Hearing, what: str
 ) -> None:
     """Garbage, zero bytes, a silent recording or a cut-off file: the same plain answer."""
     note = voice_note(tmp_path, "please run the tests")
@@ -94,7 +102,7 @@ async def test_a_note_with_nothing_to_hear_gets_one_plain_sentence(
         "silent": silence(tmp_path, 3),
         "truncated": note[:60],
     }[what]
-    notes = VoiceNotes(PocketSphinx(), log, 300)
+    notes = VoiceNotes(hearing, log, 300)
     failed = await notes.prepare(_turn(tmp_path, data), tmp_path)
     assert isinstance(failed, Failure) and failed.message == UNHEARD
     assert _notices(db) == []
@@ -121,7 +129,7 @@ async def test_voice_off_keeps_the_note_as_an_attachment_and_says_so(
     tmp_path: Path, db: HostDB, log: EventLog
 ) -> None:
     """COCKPIT_TRANSCRIBER=off: the turn is unchanged and the phone hears voice is off."""
-    notes = VoiceNotes(make_transcriber("off", "base", tmp_path), log, 300)
+    notes = VoiceNotes(Hearing("off", "base", tmp_path), log, 300)
     turn = _turn(tmp_path, b"not even audio")
     assert await notes.prepare(turn, tmp_path) is turn
     assert _notices(db) == [OFF]

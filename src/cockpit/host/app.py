@@ -32,7 +32,7 @@ from cockpit.host.visual_jobs import AutoVisuals
 from cockpit.host.visual_routes import add_visual_routes
 from cockpit.host.visual_service import HostPlaces, HostVisuals
 from cockpit.host.visual_tools import visual_tools
-from cockpit.host.voice import VoiceNotes, make_transcriber
+from cockpit.host.voice import Hearing, VoiceNotes
 from cockpit.host.waits import AlreadyResolved, Decision, UnknownWait, Waits
 from cockpit.host.worktrees import BadSessionName, WorktreeError, Worktrees, check_name
 from cockpit.log import get_logger
@@ -118,7 +118,7 @@ def create_host_app(
     visuals = HostVisuals(places)
     auto = AutoVisuals(visuals)
     voice = VoiceNotes(
-        make_transcriber(settings.transcriber, settings.whisper_model, data_dir),
+        Hearing(settings.transcriber, settings.whisper_model, data_dir),
         events,
         settings.voice_max_seconds,
     )
@@ -150,6 +150,7 @@ def create_host_app(
         yield
         events.close()
         await runner.close()
+        voice.close()
         await visuals.close()
         db.close()
 

@@ -192,11 +192,18 @@ class Runner:
         """The turn as Claude gets it; None when it ended here (refused, or stopped)."""
         if self._p.preparer is None:
             return turn
-        prepared = await self._p.preparer.prepare(turn, cwd)
+        work = asyncio.ensure_future(self._p.preparer.prepare(turn, cwd))
+        killer = asyncio.ensure_future(running.kill.wait())
+        await asyncio.wait({work, killer}, return_when=asyncio.FIRST_COMPLETED)
+        killer.cancel()
+        if not work.done():  # stopped while a long note was being heard: stop waiting
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+        prepared = work.result() if work.done() and not work.cancelled() else None
         if isinstance(prepared, Failure):
             self._finish(turn.turn_id, turn.session, "failed", prepared)
             return None
-        if running.interrupted:  # /stop while the note was being heard
+        if prepared is None or running.interrupted:  # /stop while the note was being heard
             self._finish(turn.turn_id, turn.session, "interrupted", failures.interrupted())
             return None
         return prepared

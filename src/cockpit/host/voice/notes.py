@@ -2,7 +2,7 @@
 
 The runner calls `VoiceNotes.prepare` when the turn's session gets to it, so notes
 are heard in the order they were sent and a note never overtakes a typed message.
-Decoding and recognition run in a worker thread: other sessions go on meanwhile.
+Decoding and recognition run in a child process (`worker.py`): other sessions go on.
 The phone first gets `🎙️ "…"` with what was heard; Claude then gets the transcript
 as the user's text, with a note that it was dictated, and no audio file to open.
 """
@@ -18,8 +18,7 @@ from cockpit.host import failures
 from cockpit.host.db import Turn
 from cockpit.host.events import EventLog
 from cockpit.host.failures import Failure
-from cockpit.host.voice.decode import decode, seconds
-from cockpit.host.voice.transcribers import Off, Transcriber
+from cockpit.host.voice.worker import Hearing
 from cockpit.log import get_logger
 
 log = get_logger(__name__)
@@ -55,8 +54,8 @@ def dictated(typed: str, transcript: str) -> str:
 class VoiceNotes:
     """Transcribes a turn's voice notes with one recogniser, kept loaded between notes."""
 
-    def __init__(self, transcriber: Transcriber, events: EventLog, max_seconds: float):
-        self.transcriber = transcriber
+    def __init__(self, hearing: Hearing, events: EventLog, max_seconds: float):
+        self.hearing = hearing
         self._events = events
         self._max_seconds = max_seconds
 
@@ -65,11 +64,11 @@ class VoiceNotes:
         notes = [m for m in turn.media if is_audio(m)]
         if not notes:
             return turn
-        if isinstance(self.transcriber, Off):
+        if self.hearing.kind == "off":
             self._events.emit("notice", turn.turn_id, turn.session, text=OFF)
             return turn
         try:
-            heard = [await asyncio.to_thread(self._hear, cwd / m["path"]) for m in notes]
+            heard = [await self._hear(turn.turn_id, cwd / m["path"]) for m in notes]
         except VoiceError as exc:
             log.info("host.voice_refused", turn_id=turn.turn_id, reason=str(exc)[:200])
             return failures.voice(exc.user_message)
@@ -78,18 +77,21 @@ class VoiceNotes:
         others = [m for m in turn.media if not is_audio(m)]
         return replace(turn, text=dictated(turn.text, transcript), media=others)
 
-    def _hear(self, path: Path) -> str:
-        """Decode and transcribe one stored note (runs in a worker thread)."""
+    async def _hear(self, turn_id: str, path: Path) -> str:
+        """Decode and transcribe one stored note (in the transcriber's process)."""
         try:
-            data = path.read_bytes()
+            data = await asyncio.to_thread(path.read_bytes)
         except OSError as exc:
             raise UnheardError(f"cannot read {path.name}: {exc}") from exc
-        pcm = decode(data, self._max_seconds)
-        text = self.transcriber.transcribe(pcm)
+        text, length = await self.hearing.hear(data, self._max_seconds)
         log.info(
-            "host.voice_heard", backend=self.transcriber.name, seconds=round(seconds(pcm), 1),
-            words=len(text.split()),
+            "host.voice_heard", turn_id=turn_id, backend=self.hearing.kind,
+            seconds=round(length, 1), words=len(text.split()),
         )  # fmt: skip
         if not text.strip():
             raise UnheardError("no words recognised")
         return text.strip()
+
+    def close(self) -> None:
+        """Stop the transcriber's process."""
+        self.hearing.close()

@@ -6,8 +6,8 @@
                   data folder and kept loaded between notes
 
 Both take 16 kHz mono s16le PCM (see `decode.py`) and load their model once, on
-the first note, then keep it. Calls run in a worker thread (never on the event
-loop); a lock keeps one note at a time per recogniser, which is not thread-safe.
+the first note, then keep it. They run in the host's transcriber process
+(`worker.py`), never on its event loop; a lock keeps one note at a time.
 """
 
 from __future__ import annotations
