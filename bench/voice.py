@@ -4,7 +4,7 @@
 
 Notes are made here as the tests make them: espeak-ng reads a paragraph, cut to the
 length, encoded as Ogg/Opus at 24 kb/s as WhatsApp sends them. Each backend runs
-in the host's own transcriber process (`cockpit.host.voice.Hearing`: a spawned
+in the host's own transcriber process (`cockpit.voice.Hearing`: a spawned
 child that keeps its model loaded), exactly as on a host. Per run and note:
 
 - decode: PyAV decoding and resampling alone (`decode.py`), the baseline;
@@ -35,8 +35,8 @@ from pathlib import Path
 from bench.results import RESULTS, load_average, machine, write_section
 from bench.soak import rss_mib
 from cockpit.errors import VoiceError
-from cockpit.host.voice import Hearing
-from cockpit.host.voice.decode import decode
+from cockpit.voice import Hearing
+from cockpit.voice.decode import decode
 
 PARAGRAPH = (
     "Please check the status of the tests. Then open the login page and fix the button "

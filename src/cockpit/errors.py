@@ -8,7 +8,7 @@
     │   │   └── UnknownOutcomeError the request may have created the message
     │   └── PermanentSendError      Twilio refused the message for good (error code)
     ├── MediaError                  an image could not be stored or fetched
-    ├── VoiceError                  a voice note could not be turned into text (host/voice/)
+    ├── VoiceError                  a voice note could not be turned into text (cockpit/voice/)
     │   ├── UnheardError            corrupt, empty, or no words recognised
     │   ├── TooLongError            longer than COCKPIT_VOICE_MAX_SECONDS
     │   └── SpeechModelError        the recogniser's model could not be loaded or fetched

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cockpit.host.voice.decode import decode, seconds
+from cockpit.voice.decode import decode, seconds
 from tests.channels.simulator_harness import ADA, Stack, simulator_stack
 from tests.channels.test_simulator_page import CHROMIUM_ARGS
 from tests.live import wait_until

@@ -14,10 +14,10 @@ from cockpit.errors import TooLongError, UnheardError
 from cockpit.host.db import HostDB, Turn
 from cockpit.host.events import EventLog
 from cockpit.host.failures import Failure
-from cockpit.host.voice import Hearing, VoiceNotes
-from cockpit.host.voice.decode import decode, seconds
-from cockpit.host.voice.notes import DICTATED, OFF, heard_line
-from cockpit.host.voice.transcribers import PocketSphinx
+from cockpit.host.voice_notes import DICTATED, OFF, VoiceNotes, heard_line
+from cockpit.voice import Hearing
+from cockpit.voice.decode import decode, seconds
+from cockpit.voice.transcribers import PocketSphinx
 from tests.voice import CONTENT_TYPES, encode, silence, spoken_wav, voice_note
 
 UNHEARD = "I couldn't hear anything in that voice note."
@@ -140,7 +140,7 @@ def test_whisper_whose_model_cannot_be_fetched_says_so_plainly(tmp_path: Path) -
     script = (
         "from pathlib import Path\n"
         "from cockpit.errors import SpeechModelError\n"
-        "from cockpit.host.voice.transcribers import Whisper\n"
+        "from cockpit.voice.transcribers import Whisper\n"
         f"w = Whisper('base', Path({str(tmp_path / 'models')!r}))\n"
         "try:\n    w.transcribe(bytes(32000))\n"
         "except SpeechModelError as exc:\n    print(exc.user_message)\n"

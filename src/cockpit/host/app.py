@@ -32,10 +32,11 @@ from cockpit.host.visual_jobs import AutoVisuals
 from cockpit.host.visual_routes import add_visual_routes
 from cockpit.host.visual_service import HostPlaces, HostVisuals
 from cockpit.host.visual_tools import visual_tools
-from cockpit.host.voice import Hearing, VoiceNotes
+from cockpit.host.voice_notes import VoiceNotes
 from cockpit.host.waits import AlreadyResolved, Decision, UnknownWait, Waits
 from cockpit.host.worktrees import BadSessionName, WorktreeError, Worktrees, check_name
 from cockpit.log import get_logger
+from cockpit.voice import Hearing
 
 log = get_logger(__name__)
 

@@ -18,8 +18,8 @@ from cockpit.host import failures
 from cockpit.host.db import Turn
 from cockpit.host.events import EventLog
 from cockpit.host.failures import Failure
-from cockpit.host.voice.worker import Hearing
 from cockpit.log import get_logger
+from cockpit.voice.worker import Hearing
 
 log = get_logger(__name__)
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cockpit.errors import SpeechModelError
-from cockpit.host.voice.decode import RATE
 from cockpit.log import get_logger
+from cockpit.voice.decode import RATE
 
 log = get_logger(__name__)
 

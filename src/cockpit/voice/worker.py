@@ -18,8 +18,8 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from cockpit.errors import VoiceError
-from cockpit.host.voice.decode import decode, seconds
-from cockpit.host.voice.transcribers import Transcriber, make_transcriber
+from cockpit.voice.decode import decode, seconds
+from cockpit.voice.transcribers import Transcriber, make_transcriber
 
 _transcriber: Transcriber | None = None  # in the child: its one recogniser
 
