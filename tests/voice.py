@@ -20,7 +20,10 @@ HEARD = {
     "please check the status of the tests": "please check the status",
     "stop": "stop",
 }
-CONTENT_TYPES = {"ogg": "audio/ogg", "amr": "audio/amr", "aac": "audio/aac", "mp3": "audio/mpeg"}
+CONTENT_TYPES = {
+    "ogg": "audio/ogg", "amr": "audio/amr", "aac": "audio/aac", "mp3": "audio/mpeg",
+    "m4a": "audio/mp4",
+}  # fmt: skip
 
 
 def require_speech_tools() -> None:
@@ -39,14 +42,16 @@ def spoken_wav(folder: Path, sentence: str, name: str = "note") -> Path:
 
 
 def encode(wav: Path, kind: str) -> Path:
-    """`wav` encoded as WhatsApp delivers audio: ogg (Opus), amr, aac (ADTS) or mp3."""
+    """`wav` encoded as WhatsApp delivers audio: ogg (Opus), amr, aac (ADTS), m4a or mp3."""
     out = wav.with_suffix(f".{kind}")
     if kind == "amr":  # Debian's ffmpeg has no AMR encoder; PyAV's bundled FFmpeg has one
         _amr(wav, out)
         return out
-    codec = {"ogg": ["-c:a", "libopus", "-b:a", "24k"], "aac": ["-c:a", "aac"]}.get(
-        kind, ["-c:a", "libmp3lame"]
-    )
+    codec = {
+        "ogg": ["-c:a", "libopus", "-b:a", "24k"],
+        "aac": ["-c:a", "aac"],
+        "m4a": ["-c:a", "aac"],
+    }.get(kind, ["-c:a", "libmp3lame"])
     subprocess.run(
         ["ffmpeg", "-loglevel", "error", "-y", "-i", str(wav), *codec, str(out)], check=True
     )

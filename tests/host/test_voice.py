@@ -64,7 +64,7 @@ def _notices(db: HostDB) -> list[str]:
 def test_every_audio_type_whatsapp_sends_decodes_to_its_whole_length(
     tmp_path: Path, kind: str
 ) -> None:
-    """Ogg/Opus, AMR, AAC and MPEG notes all decode to 16 kHz PCM as long as the speech."""
+    """Ogg/Opus, AMR, AAC, M4A and MPEG notes all decode to 16 kHz PCM as long as the speech."""
     wav = spoken_wav(tmp_path, "please run the tests")
     spoken = seconds(decode(wav.read_bytes(), 300))
     assert abs(seconds(decode(encode(wav, kind).read_bytes(), 300)) - spoken) < 0.3
