@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         "Content SID (HX…) of the approved template sent when WhatsApp's 24-hour window "
         "is closed; empty: messages are held until the user writes.",
     )  # type: ignore[assignment]
+    twilio_content_sid_verify: str | None = _env(
+        "TWILIO_CONTENT_SID_VERIFY",
+        "Content SID (HX…) of an approved authentication template with the code as {{1}}; "
+        "set: the pages send codes to the phone to type; empty: the person sends the code "
+        "shown on the page from WhatsApp (click-to-chat).",
+    )  # type: ignore[assignment]
     window_margin_seconds: float = _env(
         "COCKPIT_WINDOW_MARGIN_SECONDS",
         "Treat WhatsApp's 24-hour window as closed this much earlier, for sends in flight.",
@@ -360,7 +366,7 @@ class Settings(BaseSettings):
             return
         path = self.data_dir / "secret_key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
         self.secret_key = SecretStr(path.read_text().strip())

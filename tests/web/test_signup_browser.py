@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from cockpit.channels.simulator import PhoneSimulator
-from cockpit.core.signup import GOODBYE, WELCOME
+from cockpit.core.signup import GOODBYE, PROVEN, WELCOME
 from cockpit.relay.app import build_relay, create_relay_app
 from cockpit.store.db import Database
 from cockpit.store.migrate import upgrade
@@ -48,7 +48,8 @@ def github_git(tmp_path: Path) -> Iterator[GitServer]:
 
 @pytest.fixture
 def local(tmp_path: Path, anthropic_fake: AnthropicFake, github_git: GitServer) -> Iterator[Local]:
-    """Relay + phone simulator on one loopback port (as `cockpit up`), Claude hosts, no users."""
+    """Relay + phone simulator on one loopback port (as `cockpit up`), Claude hosts, no users;
+    the simulator refuses free-form messages to numbers that never wrote, as WhatsApp does."""
     require_claude_cli()
     db_url = f"sqlite:///{tmp_path / 'cockpit.db'}"
     upgrade(db_url)
@@ -67,6 +68,7 @@ def local(tmp_path: Path, anthropic_fake: AnthropicFake, github_git: GitServer) 
         whatsapp_from=settings.twilio_whatsapp_from or "",
         webhook_url=f"{url}/twilio/messages",
         callback_delay=0.02,
+        first_contact_open=False,
     )
     app = create_relay_app(relay, extra_routers=[sim.router], closers=[sim.aclose])
     with serve(app, sock):
@@ -115,11 +117,19 @@ def code_on(phone: Any) -> str:
     return found[-1]
 
 
+def send_from(phone: Any, text: str) -> None:
+    """Type `text` on the simulated phone and send it."""
+    phone.fill("#composer", text)
+    phone.click("#send")
+
+
 def test_signup_in_chromium_to_a_welcome_then_deleting_destroys_the_host(
     local: Local, browser: Any, anthropic_fake: AnthropicFake
 ) -> None:
-    """Sign up in Chromium → code read on the phone → host with the user's key and clone →
-    welcome; a rotated key reaches the restarted host; deleting destroys it, no secret left."""
+    """Sign up in Chromium → the code read off the page is sent from the phone → the page
+    moves on by itself → host with the user's key and clone → welcome (the phone never
+    wrote before, so only the proving message lets it through); a rotated key reaches the
+    restarted host; deleting destroys it, no secret left."""
     context = browser.new_context(viewport={"width": 390, "height": 800})
     context.set_default_timeout(20_000)
     page, phone = context.new_page(), context.new_page()
@@ -129,8 +139,12 @@ def test_signup_in_chromium_to_a_welcome_then_deleting_destroys_the_host(
     page.fill("#phone", PHONE)
     page.fill("#name", "Grace")
     page.click("#send-code")
-    page.fill("#code", code_on(phone))
-    page.click("#verify")
+    code = page.inner_text("#chat-code").strip()
+    assert page.get_attribute("#chat-link", "href") == f"https://wa.me/15550009999?text={code}"
+    assert page.locator("#qr svg").count() == 1
+    send_from(phone, code)
+    page.wait_for_url("**/signup/github")
+    wait_until(lambda: PROVEN["signup"] in phone_texts(phone), timeout=20)
     page.fill("#token", GITHUB)
     page.click("#save-token")
     page.fill("#anthropic_api_key", ANTHROPIC)
@@ -158,8 +172,7 @@ def test_signup_in_chromium_to_a_welcome_then_deleting_destroys_the_host(
     assert "restarted with the new keys" in page.inner_text("#notice")
     assert "…Vb2M" in page.inner_text("#hint-anthropic")
     anthropic_fake.script([say("Still here, with the new key.")])
-    phone.fill("#composer", "again")
-    phone.click("#send")
+    send_from(phone, "again")
     wait_until(lambda: "Still here, with the new key." in phone_texts(phone), timeout=60)
     assert set(anthropic_fake.api_keys) == {ROTATED}  # Claude on the restarted host used it
 

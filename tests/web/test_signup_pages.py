@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text, update
@@ -44,19 +45,24 @@ async def test_a_form_without_the_csrf_token_is_refused(site: Site) -> None:
     assert site.messages() == [] and site.user() is None
 
 
-async def test_the_code_is_sent_on_whatsapp_and_stored_only_hashed(site: Site) -> None:
-    """The phone gets a 6-digit code; the database keeps a digest, not the code."""
+async def test_the_code_is_sent_in_the_template_and_stored_only_hashed(typed_site: Site) -> None:
+    """With a verification template the phone gets a 6-digit code in it; the database
+    keeps a digest, not the code, and nobody is registered before the code is typed."""
+    site = typed_site
     await site.form("/signup", "/signup", invite=INVITE, phone=PHONE, name="Grace")
     code = site.last_code()
     with site.relay.db.engine.connect() as conn:
         (digest,) = conn.execute(text("SELECT digest FROM phone_codes")).one()
     assert code not in digest and len(digest) == 64
+    assert site.user() is None  # registered only once the number is proven
+    await site.prove("signup")
     user = site.user()
     assert user is not None and user.status == "pending"  # not yet allowed to message
 
 
-async def test_wrong_codes_lock_the_code_after_five_tries(site: Site) -> None:
+async def test_wrong_codes_lock_the_code_after_five_tries(typed_site: Site) -> None:
     """Four wrong codes say so; the fifth locks it, and then even the right one fails."""
+    site = typed_site
     await site.form("/signup", "/signup", invite=INVITE, phone=PHONE)
     right = site.last_code()
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
@@ -69,8 +75,50 @@ async def test_wrong_codes_lock_the_code_after_five_tries(site: Site) -> None:
     assert late.status_code == 429
 
 
-async def test_an_expired_code_is_refused(site: Site) -> None:
+async def test_a_new_code_does_not_reset_the_wrong_tries(typed_site: Site) -> None:
+    """Wrong tries count per phone across codes: four, a new code, one more locks the
+    number, and no new code can be asked for until the lock ends."""
+    site = typed_site
+    await site.form("/signup", "/signup", invite=INVITE, phone=PHONE)
+    for _ in range(4):
+        await site.form("/signup/verify", "/signup/verify", code=_wrong(site.last_code()))
+    _age_code(site, 31)
+    assert (await site.form("/signup/verify", "/signup/resend")).status_code == 303
+    locked = await site.form("/signup/verify", "/signup/verify", code=_wrong(site.last_code()))
+    assert locked.status_code == 429
+    right = await site.form("/signup/verify", "/signup/verify", code=site.last_code())
+    assert right.status_code == 429  # locked, even for the right code
+    _age_code(site, 3600)
+    again = await site.form("/signup/verify", "/signup/resend")
+    assert again.status_code == 429 and "Too many wrong codes" in again.text
+
+
+async def test_each_new_code_waits_longer(typed_site: Site) -> None:
+    """The first resend may come after 30 s, the next only after 60 s."""
+    site = typed_site
+    await site.form("/signup", "/signup", invite=INVITE, phone=PHONE)
+    _age_code(site, 31)
+    assert (await site.form("/signup/verify", "/signup/resend")).status_code == 303
+    _age_code(site, 31)
+    too_soon = await site.form("/signup/verify", "/signup/resend")
+    assert too_soon.status_code == 429 and "Wait" in too_soon.text
+    _age_code(site, 61)
+    assert (await site.form("/signup/verify", "/signup/resend")).status_code == 303
+
+
+def _wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+def _age_code(site: Site, seconds: float) -> None:
+    """Pretend the phone's latest code was sent `seconds` ago."""
+    with site.relay.db.transaction() as s:
+        s.execute(update(PhoneCode).values(sent_at=utcnow() - timedelta(seconds=seconds)))
+
+
+async def test_an_expired_code_is_refused(typed_site: Site) -> None:
     """A code typed after its 10 minutes gets a 400 asking for a new one."""
+    site = typed_site
     await site.form("/signup", "/signup", invite=INVITE, phone=PHONE)
     with site.relay.db.transaction() as s:
         s.execute(update(PhoneCode).values(expires_at=utcnow()))
@@ -78,16 +126,18 @@ async def test_an_expired_code_is_refused(site: Site) -> None:
     assert response.status_code == 400 and "expired" in response.text
 
 
-async def test_asking_again_at_once_is_refused(site: Site) -> None:
+async def test_asking_again_at_once_is_refused(typed_site: Site) -> None:
     """A second code within 30 s gets a 429 and no second message."""
+    site = typed_site
     await site.form("/signup", "/signup", invite=INVITE, phone=PHONE)
     again = await site.form("/signup/verify", "/signup/resend")
     assert again.status_code == 429 and "Wait" in again.text
     assert len(site.messages()) == 1
 
 
-async def test_sandbox_senders_get_join_instructions(site: Site) -> None:
+async def test_sandbox_senders_get_join_instructions(typed_site: Site) -> None:
     """With TWILIO_SANDBOX_KEYWORD set, the page says which join message to send first."""
+    site = typed_site
     site.relay.settings.twilio_sandbox_keyword = "silver-fox"
     page = await site.client.get("/signup")
     assert "Send join silver-fox to +15550009999 on WhatsApp." in _text(page.text)
