@@ -59,10 +59,13 @@ def up(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
         application, simulator = create_local_app(settings)
     except (ConfigError, StoreError) as exc:
         raise _fail(exc) from None
-    if settings.agent == "claude" and settings.anthropic_api_key is None:
+    if settings.agent == "claude" and not (
+        settings.anthropic_api_key or settings.claude_code_oauth_token
+    ):
         console.print(
-            "[yellow]ANTHROPIC_API_KEY is not set: Claude will answer that the key was refused."
-            " Put it in .env, or run with COCKPIT_AGENT=echo to try the echo agent.[/yellow]"
+            "[yellow]Neither ANTHROPIC_API_KEY nor CLAUDE_CODE_OAUTH_TOKEN is set: every message"
+            " will be answered that Claude has no credential. Put one in .env (a token comes from"
+            " `claude setup-token`), or run with COCKPIT_AGENT=echo to try the echo agent.[/yellow]"
         )
     if simulator is not None:
         console.print(f"Phone simulator: [bold]{settings.public_url}/phone[/bold]")
@@ -116,24 +119,45 @@ def users_add(
     repo: Annotated[
         Path | None, typer.Option("--repo", help="Existing git repository to work in.")
     ] = None,
+    claude: Annotated[
+        bool,
+        typer.Option(
+            "--claude",
+            help="Ask for the person's Anthropic API key or Claude subscription token "
+            "(`claude setup-token`), hidden, and store it encrypted for their host.",
+        ),
+    ] = False,
 ) -> None:
     """Register a person so the relay accepts their messages."""
-    from cockpit.store import users
+    from cockpit.core.signup import claude_credential
+    from cockpit.store import secrets, users
     from cockpit.store.db import Database
     from cockpit.store.migrate import upgrade
 
     settings = _settings()
+    credential = None
+    if claude:
+        if settings.secret_key is None:
+            raise _fail(ValueError("COCKPIT_SECRET_KEY is not set: set the relay's key first."))
+        typed = typer.prompt("API key or subscription token", hide_input=True)
+        try:
+            credential = claude_credential(typed)
+        except ValueError as exc:
+            raise _fail(exc) from None
     upgrade(settings.effective_database_url)
+    db = Database(settings.effective_database_url)
     try:
-        user = users.add_user(
-            Database(settings.effective_database_url),
-            phone,
-            name,
-            str(repo.resolve()) if repo else None,
-        )
+        user = users.add_user(db, phone, name, str(repo.resolve()) if repo else None)
     except (ValueError, users.UserExistsError) as exc:
         raise _fail(exc) from None
-    console.print(f"Added {user.name} ({user.phone}).")
+    said = ""
+    if credential is not None and settings.secret_key is not None:
+        kind, value = credential
+        secret = secrets.CLAUDE_OAUTH_TOKEN if kind == "oauth_token" else secrets.ANTHROPIC_API_KEY
+        secrets.put_secret(db, user.id, secret, value, key=settings.secret_key)
+        label = "subscription token" if kind == "oauth_token" else "API key"
+        said = f" with their Claude {label} (…{secrets.hint_of(value)})"
+    console.print(f"Added {user.name} ({user.phone}){said}.")
 
 
 @users_app.command("list")

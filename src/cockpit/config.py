@@ -91,6 +91,11 @@ class Settings(BaseSettings):
         "ANTHROPIC_API_KEY",
         "Anthropic API key of hosts whose user gave none at signup (`users add` users).",
     )  # type: ignore[assignment]
+    claude_code_oauth_token: SecretStr | None = _env(
+        "CLAUDE_CODE_OAUTH_TOKEN",
+        "Claude subscription token (from `claude setup-token`) of hosts whose user gave no "
+        "credential; for one person's own use (a service for many uses API keys).",
+    )  # type: ignore[assignment]
     anthropic_base_url: str | None = _env(
         "ANTHROPIC_BASE_URL", "Anthropic API address handed to Claude Code (empty: Anthropic's)."
     )  # type: ignore[assignment]
@@ -390,6 +395,7 @@ def documented_settings() -> dict[str, str]:
 _SECRET_NAMES = {
     "COCKPIT_SECRET_KEY", "TWILIO_AUTH_TOKEN", "ANTHROPIC_API_KEY", "COCKPIT_ADMIN_PASSWORD",
     "FLY_API_TOKEN", "GITHUB_CLIENT_SECRET", "COCKPIT_INVITE_CODES", "COCKPIT_GIT_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN", "COCKPIT_SECRET_KEY_PREVIOUS",
 }  # fmt: skip
 
 

@@ -7,9 +7,13 @@ import re
 from datetime import timedelta
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text, update
 
 from cockpit.core.signup import WELCOME
+from cockpit.provision.hostenv import host_env
+from cockpit.provision.local import LocalProvisioner
+from cockpit.relay.hosts import HostManager
 from cockpit.store import secrets
 from cockpit.store.models import PhoneCode, utcnow
 from tests.web.conftest import ANTHROPIC, GITHUB, INVITE, PHONE, Site
@@ -224,3 +228,43 @@ async def test_later_steps_need_a_verified_phone(site: Site, path: str) -> None:
     """Without a verified phone, every later step sends the browser back to the start."""
     response = await site.client.get(path)
     assert response.status_code == 303 and response.headers["location"] == "/signup"
+
+
+OAUTH_TOKEN = "sk-ant-oat01-" + "Pl4n" * 20 + "-Mx3V"
+
+
+async def test_a_subscription_token_is_taken_instead_of_an_api_key(site: Site) -> None:
+    """The Claude field takes a `claude setup-token` token: stored encrypted under its own
+    name, shown by its last four, enough to submit, and its host gets it as
+    CLAUDE_CODE_OAUTH_TOKEN without the operator's API key."""
+    await site.verified()
+    await site.form("/signup/github", "/signup/github", token=GITHUB)
+    saved = await site.form("/signup/keys", "/signup/keys", anthropic_api_key=OAUTH_TOKEN)
+    assert saved.headers["location"] == "/signup/repo"
+    await site.form("/signup/repo", "/signup/repo", repo="grace/compiler")
+    review = await site.client.get("/signup/review")
+    assert "subscription token …Mx3V" in review.text and OAUTH_TOKEN not in review.text
+    assert "Add your Anthropic" not in review.text
+    user = site.user()
+    assert user is not None
+    site.relay.settings.anthropic_api_key = SecretStr("sk-ant-api03-operator-" + "x" * 20)
+    spec = HostManager(site.relay, LocalProvisioner(site.relay.settings))._spec(user)
+    env = host_env(site.relay.settings, spec, "/data", "/workspace")
+    assert env["CLAUDE_CODE_OAUTH_TOKEN"] == OAUTH_TOKEN and "ANTHROPIC_API_KEY" not in env
+
+
+async def test_a_new_api_key_replaces_a_saved_token(site: Site) -> None:
+    """Saving an API key after a token keeps only the key (Claude Code would prefer it)."""
+    await site.verified()
+    await site.form("/signup/keys", "/signup/keys", anthropic_api_key=OAUTH_TOKEN)
+    await site.form("/signup/keys", "/signup/keys", anthropic_api_key=ANTHROPIC)
+    user = site.user()
+    assert user is not None
+    assert set(secrets.secret_hints(site.relay.db, user.id)) == {"anthropic_api_key"}
+
+
+async def test_a_truncated_token_is_refused(site: Site) -> None:
+    """Half a token gets a 400 that says to copy the whole `claude setup-token` line."""
+    await site.verified()
+    bad = await site.form("/signup/keys", "/signup/keys", anthropic_api_key="sk-ant-oat01-abc")
+    assert bad.status_code == 400 and "claude setup-token" in bad.text

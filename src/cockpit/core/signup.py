@@ -141,13 +141,31 @@ def check_invite(raw: str, valid: list[str]) -> None:
         raise ValueError("That invite code is not valid. Check it with the person who invited you.")
 
 
+_OAUTH_TOKEN = re.compile(r"^sk-ant-oat[0-9]{2}-[A-Za-z0-9_-]{20,300}$")
+
+
+def claude_credential(raw: str) -> tuple[str, str]:
+    """A Claude credential as (kind, value): `oauth_token` for a subscription token from
+    `claude setup-token` (`sk-ant-oat01-…`), else `api_key` for an API key; or ValueError."""
+    text = raw.strip()
+    if text.startswith("sk-ant-oat"):
+        if not _OAUTH_TOKEN.match(text):
+            raise ValueError(
+                "That does not look like a whole Claude subscription token: copy the full "
+                "sk-ant-oat01-… line that `claude setup-token` prints."
+            )
+        return "oauth_token", text
+    return "api_key", anthropic_key(text)
+
+
 def anthropic_key(raw: str) -> str:
     """A well-formed Anthropic API key (`sk-ant-…`), or ValueError."""
     key = raw.strip()
     if not _ANTHROPIC.match(key):
         raise ValueError(
             "That does not look like an Anthropic API key: it starts with sk-ant- and has no "
-            "spaces. Create one at console.anthropic.com → API keys."
+            "spaces. Create one at console.anthropic.com → API keys, or give a subscription "
+            "token from `claude setup-token`."
         )
     return key
 

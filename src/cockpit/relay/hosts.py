@@ -16,6 +16,7 @@ from cockpit.store import secrets, users
 # Which of a user's stored secrets their host gets, and under which environment name.
 HOST_SECRETS = {
     secrets.ANTHROPIC_API_KEY: "ANTHROPIC_API_KEY",
+    secrets.CLAUDE_OAUTH_TOKEN: "CLAUDE_CODE_OAUTH_TOKEN",  # from `claude setup-token`
     "openai_api_key": "OPENAI_API_KEY",
     secrets.GITHUB_TOKEN: "COCKPIT_GIT_TOKEN",  # to clone (and later push) their repository
 }

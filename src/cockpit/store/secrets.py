@@ -36,6 +36,8 @@ _KEK_INFO = b"cockpit user secrets kek v1"
 
 # Names other modules use; any short name works, these are the known ones.
 ANTHROPIC_API_KEY = "anthropic_api_key"
+CLAUDE_OAUTH_TOKEN = "claude_oauth_token"  # noqa: S105 (a name, not a token)
+CLAUDE_CREDENTIALS = (ANTHROPIC_API_KEY, CLAUDE_OAUTH_TOKEN)  # a user has one of the two
 GITHUB_TOKEN = "github_token"  # noqa: S105 (a name, not a token)
 
 SecretKey = str | SecretStr

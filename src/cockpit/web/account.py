@@ -20,7 +20,7 @@ from cockpit.relay.workers import in_thread
 from cockpit.store import secrets, users
 from cockpit.web import setup, verify
 from cockpit.web.pages import Web
-from cockpit.web.signup import CHECK_ERRORS, NOT_YET, read_keys
+from cockpit.web.signup import CHECK_ERRORS, NOT_YET, read_keys, save_keys
 
 log = get_logger(__name__)
 router = APIRouter()
@@ -152,10 +152,7 @@ async def rotate_keys(request: Request) -> Response:
         return await _show(web, me, 400, error=str(exc))
     if not given:
         return await _show(web, me, 400, error="Type a new key to replace the saved one.")
-    assert web.settings.secret_key is not None
-    for name, value in given.items():
-        await in_thread(secrets.put_secret, web.relay.db, me.id, name, value,
-                        key=web.settings.secret_key)  # fmt: skip
+    await save_keys(web, me.id, given)
     log.info("web.keys_rotated", user_id=me.id, names=sorted(given))
     said = "Saved."
     if me.status == "active" and web.hosts is not None:

@@ -258,21 +258,39 @@ async def keys_submit(request: Request) -> Response:
         return me
     hints = await in_thread(secrets.secret_hints, web.relay.db, me.id)
     try:
-        given = read_keys(form, required=secrets.ANTHROPIC_API_KEY not in hints)
+        given = read_keys(form, required=not _has_claude(hints))
     except ValueError as exc:
         return web.page("signup_keys.html", 400, error=str(exc), hints=hints,
                         optional=signup.OPTIONAL_KEYS)  # fmt: skip
-    for name, value in given.items():
-        await _put(web, me.id, name, value)
+    await save_keys(web, me.id, given)
     return web.redirect("/signup/repo")
 
 
+def _has_claude(hints: dict[str, str]) -> bool:
+    return any(name in hints for name in secrets.CLAUDE_CREDENTIALS)
+
+
+async def save_keys(web: Web, user_id: int, given: dict[str, str]) -> None:
+    """Store the keys; a new Claude credential replaces the saved one of the other kind
+    (Claude Code would prefer an API key over a token, so only one is kept)."""
+    for name, value in given.items():
+        await _put(web, user_id, name, value)
+        if name in secrets.CLAUDE_CREDENTIALS:
+            for other in set(secrets.CLAUDE_CREDENTIALS) - {name}:
+                await in_thread(secrets.delete_secret, web.relay.db, user_id, other)
+
+
 def read_keys(form: dict[str, str], *, required: bool) -> dict[str, str]:
-    """The well-formed keys typed in `form` by secret name; ValueError names a bad one."""
+    """The well-formed keys typed in `form` by secret name; ValueError names a bad one.
+
+    The Claude field takes an API key or a subscription token; whichever it is is stored
+    under its own name (`save_keys` then forgets the other kind)."""
     keys: dict[str, str] = {}
     typed = form.get(secrets.ANTHROPIC_API_KEY, "").strip()
     if typed or required:
-        keys[secrets.ANTHROPIC_API_KEY] = signup.anthropic_key(typed)
+        kind, credential = signup.claude_credential(typed)
+        name = secrets.CLAUDE_OAUTH_TOKEN if kind == "oauth_token" else secrets.ANTHROPIC_API_KEY
+        keys[name] = credential
     for option in signup.OPTIONAL_KEYS:
         value = signup.optional_key(option, form.get(option.name, ""))
         if value is not None:
@@ -319,8 +337,8 @@ def _missing(me: users.UserRecord, hints: dict[str, str]) -> list[tuple[str, str
     todo = []
     if secrets.GITHUB_TOKEN not in hints:
         todo.append(("Connect GitHub", "/signup/github"))
-    if secrets.ANTHROPIC_API_KEY not in hints:
-        todo.append(("Add your Anthropic API key", "/signup/keys"))
+    if not _has_claude(hints):
+        todo.append(("Add your Anthropic API key or Claude token", "/signup/keys"))
     if not me.repo_url:
         todo.append(("Choose the repository", "/signup/repo"))
     return todo
