@@ -22,7 +22,7 @@ API_KEY = "sk-ant-api03-" + "D0ct" * 20
 
 @pytest.fixture(scope="module")
 def twilio_api() -> Iterator[str]:
-    """The phone simulator's Twilio REST API on a loopback port: account SID, its token, a sender."""
+    """The phone simulator's Twilio REST API on a loopback port, owning SENDER."""
     sim = PhoneSimulator(account_sid=SID, auth_token=TOKEN, whatsapp_from=SENDER,
                          webhook_url="http://127.0.0.1:9/twilio/messages")  # fmt: skip
     app = FastAPI()
@@ -89,5 +89,6 @@ def test_twilio_credentials_and_sender_are_checked_against_twilio(
 def test_an_unreachable_twilio_is_reported(tmp_path: Path) -> None:
     """Twilio's API not answering is a failure with what to check."""
     result = check("twilio", tmp_path, twilio_account_sid=SID, twilio_auth_token=TOKEN,
-                   twilio_whatsapp_from=SENDER, twilio_api_base_url="http://127.0.0.1:9")  # fmt: skip
+                   twilio_whatsapp_from=SENDER,
+                   twilio_api_base_url="http://127.0.0.1:9")  # fmt: skip
     assert not result.ok and "did not answer" in result.detail
