@@ -23,6 +23,8 @@ users_app = typer.Typer(help="Manage the people who may use the relay.", no_args
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 github_app = typer.Typer(help="Connect GitHub repositories and tokens.", no_args_is_help=True)
+secrets_app = typer.Typer(help="Users' encrypted secrets.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
 app.add_typer(github_app, name="github")
 console = Console()
 err = Console(stderr=True)
@@ -321,3 +323,35 @@ def doctor() -> None:
     console.print(render(results))
     if any(not r.ok for r in results):
         sys.exit(1)
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-wrap every user's data key under COCKPIT_SECRET_KEY (the new key), from
+    COCKPIT_SECRET_KEY_PREVIOUS (the old one); relays with both keep working meanwhile."""
+    from cockpit.store import secrets
+    from cockpit.store.db import Database
+
+    settings = _settings()
+    new, old = settings.secret_key, settings.secret_key_previous
+    if new is None or old is None:
+        raise _fail(ValueError(
+            "Set COCKPIT_SECRET_KEY to the new key and COCKPIT_SECRET_KEY_PREVIOUS to the old "
+            "one (docs/secrets.md, Rotating the key)."
+        ))  # fmt: skip
+    if new.get_secret_value() == old.get_secret_value():
+        raise _fail(ValueError("COCKPIT_SECRET_KEY and COCKPIT_SECRET_KEY_PREVIOUS are the same."))
+    db = Database(settings.effective_database_url)
+    try:
+        done = secrets.rewrap(db, new=new, previous=old)
+    except StoreError as exc:
+        raise _fail(exc) from None
+    finally:
+        db.dispose()
+    console.print(f"Re-wrapped {done.moved} data key(s); {done.current} already used the new key.")
+    if done.unreadable:
+        ids = ", ".join(str(i) for i in done.unreadable)
+        raise _fail(ValueError(
+            f"The data keys of user(s) {ids} open with neither key; their secrets stay unreadable."
+        ))  # fmt: skip
+    console.print("Done: remove COCKPIT_SECRET_KEY_PREVIOUS from every relay and restart them.")

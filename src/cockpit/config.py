@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         "COCKPIT_SECRET_KEY",
         "Key that signs media URLs and wraps user secrets; `cockpit up` makes one.",
     )  # type: ignore[assignment]
+    secret_key_previous: SecretStr | None = _env(
+        "COCKPIT_SECRET_KEY_PREVIOUS",
+        "During a key rotation only: the old COCKPIT_SECRET_KEY, still accepted for users' "
+        "secrets and page sessions until `cockpit secrets rotate` has re-wrapped every data key.",
+    )  # type: ignore[assignment]
     allowed_numbers: Annotated[list[str], NoDecode] = _env(
         "COCKPIT_ALLOWED_NUMBERS",
         "Comma-separated E.164 numbers allowed to use the relay; empty: all registered users.",
@@ -357,6 +362,11 @@ class Settings(BaseSettings):
     def uses_twilio(self) -> bool:
         """True when real Twilio credentials are configured."""
         return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def secret_keyring(self) -> list[SecretStr]:
+        """The secret key first (it wraps anything new), then the previous one if rotating."""
+        return [k for k in (self.secret_key, self.secret_key_previous) if k is not None]
 
     def require(self, *names: str) -> None:
         """Fail with one message naming every missing setting among `names`."""

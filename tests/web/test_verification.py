@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select, text, update
 
 from cockpit.core.messages import OutboundDraft
@@ -213,3 +214,18 @@ def test_the_database_file_and_its_folder_are_private(tmp_path: Path) -> None:
         db.dispose()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+async def test_a_page_session_survives_a_key_rotation(site: Site) -> None:
+    """A cookie signed before COCKPIT_SECRET_KEY changed still opens the account page while
+    the old key is COCKPIT_SECRET_KEY_PREVIOUS, and no longer once it is removed."""
+    users.add_user(site.relay.db, PHONE, "Grace")
+    await site.form("/account/login", "/account/login", phone=PHONE)
+    await site.prove("account")
+    old_cookie = site.client.cookies["cockpit_web"]
+    settings = site.relay.settings
+    settings.secret_key_previous, settings.secret_key = settings.secret_key, SecretStr("n" * 32)
+    assert (await site.client.get("/account")).status_code == 200
+    settings.secret_key_previous = None
+    site.client.cookies.set("cockpit_web", old_cookie)
+    assert (await site.client.get("/account")).headers["location"] == "/account/login"

@@ -51,7 +51,7 @@ async def github_webhook(request: Request) -> JSONResponse:
             return _ignored(relay, f"{full_name} is not linked to anyone here")
         assert relay.settings.secret_key is not None
         secret = await in_thread(
-            github.webhook_secret, relay.db, owner, full_name, key=relay.settings.secret_key
+            github.webhook_secret, relay.db, owner, full_name, key=relay.settings.secret_keyring
         )
         if secret is None or not signature_ok(secret, body, _signature(request)):
             relay.metrics.github.labels("rejected").inc()

@@ -39,7 +39,7 @@ class HostManager:
         assert settings.secret_key is not None
         env = {}
         for name, variable in HOST_SECRETS.items():
-            value = secrets.get_secret(self.relay.db, user.id, name, key=settings.secret_key)
+            value = secrets.get_secret(self.relay.db, user.id, name, key=settings.secret_keyring)
             if value is not None:
                 env[variable] = value
         if user.repo_url:

@@ -32,7 +32,9 @@ class Web:
         self.settings = self.relay.settings
         assert self.settings.secret_key is not None, "the relay requires COCKPIT_SECRET_KEY"
         self.secret = self.settings.secret_key.get_secret_value()
-        self.session = web_session.load(request, self.secret)
+        # During a key rotation cookies signed with the previous key still open.
+        self._cookie_keys = [k.get_secret_value() for k in reversed(self.settings.secret_keyring)]
+        self.session = web_session.load(request, self._cookie_keys)
 
     @property
     def hosts(self) -> Any:
@@ -74,7 +76,7 @@ class Web:
     def finish(self, response: Response) -> Response:
         """`response` with the session cookie and the pages' headers."""
         secure = (self.settings.public_url or "").startswith("https://")
-        web_session.save(response, self.session, self.secret, secure=secure)
+        web_session.save(response, self.session, self._cookie_keys, secure=secure)
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Frame-Options"] = "DENY"
         return response

@@ -37,11 +37,14 @@ class WebSession(dict[str, Any]):
         self["csrf"] = secrets.token_urlsafe(24)
 
 
-def _serializer(secret: str) -> URLSafeTimedSerializer:
+Keys = str | list[str]  # one key, or oldest first: the last signs, every one is accepted
+
+
+def _serializer(secret: Keys) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt="cockpit.web.session")
 
 
-def load(request: Request, secret: str) -> WebSession:
+def load(request: Request, secret: Keys) -> WebSession:
     """The request's session, or a fresh one when the cookie is missing, forged or old."""
     raw = request.cookies.get(COOKIE, "")
     data: Any = {}
@@ -56,7 +59,7 @@ def load(request: Request, secret: str) -> WebSession:
     return session
 
 
-def save(response: Response, session: WebSession, secret: str, *, secure: bool) -> None:
+def save(response: Response, session: WebSession, secret: Keys, *, secure: bool) -> None:
     """Write the session cookie onto `response`."""
     response.set_cookie(
         COOKIE,

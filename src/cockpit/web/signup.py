@@ -206,7 +206,7 @@ async def github_submit(request: Request) -> Response:
 async def _put(web: Web, user_id: int, name: str, value: str) -> None:
     assert web.settings.secret_key is not None
     await in_thread(
-        secrets.put_secret, web.relay.db, user_id, name, value, key=web.settings.secret_key
+        secrets.put_secret, web.relay.db, user_id, name, value, key=web.settings.secret_keyring
     )
 
 
