@@ -160,15 +160,17 @@ async def rotate_keys(request: Request) -> Response:
     return _done(web, said)
 
 
-async def _restart(web: Web, me: users.UserRecord) -> str:
-    """Restart the user's host so that it runs with the new keys."""
+async def _restart(
+    web: Web, me: users.UserRecord, said: str = "Saved. Your workspace restarted with the new keys."
+) -> str:
+    """Restart the user's host so that it runs with the new keys (or repository)."""
     try:
         await web.hosts.pause(me.id)
         await web.hosts.start(me.id)
     except CockpitError as exc:
         log.error("web.restart_failed", user_id=me.id, error=str(exc))
         return f"Saved, but your workspace did not restart: {exc.user_message}"
-    return "Saved. Your workspace restarted with the new keys."
+    return said
 
 
 def _done(web: Web, notice: str) -> Response:
@@ -187,8 +189,14 @@ async def change_repo(request: Request) -> Response:
         repo = signup.repository(form.get("repo", ""), web.settings.github_oauth_base_url)
     except ValueError as exc:
         return await _show(web, me, 400, error=str(exc))
+    if repo == me.repo_url:
+        return _done(web, f"The repository is already {repo}.")
     await in_thread(users.update_user, web.relay.db, me.id, repo_url=repo)
-    return _done(web, f"The repository is now {repo}.")
+    said = f"The repository is now {repo}."
+    if me.status == "active" and web.hosts is not None:
+        fresh = " Your workspace restarted with a fresh clone (the old one is kept as a bundle)."
+        said = await _restart(web, me, said + fresh)
+    return _done(web, said)
 
 
 @router.post("/account/pause", summary="Account: pause (stop the workspace)")
