@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -184,7 +186,10 @@ def _github_user(phone: str) -> tuple[Settings, Database, int]:
     from cockpit.store.migrate import upgrade
 
     settings = _settings()
-    settings.ensure_secret_key()
+    try:
+        settings.load_secret_key()
+    except ConfigError as exc:
+        raise _fail(exc) from None
     upgrade(settings.effective_database_url)
     db = Database(settings.effective_database_url)
     try:
@@ -213,8 +218,9 @@ def github_link(
         raise _fail(ValueError(f"{repo!r} is not owner/name, e.g. octo-org/octo-repo."))
     settings, db, user_id = _github_user(phone)
     assert settings.secret_key is not None
-    token = _hook_token(settings, db, user_id, phone) if create_hook else None
-    secret = github.link_repo(db, user_id, repo, key=settings.secret_key)
+    with _key_opens():
+        token = _hook_token(settings, db, user_id, phone) if create_hook else None
+        secret = github.link_repo(db, user_id, repo, key=settings.secret_key)
     if token is not None:
         _create_hook(settings, token, phone, repo, secret)
         return
@@ -223,6 +229,17 @@ def github_link(
     console.print(f"  Payload URL   {url}\n  Content type  application/json")
     console.print(f"  Secret        {secret}")
     console.print("  Events        Workflow runs, Check suites, Pull requests, Deployment statuses")
+
+
+@contextmanager
+def _key_opens() -> Iterator[None]:
+    """Turn "this key does not open the user's secrets" into one sentence and exit 2."""
+    from cockpit.errors import SecretKeyError
+
+    try:
+        yield
+    except SecretKeyError as exc:
+        raise _fail(ValueError(f"{exc}: use the relay's COCKPIT_SECRET_KEY.")) from None
 
 
 def _hook_token(settings: Settings, db: Database, user_id: int, phone: str) -> str:
@@ -263,7 +280,8 @@ def github_token(phone: PhoneArg) -> None:
     token = typer.prompt("GitHub token", hide_input=True).strip()
     if not token:
         raise _fail(ValueError("An empty token is not stored."))
-    secrets.put_secret(db, user_id, github.GITHUB_TOKEN, token, key=settings.secret_key)
+    with _key_opens():
+        secrets.put_secret(db, user_id, github.GITHUB_TOKEN, token, key=settings.secret_key)
     console.print(f"Stored the GitHub token of {phone} (…{secrets.hint_of(token)}).")
 
 

@@ -266,6 +266,31 @@ class Settings(BaseSettings):
         "Ask after this many tool calls in a row without a new file change; 0: never.",
         40,
     )  # type: ignore[assignment]
+    client_idle_seconds: float = _env(
+        "COCKPIT_CLIENT_IDLE_SECONDS",
+        "Close a session's Claude Code process after this long unused; 0: after every turn.",
+        600.0,
+    )  # type: ignore[assignment]
+    max_live_clients: int = _env(
+        "COCKPIT_MAX_LIVE_CLIENTS",
+        "Most Claude Code processes kept running on a host; the least recently used closes first.",
+        5,
+    )  # type: ignore[assignment]
+    client_max_turns: int = _env(
+        "COCKPIT_CLIENT_MAX_TURNS",
+        "Start a new Claude Code process for a session after this many turns on one; 0: no limit.",
+        200,
+    )  # type: ignore[assignment]
+    client_max_rss_mb: float = _env(
+        "COCKPIT_CLIENT_MAX_RSS_MB",
+        "Start a new Claude Code process when one uses over this many MiB; 0: no limit.",
+        1024.0,
+    )  # type: ignore[assignment]
+    client_close_seconds: float = _env(
+        "COCKPIT_CLIENT_CLOSE_SECONDS",
+        "Kill a Claude Code process and its children still running this long after closing.",
+        5.0,
+    )  # type: ignore[assignment]
     turn_budget_usd: float = _env(
         "COCKPIT_TURN_BUDGET_USD",
         "Ask when one task's estimated cost passes this many dollars; 0: no budget.",
@@ -286,6 +311,16 @@ class Settings(BaseSettings):
     )  # type: ignore[assignment]
     allow_shared_host: bool = _env(
         "COCKPIT_ALLOW_SHARED_HOST", "Let the local provisioner serve more than one user.", False
+    )  # type: ignore[assignment]
+    host_orphan_seconds: float = _env(
+        "COCKPIT_HOST_ORPHAN_SECONDS",
+        "A host exits after this long without any request or event stream of a relay; 0: never.",
+        0.0,
+    )  # type: ignore[assignment]
+    local_host_orphan_seconds: float = _env(
+        "COCKPIT_LOCAL_HOST_ORPHAN_SECONDS",
+        "The COCKPIT_HOST_ORPHAN_SECONDS the local provisioner gives its hosts (relay gone).",
+        300.0,
     )  # type: ignore[assignment]
     # --- signup (web pages on the relay) ---
     invite_codes: Annotated[list[str], NoDecode] = _env(
@@ -375,8 +410,23 @@ class Settings(BaseSettings):
             envs = ", ".join(setting_env_name(n) for n in missing)
             raise ConfigError(f"Missing setting(s): {envs}. Set them in the environment or .env.")
 
+    def load_secret_key(self) -> None:
+        """Use COCKPIT_SECRET_KEY, else the key `cockpit up` keeps in the data folder; raise
+        ConfigError when there is neither: only `cockpit up` makes a key (a new one would
+        not open the secrets the relay stored)."""
+        if self.secret_key is not None:
+            return
+        path = self.data_dir / "secret_key"
+        if not path.is_file():
+            raise ConfigError(
+                f"COCKPIT_SECRET_KEY is not set and {path} does not exist: set it to the relay's"
+                " key (or run this where `cockpit up` keeps its data) and try again."
+            )
+        self.secret_key = SecretStr(path.read_text().strip())
+
     def ensure_secret_key(self) -> None:
-        """Use the key in the data folder, making one there if none is configured."""
+        """Use the key in the data folder, making one there if none is configured (only
+        `cockpit up` may: see `load_secret_key`)."""
         if self.secret_key is not None:
             return
         path = self.data_dir / "secret_key"

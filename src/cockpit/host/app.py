@@ -26,6 +26,7 @@ from cockpit.host import workspace as ws
 from cockpit.host.body_limit import MAX_BODY_BYTES, BodyLimit
 from cockpit.host.db import HostDB
 from cockpit.host.events import EventLog
+from cockpit.host.orphan import RelayContact, RelayWatch
 from cockpit.host.phone_tools import PhoneToolFactory
 from cockpit.host.runner import HostParts, Runner, UnknownTurn
 from cockpit.host.session_routes import add_session_routes
@@ -153,6 +154,9 @@ def create_host_app(
         title="cockpit host", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None
     )
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    watch = RelayWatch(settings.host_orphan_seconds)
+    app.add_middleware(RelayContact, is_relay=lambda header: token_ok(token, header), watch=watch)
+    app.state.relay_watch = watch
     app.state.runner = runner
     _routes(app, token, db, events, waits, runner, folders)
     add_visual_routes(app, _auth(token), visuals)
@@ -365,12 +369,21 @@ def _session_commits(folders: Worktrees, names: list[str]) -> dict[str, object]:
 
 
 async def serve_host(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the host app under uvicorn until it is told to stop (SIGTERM/SIGINT)."""
+    """Run the host app under uvicorn until it is told to stop (SIGTERM/SIGINT), or until
+    no relay has been in touch for COCKPIT_HOST_ORPHAN_SECONDS (see `orphan.py`)."""
+    app = create_host_app(settings)
     config = uvicorn.Config(
-        create_host_app(settings),
-        host=host,
-        port=port,
-        timeout_graceful_shutdown=5,
-        log_level="warning",
+        app, host=host, port=port, timeout_graceful_shutdown=5, log_level="warning"
     )
-    await uvicorn.Server(config).serve()
+    server = uvicorn.Server(config)
+    watch: RelayWatch = app.state.relay_watch
+
+    async def stop_when_orphaned() -> None:
+        await watch.wait_orphaned()
+        server.should_exit = True
+
+    orphan = asyncio.create_task(stop_when_orphaned())
+    try:
+        await server.serve()
+    finally:
+        orphan.cancel()

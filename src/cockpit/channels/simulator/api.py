@@ -28,6 +28,7 @@ from cockpit.channels.simulator.resources import (
     messages_path,
 )
 from cockpit.channels.simulator.state import OUTBOUND, SendAttempt, SimMedia, SimMessage, new_sid
+from cockpit.core.chunking import utf16_length
 from cockpit.core.phone import WHATSAPP_PREFIX, normalize_e164
 from cockpit.log import get_logger
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-MAX_BODY = 1600
+MAX_BODY = 1600  # UTF-16 code units, as Twilio counts (an astral emoji is two)
 ACCOUNT = "/2010-04-01/Accounts/{account_sid}"
 
 
@@ -154,7 +155,7 @@ class MessagesApi:
             code = 21656
         elif not body and not media:
             code = 21602
-        elif len(body) > MAX_BODY:
+        elif utf16_length(body) > MAX_BODY:
             code = 21617
         elif not all(isinstance(url, str) and _is_http_url(url) for url in media):
             code = 21620
