@@ -141,8 +141,10 @@ def users_add(
     settings = _settings()
     credential = None
     if claude:
-        if settings.secret_key is None:
-            raise _fail(ValueError("COCKPIT_SECRET_KEY is not set: set the relay's key first."))
+        try:
+            settings.load_secret_key()  # the relay's key: never a new one (docs/secrets.md)
+        except ConfigError as exc:
+            raise _fail(exc) from None
         typed = typer.prompt("API key or subscription token", hide_input=True)
         try:
             credential = claude_credential(typed)
