@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         "COCKPIT_SECRET_KEY",
         "Key that signs media URLs and wraps user secrets; `cockpit up` makes one.",
     )  # type: ignore[assignment]
+    secret_key_previous: SecretStr | None = _env(
+        "COCKPIT_SECRET_KEY_PREVIOUS",
+        "During a key rotation only: the old COCKPIT_SECRET_KEY, still accepted for users' "
+        "secrets and page sessions until `cockpit secrets rotate` has re-wrapped every data key.",
+    )  # type: ignore[assignment]
     allowed_numbers: Annotated[list[str], NoDecode] = _env(
         "COCKPIT_ALLOWED_NUMBERS",
         "Comma-separated E.164 numbers allowed to use the relay; empty: all registered users.",
@@ -76,6 +81,12 @@ class Settings(BaseSettings):
         "Content SID (HX…) of the approved template sent when WhatsApp's 24-hour window "
         "is closed; empty: messages are held until the user writes.",
     )  # type: ignore[assignment]
+    twilio_content_sid_verify: str | None = _env(
+        "TWILIO_CONTENT_SID_VERIFY",
+        "Content SID (HX…) of an approved authentication template with the code as {{1}}; "
+        "set: the pages send codes to the phone to type; empty: the person sends the code "
+        "shown on the page from WhatsApp (click-to-chat).",
+    )  # type: ignore[assignment]
     window_margin_seconds: float = _env(
         "COCKPIT_WINDOW_MARGIN_SECONDS",
         "Treat WhatsApp's 24-hour window as closed this much earlier, for sends in flight.",
@@ -84,6 +95,11 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = _env(
         "ANTHROPIC_API_KEY",
         "Anthropic API key of hosts whose user gave none at signup (`users add` users).",
+    )  # type: ignore[assignment]
+    claude_code_oauth_token: SecretStr | None = _env(
+        "CLAUDE_CODE_OAUTH_TOKEN",
+        "Claude subscription token (from `claude setup-token`) of hosts whose user gave no "
+        "credential; for one person's own use (a service for many uses API keys).",
     )  # type: ignore[assignment]
     anthropic_base_url: str | None = _env(
         "ANTHROPIC_BASE_URL", "Anthropic API address handed to Claude Code (empty: Anthropic's)."
@@ -397,6 +413,11 @@ class Settings(BaseSettings):
         """True when real Twilio credentials are configured."""
         return bool(self.twilio_account_sid and self.twilio_auth_token)
 
+    @property
+    def secret_keyring(self) -> list[SecretStr]:
+        """The secret key first (it wraps anything new), then the previous one if rotating."""
+        return [k for k in (self.secret_key, self.secret_key_previous) if k is not None]
+
     def require(self, *names: str) -> None:
         """Fail with one message naming every missing setting among `names`."""
         missing = [n for n in names if not getattr(self, n)]
@@ -425,7 +446,7 @@ class Settings(BaseSettings):
             return
         path = self.data_dir / "secret_key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
         self.secret_key = SecretStr(path.read_text().strip())
@@ -449,6 +470,7 @@ def documented_settings() -> dict[str, str]:
 _SECRET_NAMES = {
     "COCKPIT_SECRET_KEY", "TWILIO_AUTH_TOKEN", "ANTHROPIC_API_KEY", "COCKPIT_ADMIN_PASSWORD",
     "FLY_API_TOKEN", "GITHUB_CLIENT_SECRET", "COCKPIT_INVITE_CODES", "COCKPIT_GIT_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN", "COCKPIT_SECRET_KEY_PREVIOUS",
 }  # fmt: skip
 
 

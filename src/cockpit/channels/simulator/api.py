@@ -49,6 +49,8 @@ def build_api_router(sim: PhoneSimulator) -> APIRouter:
     router.add_api_route(ACCOUNT + "/Messages.json", api.list, methods=["GET"])
     router.add_api_route(ACCOUNT + "/Messages/{sid}.json", api.fetch, methods=["GET"])
     router.add_api_route(ACCOUNT + "/Messages/{sid}/Media/{media_id}", api.media, methods=["GET"])
+    router.add_api_route(ACCOUNT + ".json", api.account, methods=["GET"])
+    router.add_api_route(ACCOUNT + "/IncomingPhoneNumbers.json", api.numbers, methods=["GET"])
     return router
 
 
@@ -96,6 +98,27 @@ class MessagesApi:
             attempt.fault = "accept_then_hang"
             await self._sim.wait_release(faults.hang_seconds)
         return JSONResponse(message_json(message, account_sid), status_code=201)
+
+    async def account(self, account_sid: str, request: Request) -> Response:
+        """Fetch the account (`GET /2010-04-01/Accounts/{sid}.json`), as `cockpit doctor` does."""
+        refusal = self._check_access(account_sid, request)
+        if refusal is not None:
+            return refusal
+        return JSONResponse({"sid": account_sid, "friendly_name": "Phone simulator",
+                             "status": "active", "type": "Full"})  # fmt: skip
+
+    async def numbers(self, account_sid: str, request: Request) -> Response:
+        """The account's phone numbers (`IncomingPhoneNumbers.json`, `PhoneNumber` filter):
+        the simulator owns exactly its WhatsApp sender."""
+        refusal = self._check_access(account_sid, request)
+        if refusal is not None:
+            return refusal
+        own = self._sim.whatsapp_from.removeprefix("whatsapp:")
+        wanted = request.query_params.get("PhoneNumber")
+        listed = [] if wanted not in (None, own) else [
+            {"sid": "PN" + "0" * 32, "phone_number": own, "account_sid": account_sid}
+        ]  # fmt: skip
+        return JSONResponse({"incoming_phone_numbers": listed, "page": 0, "page_size": 50})
 
     def _failure(self, status: int, retry_after: float) -> Response:
         code = 20000 + status if status in (404, 429, 500, 503) else 20500
