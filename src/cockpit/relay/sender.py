@@ -14,6 +14,7 @@ import json
 import time
 from datetime import datetime, timedelta
 
+from cockpit.core import signup
 from cockpit.core import window as rules
 from cockpit.core.backoff import retry_delay
 from cockpit.errors import (
@@ -129,6 +130,8 @@ class Sender:
         callback = relay.status_callback_url(row.id)
         started = time.perf_counter()
         content_sid, variables = await self._content(row)
+        if row.kind == "code" and relay.settings.secret_key is not None:  # derived, not stored
+            variables = signup.code_variables(relay.settings.secret_key.get_secret_value(), row.key)
         try:
             receipt = await relay.channel.send(
                 row.to, row.body, media_url, callback,

@@ -13,7 +13,7 @@ const state = {
   rendered: new Map(), // sid -> JSON string last drawn
   contacts: [],
   replyTo: null,
-  media: null, // data: URL of the attached image
+  media: null, // data: URL of the attached image or audio
   stream: null,
   typingUntil: 0, // ms since epoch while the agent shows "typing…"
   typingTimer: null,
@@ -65,7 +65,8 @@ function delivery(msg) {
 
 function snippet(msg) {
   if (msg.body) return msg.body;
-  return msg.media.length ? "Photo" : "";
+  if (!msg.media.length) return "";
+  return msg.media.some(isAudio) ? "Voice message" : "Photo"; // isAudio: voice.js
 }
 
 function quotedBlock(msg) {
@@ -80,6 +81,7 @@ function quotedBlock(msg) {
 }
 
 function mediaBlock(item, msg) {
+  if (isAudio(item)) return audioBlock(item, msg); // voice.js
   if (item.url) {
     const img = document.createElement("img");
     img.src = item.url;
@@ -400,6 +402,7 @@ function cancelReply() {
 
 function clearMedia() {
   state.media = null;
+  resetAudioPreview(); // voice.js
   $("preview").hidden = true;
   $("attach").value = "";
 }
@@ -440,7 +443,8 @@ async function send() {
 
 function attach(file) {
   if (!file) return;
-  if (!file.type.startsWith("image/")) return notice("Only images can be attached.");
+  if (file.type.startsWith("audio/")) return attachAudio(file); // voice.js
+  if (!file.type.startsWith("image/")) return notice("Only images and audio can be attached.");
   if (file.size > 5 * 1024 * 1024) return notice("Images over 5 MB cannot be sent.");
   const reader = new FileReader();
   reader.addEventListener("load", () => {

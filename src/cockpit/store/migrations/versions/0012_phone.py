@@ -1,7 +1,7 @@
 """Phone-native messages: Content API templates, interactive outbox rows, answered prompts
 
 Revision ID: 0012_phone
-Revises: 0011_inbound_claims
+Revises: 0012_onboarding
 Create Date: 2026-12-06 20:50:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import cockpit.store.models
 
 revision = "0012_phone"
-down_revision = "0011_inbound_claims"
+down_revision = "0012_onboarding"
 branch_labels = None
 depends_on = None
 
