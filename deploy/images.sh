@@ -11,7 +11,8 @@
 # read-only mounts (the package registries are reached through them here); nothing of
 # them is copied into an image.
 #
-# Settings (environment): ENGINE=docker|podman, BASE_IMAGE=<image>, IMAGES="relay host".
+# Settings (environment): ENGINE=docker|podman, BASE_IMAGE=<image>, IMAGES="relay host",
+# BUILD_FLAGS="--no-cache" (more options for every build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,12 +89,14 @@ if [ -z "${BASE_IMAGE:-}" ]; then
 fi
 say "engine: $ENGINE, base: $BASE_IMAGE"
 
+read -ra build_flags <<<"${BUILD_FLAGS:-}"
 for name in $IMAGES; do
   say "building cockpit-$name:latest"
   start=$(date +%s)
   "${engine[@]}" build \
     --network host \
     "${build_mounts[@]}" \
+    "${build_flags[@]}" \
     --build-arg "BASE_IMAGE=$BASE_IMAGE" \
     -f "deploy/Dockerfile.$name" \
     -t "cockpit-$name:latest" \
