@@ -62,10 +62,11 @@ bootstrap_base() {
   # Like Debian's official slim image: no manuals, docs or translations, no kept .debs
   # (these options stay in the image's dpkg and apt settings for later installs).
   mmdebstrap --quiet --variant=minbase --include=ca-certificates \
-    --aptopt='Acquire::Retries "3"' --aptopt='APT::Keep-Downloaded-Packages "false"' \
+    --aptopt='Acquire::Retries "3"' \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --customize-hook='echo "APT::Keep-Downloaded-Packages \"false\";" >"$1/etc/apt/apt.conf.d/90cockpit-clean"' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
     bookworm "$dir/rootfs.tar"
   "${engine[@]}" import \
