@@ -90,6 +90,17 @@ if [ -z "${BASE_IMAGE:-}" ]; then
 fi
 say "engine: $ENGINE, base: $BASE_IMAGE"
 
+# The build context: only what the Dockerfiles copy, every file with one fixed time and
+# owner, so that a fresh clone (CI) hits the same layer cache as the last build (Podman's
+# cache of a COPY step changes with the files' times).
+ctx="$(mktemp -d /tmp/cockpit-context-XXXXXX)"
+trap 'rm -rf "$ctx"' EXIT
+tar -c --mtime=@946684800 --owner=0 --group=0 --numeric-owner \
+  --exclude=__pycache__ --exclude='*.egg-info' --exclude='*.pyc' \
+  .dockerignore pyproject.toml README.md src deploy/Dockerfile.relay deploy/Dockerfile.host \
+  deploy/host.mcp.json deploy/host-entrypoint.sh | tar -x -C "$ctx"
+find "$ctx" -exec touch -h -d @946684800 {} +
+
 read -ra build_flags <<<"${BUILD_FLAGS:-}"
 for name in $IMAGES; do
   say "building cockpit-$name:latest"
@@ -99,8 +110,8 @@ for name in $IMAGES; do
     "${build_mounts[@]}" \
     "${build_flags[@]}" \
     --build-arg "BASE_IMAGE=$BASE_IMAGE" \
-    -f "deploy/Dockerfile.$name" \
+    -f "$ctx/deploy/Dockerfile.$name" \
     -t "cockpit-$name:latest" \
-    .
+    "$ctx"
   say "cockpit-$name:latest built in $(($(date +%s) - start)) s"
 done
