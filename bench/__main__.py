@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import images, memory, outbound, relays, soak, turns, visuals_bench, webhook
+from bench import images, memory, outbound, relays, soak, turns, visuals_bench, voice, webhook
 
 Benchmark = Callable[[list[str]], int]
 
@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "outbound": outbound.main,
     "relays": relays.main,
     "soak": soak.main,
+    "voice": voice.main,
     "images": images.main,
 }
 
