@@ -44,10 +44,12 @@ def build_relay(settings: Settings) -> Relay:
         from_=settings.twilio_whatsapp_from or "",
         base_url=settings.twilio_api_base_url,
         timeout=settings.send_timeout_seconds,
+        content_base_url=settings.twilio_base("content"),
+        messaging_base_url=settings.twilio_base("messaging"),
     )
     return Relay(
         settings=settings,
-        db=Database(settings.effective_database_url),
+        db=Database(settings.effective_database_url, wait_seconds=settings.database_wait_seconds),
         channel=channel,
         images=LocalImageStore(settings.data_dir / "media"),
         signer=MediaSigner(settings.secret_key.get_secret_value(), settings.media_url_ttl_seconds),
@@ -92,6 +94,7 @@ def create_relay_app(
         finally:
             await app.state.jobs.aclose()
             await workers.aclose()
+            await relay.typing.aclose()
             if manager is not None:
                 await manager.aclose()
             for close in closers:
