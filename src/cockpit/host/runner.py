@@ -347,6 +347,8 @@ class Runner:
         }
         if s.anthropic_api_key is not None:
             env["ANTHROPIC_API_KEY"] = s.anthropic_api_key.get_secret_value()
+        if s.claude_code_oauth_token is not None:  # a subscription token (claude setup-token)
+            env["CLAUDE_CODE_OAUTH_TOKEN"] = s.claude_code_oauth_token.get_secret_value()
         if s.anthropic_base_url:
             env["ANTHROPIC_BASE_URL"] = s.anthropic_base_url
         return {**env, **self._p.claude_env}

@@ -44,6 +44,8 @@ def build_relay(settings: Settings) -> Relay:
         from_=settings.twilio_whatsapp_from or "",
         base_url=settings.twilio_api_base_url,
         timeout=settings.send_timeout_seconds,
+        content_base_url=settings.twilio_base("content"),
+        messaging_base_url=settings.twilio_base("messaging"),
     )
     return Relay(
         settings=settings,
@@ -92,6 +94,7 @@ def create_relay_app(
         finally:
             await app.state.jobs.aclose()
             await workers.aclose()
+            await relay.typing.aclose()
             if manager is not None:
                 await manager.aclose()
             for close in closers:
