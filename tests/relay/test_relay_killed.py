@@ -175,7 +175,7 @@ def test_killed_mid_turn_every_host_event_reaches_the_phone_once(
         wait_until(lambda: len(_phone(sim)) >= 1, timeout=60)  # the progress line
         relay.kill()
         relay.start()
-        wait_until(lambda: any(b.startswith("✅ Done") for b in _phone(sim)), timeout=60)
+        wait_until(lambda: any("✅ Done" in b for b in _phone(sim)), timeout=60)
         time.sleep(1.0)
         bodies = _phone(sim)
     assert bodies[0].startswith("✏️")  # typing… instead of "👀 on it"

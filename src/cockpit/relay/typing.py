@@ -30,6 +30,11 @@ def is_message_sid(value: str) -> bool:
     return value[:2] in ("SM", "MM") and value.isascii() and value.isalnum() and len(value) <= 64
 
 
+def message_of(turn_id: str) -> str:
+    """The inbound message behind a turn: its id, or the part before `-retry`/`-fix`."""
+    return turn_id.partition("-")[0]
+
+
 class Typing:
     """Shows and renews the typing indicator of running turns; owns the renewal tasks."""
 
@@ -50,7 +55,7 @@ class Typing:
 
     async def start(self, phone: str, turn_id: str) -> bool:
         """Show the indicator for the turn's message and keep it up while the turn runs."""
-        if not await self.show(turn_id):
+        if not await self.show(message_of(turn_id)):
             return False
         self.stop(turn_id)
         self._tasks[turn_id] = asyncio.create_task(self._renew(phone, turn_id))
@@ -77,7 +82,8 @@ class Typing:
                 state = await in_thread(hosts.turn_state, self.relay.db, turn_id)
                 if state not in WORKING:
                     return
-                if not await self._waits_on_user(phone) and not await self.show(turn_id):
+                waits = await self._waits_on_user(phone)
+                if not waits and not await self.show(message_of(turn_id)):
                     return
         except StoreError as exc:
             log.warning("typing.renew_stopped", turn_id=turn_id, error=str(exc))
