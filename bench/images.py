@@ -84,7 +84,13 @@ def _ready_after(env: dict[str, str], image: str, command: list[str], port: int)
             time.sleep(0.05)
         raise RuntimeError(f"{image} did not answer on port {port} within 120 s")
     finally:
-        _podman(env, "rm", "--force", "--time", "2", name)
+        subprocess.run(
+            ["podman", "--runtime", "runc", "rm", "--force", "--time", "2", name],
+            env=env,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
 
 
 def _host_ready(env: dict[str, str]) -> float:
