@@ -82,7 +82,8 @@ def relay(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
         application = create_relay_app(build_relay(settings))
     except ConfigError as exc:
         raise _fail(exc) from None
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    # SIGTERM: open requests get 3 s, then the workers hand their work over (app.py).
+    uvicorn.run(application, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
 
 
 @app.command()

@@ -111,17 +111,34 @@ class Settings(BaseSettings):
     host_lease_seconds: float = _env(
         "COCKPIT_HOST_LEASE_SECONDS",
         "How long a relay holds the right to follow a user's host unrenewed; then another may.",
-        15.0,
+        10.0,
     )  # type: ignore[assignment]
     send_lease_seconds: float = _env(
         "COCKPIT_SEND_LEASE_SECONDS",
-        "How long a relay owns a message it is sending before another may reconcile it.",
-        60.0,
+        "How long a relay's claim on a send lasts unrenewed; then another reconciles it.",
+        10.0,
     )  # type: ignore[assignment]
     inbox_lease_seconds: float = _env(
         "COCKPIT_INBOX_LEASE_SECONDS",
-        "How long a relay owns an inbound message it is handling before another may take it.",
-        300.0,
+        "How long a relay's claim on an inbound message lasts unrenewed; then another takes it.",
+        10.0,
+    )  # type: ignore[assignment]
+    claim_lease_seconds: float = _env(
+        "COCKPIT_CLAIM_LEASE_SECONDS",
+        "How long a relay's claim on a status look-up, GitHub delivery or signup setup lasts"
+        " unrenewed; then another relay takes the work over.",
+        10.0,
+    )  # type: ignore[assignment]
+    lease_renew_seconds: float = _env(
+        "COCKPIT_LEASE_RENEW_SECONDS",
+        "How often a live relay renews all its claims (at most a third of the shortest lease).",
+        3.0,
+    )  # type: ignore[assignment]
+    shutdown_seconds: float = _env(
+        "COCKPIT_SHUTDOWN_SECONDS",
+        "On SIGTERM, how long in-flight sends and messages may finish before their claims are"
+        " handed to the other relays.",
+        4.0,
     )  # type: ignore[assignment]
     order_timeout_seconds: float = _env(
         "COCKPIT_ORDER_TIMEOUT_SECONDS",
@@ -311,7 +328,10 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 12 characters (or empty: /admin off)")
         return value
 
-    @field_validator("heartbeat_seconds", "status_check_seconds")
+    @field_validator(
+        "heartbeat_seconds", "status_check_seconds", "lease_renew_seconds",
+        "inbox_lease_seconds", "send_lease_seconds", "host_lease_seconds", "claim_lease_seconds",
+    )  # fmt: skip
     @classmethod
     def _positive(cls, value: float) -> float:
         if value <= 0:
@@ -341,6 +361,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'cockpit.db').resolve()}"
+
+    @property
+    def renew_every(self) -> float:
+        """How often the heartbeat renews claims: `COCKPIT_LEASE_RENEW_SECONDS`, but at
+        least three times per shortest lease, so one missed renewal loses nothing."""
+        shortest = min(self.inbox_lease_seconds, self.send_lease_seconds,
+                       self.host_lease_seconds, self.claim_lease_seconds)  # fmt: skip
+        return min(self.lease_renew_seconds, shortest / 3)
 
     @property
     def uses_twilio(self) -> bool:

@@ -53,6 +53,8 @@ class Sender:
 
     async def drain(self) -> bool:
         """Try every due head-of-line row once; True when there were any."""
+        if self.relay.stopping.is_set():
+            return False  # shutting down: the other relays send what is left
         heads = await in_thread(outbox.due_heads, self.relay.db)
         await asyncio.gather(*(self.deliver(row) for row in heads))
         return bool(heads)
@@ -68,6 +70,13 @@ class Sender:
         )
         if row is None:
             return  # another worker has it
+        self.relay.claims.hold("send", row.id)  # the heartbeat renews it while we send
+        try:
+            await self._attempt(row, seen, closed)
+        finally:
+            self.relay.claims.drop("send", row.id)
+
+    async def _attempt(self, row: OutboundRecord, seen: datetime | None, closed: bool) -> None:
         try:
             if row.maybe_sent and await self._reconcile(row):
                 return
@@ -114,7 +123,7 @@ class Sender:
         relay.metrics.outbound.labels("sent").inc()
         await in_thread(
             outbox.mark_accepted, relay.db, row.id, receipt.sid, receipt.status,
-            relay.settings.order_timeout_seconds,
+            relay.settings.order_timeout_seconds, attempts=row.attempts,
         )  # fmt: skip
         log.info("sender.accepted", outbound_id=row.id, sid=receipt.sid, attempt=row.attempts)
 
@@ -132,7 +141,7 @@ class Sender:
             return False
         await in_thread(
             outbox.mark_accepted, self.relay.db, row.id, match.sid, match.status,
-            self.relay.settings.order_timeout_seconds,
+            self.relay.settings.order_timeout_seconds, attempts=row.attempts,
         )  # fmt: skip
         log.info("sender.reconciled_found", outbound_id=row.id, sid=match.sid)
         return True
