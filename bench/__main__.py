@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import memory, outbound, relays, soak, turns, visuals_bench, webhook
+from bench import memory, outbound, relays, soak, takeover, turns, visuals_bench, webhook
 
 Benchmark = Callable[[list[str]], int]
 
@@ -22,9 +22,12 @@ BENCHMARKS: dict[str, Benchmark] = {
     "outbound": outbound.main,
     "relays": relays.main,
     "soak": soak.main,
+    "takeover": takeover.main,
 }
 
-ON_DEMAND = frozenset({"soak"})  # too long for `python -m bench` with no name: run by name
+ON_DEMAND = frozenset(
+    {"soak", "takeover"}
+)  # too long for `python -m bench` with no name: run by name
 
 USAGE = "usage: python -m bench [NAME [OPTIONS]]   (NAME: {names}; NAME --help for options)"
 

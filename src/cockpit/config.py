@@ -106,7 +106,9 @@ class Settings(BaseSettings):
         "COCKPIT_RETRY_MAX_SECONDS", "Longest delay between two tries of a send.", 300.0
     )  # type: ignore[assignment]
     send_timeout_seconds: float = _env(
-        "COCKPIT_SEND_TIMEOUT_SECONDS", "HTTP timeout of one call to Twilio's API.", 15.0
+        "COCKPIT_SEND_TIMEOUT_SECONDS",
+        "HTTP timeout of one call to Twilio's API (keep it at most COCKPIT_SEND_LEASE_SECONDS).",
+        10.0,
     )  # type: ignore[assignment]
     host_lease_seconds: float = _env(
         "COCKPIT_HOST_LEASE_SECONDS",

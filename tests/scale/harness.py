@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -290,7 +290,7 @@ def restart_postgres(cluster: Cluster) -> dict[str, Any]:
 
 
 async def send_all(
-    cluster: Cluster, per_user: int, gap: float, actions: dict[int, Callable[[], Any]]
+    cluster: Cluster, per_user: int, gap: float, actions: Mapping[int, Callable[[], Any]]
 ) -> list[int]:
     """Every user sends `per_user` messages, `gap` seconds apart, all users at once; each
     action runs (in a thread) once that many webhooks were answered. The final statuses."""

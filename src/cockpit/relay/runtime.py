@@ -27,11 +27,16 @@ class Signal(asyncio.Event):
         super().__init__()
         self.kind = kind
         self.announce: Callable[[str], None] | None = None
+        self.idle = 0  # workers here waiting on this signal (relay/workers.py:wait_for_work)
 
     def set(self) -> None:
-        """Wake the worker here and announce the work to the other relays."""
+        """Wake the worker here; if it is busy, announce the work to the other relays.
+
+        An idle worker here takes the work at once itself, and waking the others would
+        only make them race it for the claim: that is what keeps NOTIFY cheap."""
+        busy = not self.idle
         super().set()
-        if self.announce is not None:
+        if busy and self.announce is not None:
             self.announce(self.kind)
 
     def set_here(self) -> None:

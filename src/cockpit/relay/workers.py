@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 from cockpit.log import get_logger
+from cockpit.relay.runtime import Signal
 
 log = get_logger(__name__)
 P = ParamSpec("P")
@@ -33,8 +34,15 @@ async def in_thread(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> 
 
 async def wait_for_work(signal: asyncio.Event, poll_seconds: float) -> None:
     """Return when `signal` is set, or after `poll_seconds` to look anyway."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(signal.wait(), timeout=poll_seconds)
+    counter = signal if isinstance(signal, Signal) else None  # counts its idle workers
+    if counter is not None:
+        counter.idle += 1
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(signal.wait(), timeout=poll_seconds)
+    finally:
+        if counter is not None:
+            counter.idle -= 1
 
 
 class TaskGroup:

@@ -5,9 +5,9 @@ is also the claim's epoch) and a lease end on the row: an inbound message, an ou
 send, a status look-up, a host's event stream, a GitHub delivery, a signup's setup.
 While the relay lives its heartbeat pushes the lease ends forward (`renew`); a relay
 that dies stops doing so and its rows are taken over when the leases lapse; a relay
-that stops cleanly hands them back at once (`release_all`). Every write that finishes
-a piece of work checks the holder again (fencing): a relay whose claim was taken over
-while it was away writes nothing.
+that stops cleanly hands them back at once (`release_all`; a send cut short excepted).
+Every write that finishes a piece of work checks the holder again (fencing): a relay
+whose claim was taken over while it was away writes nothing.
 """
 
 from __future__ import annotations
@@ -38,24 +38,27 @@ class _Kind:
     until: Any
     # Only rows still in the state the claim was taken for are renewed or handed back.
     live: ColumnElement[bool]
-    # What handing a claim back sets besides clearing it.
-    handback: Mapping[str, Any]
+    # Whether a stopping relay hands the claim back (else it lapses with its lease).
+    handback: bool = True
 
 
 KINDS: dict[str, _Kind] = {
     "inbox": _Kind(InboundMessage, InboundMessage.id, InboundMessage.claimed_by,
-                   InboundMessage.claimed_until, InboundMessage.state == "pending", {}),
-    # A send cut short may have reached Twilio: the next holder reconciles it first.
+                   InboundMessage.claimed_until, InboundMessage.state == "pending"),
+    # A send cut short at shutdown may still reach Twilio after the relay is gone: were it
+    # handed back, the next holder could look at Twilio's list too early and send it
+    # again. Its lease runs out instead (by then the cut request is over, as
+    # COCKPIT_SEND_TIMEOUT_SECONDS <= COCKPIT_SEND_LEASE_SECONDS), then it is reconciled.
     "send": _Kind(OutboundMessage, OutboundMessage.id, OutboundMessage.claimed_by,
                   OutboundMessage.claimed_until, OutboundMessage.status == "sending",
-                  {"status": "unknown", "maybe_sent": True}),
+                  handback=False),
     "status": _Kind(OutboundMessage, OutboundMessage.id, OutboundMessage.claimed_by,
-                    OutboundMessage.claimed_until, OutboundMessage.status == "accepted", {}),
-    "host": _Kind(HostLink, HostLink.user_id, HostLink.owner, HostLink.lease_until, true(), {}),
+                    OutboundMessage.claimed_until, OutboundMessage.status == "accepted"),
+    "host": _Kind(HostLink, HostLink.user_id, HostLink.owner, HostLink.lease_until, true()),
     "github": _Kind(GitHubDelivery, GitHubDelivery.delivery_id, GitHubDelivery.claimed_by,
-                    GitHubDelivery.claimed_until, GitHubDelivery.state == "pending", {}),
+                    GitHubDelivery.claimed_until, GitHubDelivery.state == "pending"),
     "setup": _Kind(User, User.id, User.setup_by, User.setup_until,
-                   User.status == "provisioning", {}),
+                   User.status == "provisioning"),
 }  # fmt: skip
 
 
@@ -92,10 +95,12 @@ def release_all(db: Database, worker: str) -> dict[str, int]:
     released: dict[str, int] = {}
     with db.transaction() as s:
         for name, kind in KINDS.items():
+            if not kind.handback:
+                continue
             stmt = (
                 update(kind.model)
                 .where(kind.holder == worker, kind.until.is_not(None), kind.live)
-                .values({kind.holder: None, kind.until: None, **kind.handback})
+                .values({kind.holder: None, kind.until: None})
                 .execution_options(synchronize_session=False)
             )
             count = int(s.execute(stmt).rowcount)  # type: ignore[attr-defined]
