@@ -194,10 +194,22 @@ def three_relays(pg: PrivateCluster, tmp_path: Path, user_count: int) -> Iterato
             yield Cluster(pg, database, relays, sim, balancer, Twilio(public_url, ports),
                           user_count)  # fmt: skip
         finally:
-            for relay in relays:
-                relay.stop()
+            _stop_all(relays)
             sim.release()
             database.dispose()
+
+
+def _stop_all(relays: list[RelayProcess]) -> None:
+    """SIGTERM every relay still running, then SIGKILL any that did not exit in 15 s."""
+    running = [r.proc for r in relays if r.proc is not None and r.proc.poll() is None]
+    for proc in running:
+        proc.terminate()
+    for proc in running:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 Holding = Callable[[Cluster, int, str], list[str]]

@@ -81,8 +81,11 @@ async def stop_gracefully(relay: Relay, jobs: Jobs, workers: TaskGroup) -> None:
     relay.stopping.set()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(relay.claims.none_of(FINISHING), relay.settings.shutdown_seconds)
-    await jobs.aclose()
-    await workers.aclose()
+    # Bounded: a task that does not end when cancelled must not keep the relay from exiting.
+    closing = asyncio.ensure_future(_close_all(jobs, workers))
+    _, late = await asyncio.wait({closing}, timeout=3.0)
+    if late:
+        log.warning("relay.stop_slow", tasks=workers.running())
     try:
         released = await in_thread(leases.release_all, relay.db, relay.worker_id)
         if relay.db.is_postgres:
@@ -91,6 +94,11 @@ async def stop_gracefully(relay: Relay, jobs: Jobs, workers: TaskGroup) -> None:
         log.warning("relay.handback_failed", error=str(exc))
         return
     log.info("relay.stopped", worker=relay.worker_id, handed_back=released)
+
+
+async def _close_all(jobs: Jobs, workers: TaskGroup) -> None:
+    await jobs.aclose()
+    await workers.aclose()
 
 
 def create_relay_app(

@@ -156,6 +156,10 @@ class Sender:
             retry_after=exc.retry_after,
         )  # fmt: skip
         maybe_sent = isinstance(exc, UnknownOutcomeError) or row.maybe_sent
+        if isinstance(exc, UnknownOutcomeError):
+            # The lost request may still be on its way into Twilio: looking at its list
+            # sooner than a whole timeout later could miss it and send the message twice.
+            delay = max(delay, settings.send_timeout_seconds)
         next_at = utcnow() + timedelta(seconds=delay)
         await in_thread(
             outbox.mark_retry, self.relay.db, row, str(exc), next_at, maybe_sent=maybe_sent

@@ -71,6 +71,10 @@ class TaskGroup:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
 
+    def running(self) -> list[str]:
+        """Names of the tasks that have not finished (a slow shutdown logs them)."""
+        return [t.get_name() for t in self._tasks if not t.done()]
+
 
 async def _supervised(name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
     while True:
