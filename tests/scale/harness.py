@@ -26,7 +26,7 @@ import httpx
 from sqlalchemy import text as sql
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
@@ -54,14 +54,22 @@ class Balancer:
     """The load balancer in front of the relays, for what Twilio posts to the public address
     (status callbacks): each request to the next relay, skipping one that refuses the
     connection; a relay that drops a request mid-way gets the caller a 502, as an nginx
-    without `non_idempotent` retries would. Counts requests each relay has in hand."""
+    without `non_idempotent` retries would. `GET /in-hand` lists, per relay, the requests it
+    has in hand. Run in a process of its own (`python -m tests.scale.harness PORT RELAY...`),
+    so that it does not compete with the simulator for the test process's one interpreter."""
 
     def __init__(self, ports: list[int]):
         self.ports = ports
         self.turn = itertools.count()
         self.in_hand: dict[int, set[str]] = {i: set() for i in range(len(ports))}
-        self.client = httpx.AsyncClient(timeout=30)
-        self.app = Starlette(routes=[Route("/{path:path}", self.forward, methods=["POST"])])
+        self.client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200))
+        self.app = Starlette(routes=[
+            Route("/in-hand", self.listing, methods=["GET"]),
+            Route("/{path:path}", self.forward, methods=["POST"]),
+        ])  # fmt: skip
+
+    async def listing(self, request: Request) -> Response:
+        return JSONResponse({str(i): sorted(t) for i, t in self.in_hand.items()})
 
     async def forward(self, request: Request) -> Response:
         body = await request.body()
@@ -82,6 +90,28 @@ class Balancer:
                 self.in_hand[index].discard(ticket)
             return Response(reply.content, status_code=reply.status_code)
         return Response(status_code=502)
+
+
+@contextmanager
+def balancer_process(port: int, relay_ports: list[int], log: Path) -> Iterator[str]:
+    """The balancer in a child process on `port`; yields its base URL."""
+    url = f"http://127.0.0.1:{port}"
+    args = [sys.executable, "-m", "tests.scale.harness", str(port), *map(str, relay_ports)]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: _answers(f"{url}/in-hand"), timeout=60)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 class Twilio:
@@ -134,7 +164,7 @@ class Cluster:
     db: Database
     relays: list[RelayProcess]
     sim: PhoneSimulator
-    balancer: Balancer
+    balancer: str  # base URL of the balancer process
     twilio: Twilio
     users: int
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -177,17 +207,17 @@ def three_relays(pg: PrivateCluster, tmp_path: Path, user_count: int) -> Iterato
     database = Database(pg.url)
     for user in range(user_count):
         users.add_user(database, phone(user), f"User {user}")
-    sim_sock, lb_sock = bound_socket(), bound_socket()
+    sim_sock = bound_socket()
     sim_url = f"http://127.0.0.1:{sim_sock.getsockname()[1]}"
-    public_url = f"http://127.0.0.1:{lb_sock.getsockname()[1]}"
+    lb_port = free_port()
+    public_url = f"http://127.0.0.1:{lb_port}"
     ports = [free_port() for _ in range(3)]
     sim = make_simulator(public_url)
-    balancer = Balancer(ports)
     env = relay_env(pg.url, tmp_path / "data", public_url, sim_url)
     relays = [RelayProcess(env, p, tmp_path / f"relay{n}.log") for n, p in enumerate(ports)]
     with ExitStack() as stack:
         stack.enter_context(serve(create_simulator_app(sim), sim_sock))
-        stack.enter_context(serve(balancer.app, lb_sock))
+        balancer = stack.enter_context(balancer_process(lb_port, ports, tmp_path / "lb.log"))
         try:
             for relay in relays:
                 relay.start()
@@ -229,7 +259,8 @@ def held_sends(cluster: Cluster, index: int, worker: str) -> list[str]:
 
 def callbacks_in_hand(cluster: Cluster, index: int, worker: str) -> list[str]:
     """Bodies of the rows whose status callbacks relay `index` is handling right now."""
-    oids = [t.split("#")[0].removeprefix("oid=") for t in list(cluster.balancer.in_hand[index])]
+    in_hand = httpx.get(f"{cluster.balancer}/in-hand", timeout=10).json()[str(index)]
+    oids = [t.split("#")[0].removeprefix("oid=") for t in in_hand]
     ids = [int(o) for o in oids if o.isdigit()]
     if not ids:
         return []
@@ -341,3 +372,10 @@ def takeover_seconds(cluster: Cluster, event: dict[str, Any]) -> float:
         else:
             times.extend(m.date_created for m in messages if m.body == body)
     return max([0.0, *((t - killed).total_seconds() for t in times)])
+
+
+if __name__ == "__main__":  # the balancer process: PORT RELAY_PORT...
+    import uvicorn
+
+    port, *relay_ports = (int(a) for a in sys.argv[1:])
+    uvicorn.run(Balancer(relay_ports).app, host="127.0.0.1", port=port, log_level="warning")
