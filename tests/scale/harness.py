@@ -97,8 +97,10 @@ def balancer_process(port: int, relay_ports: list[int], log: Path) -> Iterator[s
     """The balancer in a child process on `port`; yields its base URL."""
     url = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "tests.scale.harness", str(port), *map(str, relay_ports)]
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ) | {"PYTHONPATH": str(root)}
     with log.open("ab") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root, env=env)
     try:
         wait_until(lambda: _answers(f"{url}/in-hand"), timeout=60)
         yield url
@@ -219,8 +221,10 @@ def three_relays(pg: PrivateCluster, tmp_path: Path, user_count: int) -> Iterato
         stack.enter_context(serve(create_simulator_app(sim), sim_sock))
         balancer = stack.enter_context(balancer_process(lb_port, ports, tmp_path / "lb.log"))
         try:
+            for relay in relays:  # all at once: on a busy machine each start takes a while
+                start_in_background(relay)
             for relay in relays:
-                relay.start()
+                wait_until(relay._healthy, timeout=120)
             yield Cluster(pg, database, relays, sim, balancer, Twilio(public_url, ports),
                           user_count)  # fmt: skip
         finally:
