@@ -10,7 +10,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import memory, outbound, relays, soak, takeover, turns, visuals_bench, webhook
+from bench import (
+    memory,
+    outbound,
+    relays,
+    soak,
+    takeover,
+    turns,
+    visuals_bench,
+    voice,
+    webhook,
+)
 
 Benchmark = Callable[[list[str]], int]
 
@@ -23,11 +33,11 @@ BENCHMARKS: dict[str, Benchmark] = {
     "relays": relays.main,
     "soak": soak.main,
     "takeover": takeover.main,
+    "voice": voice.main,
 }
 
-ON_DEMAND = frozenset(
-    {"soak", "takeover"}
-)  # too long for `python -m bench` with no name: run by name
+# Too long for `python -m bench` with no name: run by name.
+ON_DEMAND = frozenset({"soak", "takeover"})
 
 USAGE = "usage: python -m bench [NAME [OPTIONS]]   (NAME: {names}; NAME --help for options)"
 

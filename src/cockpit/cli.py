@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,6 +25,8 @@ users_app = typer.Typer(help="Manage the people who may use the relay.", no_args
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 github_app = typer.Typer(help="Connect GitHub repositories and tokens.", no_args_is_help=True)
+secrets_app = typer.Typer(help="Users' encrypted secrets.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
 app.add_typer(github_app, name="github")
 console = Console()
 err = Console(stderr=True)
@@ -59,10 +63,13 @@ def up(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
         application, simulator = create_local_app(settings)
     except (ConfigError, StoreError) as exc:
         raise _fail(exc) from None
-    if settings.agent == "claude" and settings.anthropic_api_key is None:
+    if settings.agent == "claude" and not (
+        settings.anthropic_api_key or settings.claude_code_oauth_token
+    ):
         console.print(
-            "[yellow]ANTHROPIC_API_KEY is not set: Claude will answer that the key was refused."
-            " Put it in .env, or run with COCKPIT_AGENT=echo to try the echo agent.[/yellow]"
+            "[yellow]Neither ANTHROPIC_API_KEY nor CLAUDE_CODE_OAUTH_TOKEN is set: every message"
+            " will be answered that Claude has no credential. Put one in .env (a token comes from"
+            " `claude setup-token`), or run with COCKPIT_AGENT=echo to try the echo agent.[/yellow]"
         )
     if simulator is not None:
         console.print(f"Phone simulator: [bold]{settings.public_url}/phone[/bold]")
@@ -117,24 +124,47 @@ def users_add(
     repo: Annotated[
         Path | None, typer.Option("--repo", help="Existing git repository to work in.")
     ] = None,
+    claude: Annotated[
+        bool,
+        typer.Option(
+            "--claude",
+            help="Ask for the person's Anthropic API key or Claude subscription token "
+            "(`claude setup-token`), hidden, and store it encrypted for their host.",
+        ),
+    ] = False,
 ) -> None:
     """Register a person so the relay accepts their messages."""
-    from cockpit.store import users
+    from cockpit.core.signup import claude_credential
+    from cockpit.store import secrets, users
     from cockpit.store.db import Database
     from cockpit.store.migrate import upgrade
 
     settings = _settings()
+    credential = None
+    if claude:
+        try:
+            settings.load_secret_key()  # the relay's key: never a new one (docs/secrets.md)
+        except ConfigError as exc:
+            raise _fail(exc) from None
+        typed = typer.prompt("API key or subscription token", hide_input=True)
+        try:
+            credential = claude_credential(typed)
+        except ValueError as exc:
+            raise _fail(exc) from None
     upgrade(settings.effective_database_url)
+    db = Database(settings.effective_database_url)
     try:
-        user = users.add_user(
-            Database(settings.effective_database_url),
-            phone,
-            name,
-            str(repo.resolve()) if repo else None,
-        )
+        user = users.add_user(db, phone, name, str(repo.resolve()) if repo else None)
     except (ValueError, users.UserExistsError) as exc:
         raise _fail(exc) from None
-    console.print(f"Added {user.name} ({user.phone}).")
+    said = ""
+    if credential is not None and settings.secret_key is not None:
+        kind, value = credential
+        secret = secrets.CLAUDE_OAUTH_TOKEN if kind == "oauth_token" else secrets.ANTHROPIC_API_KEY
+        secrets.put_secret(db, user.id, secret, value, key=settings.secret_key)
+        label = "subscription token" if kind == "oauth_token" else "API key"
+        said = f" with their Claude {label} (…{secrets.hint_of(value)})"
+    console.print(f"Added {user.name} ({user.phone}){said}.")
 
 
 @users_app.command("list")
@@ -159,7 +189,10 @@ def _github_user(phone: str) -> tuple[Settings, Database, int]:
     from cockpit.store.migrate import upgrade
 
     settings = _settings()
-    settings.ensure_secret_key()
+    try:
+        settings.load_secret_key()
+    except ConfigError as exc:
+        raise _fail(exc) from None
     upgrade(settings.effective_database_url)
     db = Database(settings.effective_database_url)
     try:
@@ -188,8 +221,9 @@ def github_link(
         raise _fail(ValueError(f"{repo!r} is not owner/name, e.g. octo-org/octo-repo."))
     settings, db, user_id = _github_user(phone)
     assert settings.secret_key is not None
-    token = _hook_token(settings, db, user_id, phone) if create_hook else None
-    secret = github.link_repo(db, user_id, repo, key=settings.secret_key)
+    with _key_opens():
+        token = _hook_token(settings, db, user_id, phone) if create_hook else None
+        secret = github.link_repo(db, user_id, repo, key=settings.secret_key)
     if token is not None:
         _create_hook(settings, token, phone, repo, secret)
         return
@@ -198,6 +232,17 @@ def github_link(
     console.print(f"  Payload URL   {url}\n  Content type  application/json")
     console.print(f"  Secret        {secret}")
     console.print("  Events        Workflow runs, Check suites, Pull requests, Deployment statuses")
+
+
+@contextmanager
+def _key_opens() -> Iterator[None]:
+    """Turn "this key does not open the user's secrets" into one sentence and exit 2."""
+    from cockpit.errors import SecretKeyError
+
+    try:
+        yield
+    except SecretKeyError as exc:
+        raise _fail(ValueError(f"{exc}: use the relay's COCKPIT_SECRET_KEY.")) from None
 
 
 def _hook_token(settings: Settings, db: Database, user_id: int, phone: str) -> str:
@@ -238,7 +283,8 @@ def github_token(phone: PhoneArg) -> None:
     token = typer.prompt("GitHub token", hide_input=True).strip()
     if not token:
         raise _fail(ValueError("An empty token is not stored."))
-    secrets.put_secret(db, user_id, github.GITHUB_TOKEN, token, key=settings.secret_key)
+    with _key_opens():
+        secrets.put_secret(db, user_id, github.GITHUB_TOKEN, token, key=settings.secret_key)
     console.print(f"Stored the GitHub token of {phone} (…{secrets.hint_of(token)}).")
 
 
@@ -298,3 +344,35 @@ def doctor() -> None:
     console.print(render(results))
     if any(not r.ok for r in results):
         sys.exit(1)
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-wrap every user's data key under COCKPIT_SECRET_KEY (the new key), from
+    COCKPIT_SECRET_KEY_PREVIOUS (the old one); relays with both keep working meanwhile."""
+    from cockpit.store import secrets
+    from cockpit.store.db import Database
+
+    settings = _settings()
+    new, old = settings.secret_key, settings.secret_key_previous
+    if new is None or old is None:
+        raise _fail(ValueError(
+            "Set COCKPIT_SECRET_KEY to the new key and COCKPIT_SECRET_KEY_PREVIOUS to the old "
+            "one (docs/secrets.md, Rotating the key)."
+        ))  # fmt: skip
+    if new.get_secret_value() == old.get_secret_value():
+        raise _fail(ValueError("COCKPIT_SECRET_KEY and COCKPIT_SECRET_KEY_PREVIOUS are the same."))
+    db = Database(settings.effective_database_url)
+    try:
+        done = secrets.rewrap(db, new=new, previous=old)
+    except StoreError as exc:
+        raise _fail(exc) from None
+    finally:
+        db.dispose()
+    console.print(f"Re-wrapped {done.moved} data key(s); {done.current} already used the new key.")
+    if done.unreadable:
+        ids = ", ".join(str(i) for i in done.unreadable)
+        raise _fail(ValueError(
+            f"The data keys of user(s) {ids} open with neither key; their secrets stay unreadable."
+        ))  # fmt: skip
+    console.print("Done: remove COCKPIT_SECRET_KEY_PREVIOUS from every relay and restart them.")

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         "COCKPIT_SECRET_KEY",
         "Key that signs media URLs and wraps user secrets; `cockpit up` makes one.",
     )  # type: ignore[assignment]
+    secret_key_previous: SecretStr | None = _env(
+        "COCKPIT_SECRET_KEY_PREVIOUS",
+        "During a key rotation only: the old COCKPIT_SECRET_KEY, still accepted for users' "
+        "secrets and page sessions until `cockpit secrets rotate` has re-wrapped every data key.",
+    )  # type: ignore[assignment]
     allowed_numbers: Annotated[list[str], NoDecode] = _env(
         "COCKPIT_ALLOWED_NUMBERS",
         "Comma-separated E.164 numbers allowed to use the relay; empty: all registered users.",
@@ -76,6 +81,12 @@ class Settings(BaseSettings):
         "Content SID (HX…) of the approved template sent when WhatsApp's 24-hour window "
         "is closed; empty: messages are held until the user writes.",
     )  # type: ignore[assignment]
+    twilio_content_sid_verify: str | None = _env(
+        "TWILIO_CONTENT_SID_VERIFY",
+        "Content SID (HX…) of an approved authentication template with the code as {{1}}; "
+        "set: the pages send codes to the phone to type; empty: the person sends the code "
+        "shown on the page from WhatsApp (click-to-chat).",
+    )  # type: ignore[assignment]
     window_margin_seconds: float = _env(
         "COCKPIT_WINDOW_MARGIN_SECONDS",
         "Treat WhatsApp's 24-hour window as closed this much earlier, for sends in flight.",
@@ -84,6 +95,11 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = _env(
         "ANTHROPIC_API_KEY",
         "Anthropic API key of hosts whose user gave none at signup (`users add` users).",
+    )  # type: ignore[assignment]
+    claude_code_oauth_token: SecretStr | None = _env(
+        "CLAUDE_CODE_OAUTH_TOKEN",
+        "Claude subscription token (from `claude setup-token`) of hosts whose user gave no "
+        "credential; for one person's own use (a service for many uses API keys).",
     )  # type: ignore[assignment]
     anthropic_base_url: str | None = _env(
         "ANTHROPIC_BASE_URL", "Anthropic API address handed to Claude Code (empty: Anthropic's)."
@@ -251,6 +267,21 @@ class Settings(BaseSettings):
         "Tell the phone when Claude's model has not answered for this long; 0: never.",
         60.0,
     )  # type: ignore[assignment]
+    transcriber: Literal["pocketsphinx", "whisper", "off"] = _env(
+        "COCKPIT_TRANSCRIBER",
+        "How hosts turn voice notes into text: pocketsphinx (offline), whisper, or off.",
+        "pocketsphinx",
+    )  # type: ignore[assignment]
+    whisper_model: str = _env(
+        "COCKPIT_WHISPER_MODEL",
+        "Whisper model of COCKPIT_TRANSCRIBER=whisper (tiny, base, small…), fetched on first use.",
+        "base",
+    )  # type: ignore[assignment]
+    voice_max_seconds: float = _env(
+        "COCKPIT_VOICE_MAX_SECONDS",
+        "Longest voice note a host transcribes; longer is refused.",
+        300.0,
+    )  # type: ignore[assignment]
     claude_max_retries: int | None = _env(
         "COCKPIT_CLAUDE_MAX_RETRIES", "Cap on Claude Code's own API retries; empty: its default."
     )  # type: ignore[assignment]
@@ -268,6 +299,31 @@ class Settings(BaseSettings):
         "COCKPIT_STUCK_IDLE_STEPS",
         "Ask after this many tool calls in a row without a new file change; 0: never.",
         40,
+    )  # type: ignore[assignment]
+    client_idle_seconds: float = _env(
+        "COCKPIT_CLIENT_IDLE_SECONDS",
+        "Close a session's Claude Code process after this long unused; 0: after every turn.",
+        600.0,
+    )  # type: ignore[assignment]
+    max_live_clients: int = _env(
+        "COCKPIT_MAX_LIVE_CLIENTS",
+        "Most Claude Code processes kept running on a host; the least recently used closes first.",
+        5,
+    )  # type: ignore[assignment]
+    client_max_turns: int = _env(
+        "COCKPIT_CLIENT_MAX_TURNS",
+        "Start a new Claude Code process for a session after this many turns on one; 0: no limit.",
+        200,
+    )  # type: ignore[assignment]
+    client_max_rss_mb: float = _env(
+        "COCKPIT_CLIENT_MAX_RSS_MB",
+        "Start a new Claude Code process when one uses over this many MiB; 0: no limit.",
+        1024.0,
+    )  # type: ignore[assignment]
+    client_close_seconds: float = _env(
+        "COCKPIT_CLIENT_CLOSE_SECONDS",
+        "Kill a Claude Code process and its children still running this long after closing.",
+        5.0,
     )  # type: ignore[assignment]
     turn_budget_usd: float = _env(
         "COCKPIT_TURN_BUDGET_USD",
@@ -289,6 +345,16 @@ class Settings(BaseSettings):
     )  # type: ignore[assignment]
     allow_shared_host: bool = _env(
         "COCKPIT_ALLOW_SHARED_HOST", "Let the local provisioner serve more than one user.", False
+    )  # type: ignore[assignment]
+    host_orphan_seconds: float = _env(
+        "COCKPIT_HOST_ORPHAN_SECONDS",
+        "A host exits after this long without any request or event stream of a relay; 0: never.",
+        0.0,
+    )  # type: ignore[assignment]
+    local_host_orphan_seconds: float = _env(
+        "COCKPIT_LOCAL_HOST_ORPHAN_SECONDS",
+        "The COCKPIT_HOST_ORPHAN_SECONDS the local provisioner gives its hosts (relay gone).",
+        300.0,
     )  # type: ignore[assignment]
     # --- signup (web pages on the relay) ---
     invite_codes: Annotated[list[str], NoDecode] = _env(
@@ -377,6 +443,11 @@ class Settings(BaseSettings):
         """True when real Twilio credentials are configured."""
         return bool(self.twilio_account_sid and self.twilio_auth_token)
 
+    @property
+    def secret_keyring(self) -> list[SecretStr]:
+        """The secret key first (it wraps anything new), then the previous one if rotating."""
+        return [k for k in (self.secret_key, self.secret_key_previous) if k is not None]
+
     def require(self, *names: str) -> None:
         """Fail with one message naming every missing setting among `names`."""
         missing = [n for n in names if not getattr(self, n)]
@@ -384,13 +455,28 @@ class Settings(BaseSettings):
             envs = ", ".join(setting_env_name(n) for n in missing)
             raise ConfigError(f"Missing setting(s): {envs}. Set them in the environment or .env.")
 
+    def load_secret_key(self) -> None:
+        """Use COCKPIT_SECRET_KEY, else the key `cockpit up` keeps in the data folder; raise
+        ConfigError when there is neither: only `cockpit up` makes a key (a new one would
+        not open the secrets the relay stored)."""
+        if self.secret_key is not None:
+            return
+        path = self.data_dir / "secret_key"
+        if not path.is_file():
+            raise ConfigError(
+                f"COCKPIT_SECRET_KEY is not set and {path} does not exist: set it to the relay's"
+                " key (or run this where `cockpit up` keeps its data) and try again."
+            )
+        self.secret_key = SecretStr(path.read_text().strip())
+
     def ensure_secret_key(self) -> None:
-        """Use the key in the data folder, making one there if none is configured."""
+        """Use the key in the data folder, making one there if none is configured (only
+        `cockpit up` may: see `load_secret_key`)."""
         if self.secret_key is not None:
             return
         path = self.data_dir / "secret_key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
         self.secret_key = SecretStr(path.read_text().strip())
@@ -414,6 +500,7 @@ def documented_settings() -> dict[str, str]:
 _SECRET_NAMES = {
     "COCKPIT_SECRET_KEY", "TWILIO_AUTH_TOKEN", "ANTHROPIC_API_KEY", "COCKPIT_ADMIN_PASSWORD",
     "FLY_API_TOKEN", "GITHUB_CLIENT_SECRET", "COCKPIT_INVITE_CODES", "COCKPIT_GIT_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN", "COCKPIT_SECRET_KEY_PREVIOUS",
 }  # fmt: skip
 
 

@@ -58,6 +58,14 @@ def create_local_app(settings: Settings) -> tuple[FastAPI, PhoneSimulator | None
 
 
 def _templates(settings: Settings) -> dict[str, str]:
-    """The WhatsApp templates the simulator knows: the one that re-opens the window."""
-    sid = settings.twilio_content_sid_reopen
-    return {sid: REOPEN_TEXT} if sid else {}
+    """The WhatsApp templates the simulator knows: the one that re-opens the window, and
+    the authentication template when one is configured (codes typed on the pages)."""
+    known = {}
+    if settings.twilio_content_sid_reopen:
+        known[settings.twilio_content_sid_reopen] = REOPEN_TEXT
+    if settings.twilio_content_sid_verify:
+        known[settings.twilio_content_sid_verify] = VERIFY_TEXT
+    return known
+
+
+VERIFY_TEXT = "{{1}} is your verification code. For your security, do not share this code."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -19,7 +20,7 @@ from cockpit.relay.app import build_relay, create_relay_app
 from cockpit.relay.runtime import Relay
 from cockpit.store import inbox, outbox, users
 from cockpit.store.migrate import upgrade
-from tests.live import wait_until
+from tests.live import serve, wait_until
 from tests.relay.conftest import ADA, AUTH_TOKEN, Stack, relay_settings, running_stack
 from tests.requirements import require_chromium
 
@@ -236,3 +237,15 @@ def test_the_retry_button_sends_a_failed_message_to_the_phone(admin_stack: Stack
     assert "Nothing failed." in after
     assert admin_stack.bodies() == ["lost, then found"]
     assert [a.status for a in admin_stack.sim.attempts] == [400, 201]
+
+
+async def test_parallel_wrong_passwords_are_throttled_too(relay: Relay) -> None:
+    """200 wrong passwords sent at once over real HTTP: only five are checked, the rest 429."""
+    with serve(create_relay_app(relay)) as base:
+        limits = httpx.Limits(max_connections=200)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+            answers = await asyncio.gather(
+                *(client.post("/admin/login", data={"password": "guess"}) for _ in range(200))
+            )
+    codes = [answer.status_code for answer in answers]
+    assert codes.count(401) == 5 and codes.count(429) == 195

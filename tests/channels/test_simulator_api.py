@@ -101,6 +101,14 @@ def test_body_limit_is_1600_characters(stack: Stack) -> None:
     assert (response.status_code, response.json()["code"]) == (400, 21617)
 
 
+def test_body_limit_counts_utf16_units_like_twilio(stack: Stack) -> None:
+    """Astral emoji count two: 800 of them fit, 1,599 letters and one emoji answer 21617."""
+    assert stack.send(body="😀" * 800).status_code == 201
+    for body in ("😀" * 801, "x" * 1599 + "😀"):
+        response = stack.send(body=body)
+        assert (response.status_code, response.json()["code"]) == (400, 21617)
+
+
 def test_a_message_needs_a_body_or_media(stack: Stack) -> None:
     """Neither Body nor MediaUrl answers 400 with error 21602."""
     response = stack.send(body=None)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cockpit.core.chunking import utf16_length
 from cockpit.core.fences import fence_after
 from cockpit.core.formatting import (
     WHATSAPP_BODY_LIMIT,
@@ -43,8 +45,12 @@ def without_marker(chunk: str, chunks: list[str]) -> str:
 
 
 def assert_chunks_valid(text: str, chunks: list[str], limit: int) -> None:
-    """Every chunk fits, is numbered 1..n when n > 1, and the texts give back `text`."""
-    assert all(len(chunk) <= limit for chunk in chunks)
+    """Every chunk fits (in UTF-16 units, as Twilio counts), is numbered 1..n when n > 1,
+    no split breaks a grapheme cluster, and the texts give back `text`."""
+    assert all(utf16_length(chunk) <= limit for chunk in chunks)
+    clusters = set(regex.findall(r"\X", text))
+    for body in chunk_bodies(chunks):
+        assert all(c in clusters for c in regex.findall(r"\X", body)), "a cluster was split"
     if len(chunks) > 1:
         numbers = [MARKER.fullmatch(c.split("\n", 1)[0]) for c in chunks]
         assert all(numbers), "a chunk lacks its (k/n) line"
@@ -137,7 +143,9 @@ MARKDOWN = st.lists(block(), min_size=1, max_size=12).flatmap(
 )
 LIMITS = st.sampled_from([200, 257, 400, 1000, WHATSAPP_BODY_LIMIT])
 ANY_TEXT = st.lists(
-    st.sampled_from([*"ab `~\n\t#*|\r", "🚀", "e\u0301", "```", "~~~", "  ", "\n\n", "w" * 300]),
+    st.sampled_from(
+        [*"ab `~\n\t#*|\r", "🚀", "e\u0301", "👨‍👩‍👧", "🇫🇷", "```", "~~~", "  ", "\n\n", "w" * 300]
+    ),
     max_size=600,
 ).map("".join)
 
@@ -308,6 +316,34 @@ def test_giant_word_is_hard_split_without_breaking_emoji() -> None:
     chunks = chunk_message(text, limit=500)
     assert_chunks_valid(text, chunks, 500)
     assert all(body.startswith(family) for body in chunk_bodies(chunks))
+
+
+def test_emoji_count_as_twilio_counts_them() -> None:
+    """1,000 emoji, or 1,599 letters and one emoji, are split so Twilio takes every chunk."""
+    for text in ("😀" * 1000, "x" * 1599 + "😀"):
+        chunks = chunk_message(text)
+        assert len(chunks) == 2
+        assert_chunks_valid(text, chunks, WHATSAPP_BODY_LIMIT)
+
+
+ENGLAND = "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+
+
+@pytest.mark.parametrize("symbol", ["e\u0301\u0302", "🇫🇷", ENGLAND])
+def test_accented_letters_and_flags_stay_whole(symbol: str) -> None:
+    """A word of letters with combining accents, or of flags, is cut between symbols."""
+    text = symbol * 400
+    chunks = chunk_message(text, limit=300)
+    assert_chunks_valid(text, chunks, 300)
+    assert all(body.startswith(symbol) for body in chunk_bodies(chunks))
+
+
+def test_a_symbol_longer_than_a_chunk_is_still_sent() -> None:
+    """One letter with 500 combining marks is cut inside (nothing else fits), losing nothing."""
+    text = "a" + "\u0301" * 500 + " end"
+    chunks = chunk_message(text, limit=200)
+    assert all(utf16_length(chunk) <= 200 for chunk in chunks)
+    assert "".join(chunk_bodies(chunks)).replace(" ", "") == text.replace(" ", "")
 
 
 def test_many_chunks_are_numbered_with_two_digits() -> None:

@@ -210,6 +210,21 @@ async def test_forged_or_unsigned_deliveries_get_401_and_store_nothing(
     assert outbox.for_recipient(inprocess.db, ADA) == []
 
 
+async def test_linked_and_unlinked_repositories_answer_a_bad_signature_alike(
+    inprocess: InProcess,
+) -> None:
+    """A forged delivery gets the same status, body and headers whether or not the
+    repository is linked here: nobody learns which repositories are."""
+    stranger = {**failed_run(), "repository": {**failed_run()["repository"],
+                                                "full_name": "someone/else"}}  # fmt: skip
+    linked = await inprocess.post("workflow_run", failed_run(), secret="guess")
+    unlinked = await inprocess.post("workflow_run", stranger, secret="guess")
+    assert (linked.status_code, linked.content) == (unlinked.status_code, unlinked.content)
+    assert linked.status_code == 401
+    same = [(k, v) for k, v in linked.headers.items() if k != "date"]
+    assert same == [(k, v) for k, v in unlinked.headers.items() if k != "date"]
+
+
 def test_a_redelivery_produces_nothing_new(db_hooks: Hooks) -> None:
     """GitHub's "Redeliver" sends the same delivery id: answered 200, no second message
     (and counted as a duplicate in /metrics)."""
@@ -234,8 +249,8 @@ async def test_bad_deliveries_are_refused_with_a_reason_and_unknown_repositories
     inprocess: InProcess,
 ) -> None:
     """Malformed or absurdly nested JSON, another content type, a body over the cap, missing
-    headers and a NUL get a 4xx that says why; a repository nobody linked gets 202
-    "ignored"; nothing is stored."""
+    headers and a NUL get a 4xx that says why; a repository nobody linked gets the 401 of a
+    bad signature; nothing is stored."""
     stranger = payload("workflow_run.completed")
     stranger["repository"]["full_name"] = "someone/else"
     big = json.dumps({"repository": {"full_name": OCTO}, "x": "a" * 1_100_000}).encode()
@@ -249,9 +264,7 @@ async def test_bad_deliveries_are_refused_with_a_reason_and_unknown_repositories
         await inprocess.post("workflow_run", {**failed_run(), "zen": "a\x00b"}),
         await inprocess.post("workflow_run", b"[" * 100_000 + b"]" * 100_000),
     ]
-    assert [r.status_code for r in answers] == [400, 415, 413, 400, 202, 400, 400]
+    assert [r.status_code for r in answers] == [400, 415, 413, 400, 401, 400, 400]
     assert "not valid JSON" in answers[0].json()["detail"]
     assert "application/json" in answers[1].json()["detail"]
-    assert answers[4].json() == {"status": "ignored",
-                                 "reason": "someone/else is not linked to anyone here"}  # fmt: skip
     assert github.delivery_count(inprocess.db) == 0

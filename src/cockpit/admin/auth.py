@@ -83,18 +83,23 @@ class LoginThrottle:
     window: float = 900.0
     _failures: dict[str, deque[float]] = field(default_factory=dict)
 
-    def retry_after(self, client: str) -> int:
-        """Seconds until `client` may try again; 0 when it may try now."""
+    def attempt(self, client: str) -> int:
+        """Seconds until `client` may try again (0: it may try now, and this try is counted
+        as a failure at once, before anything is awaited, so that parallel tries cannot all
+        pass the check; `succeeded` takes it back)."""
         recent = self._recent(client)
-        if not recent:
-            self._failures.pop(client, None)  # forget quiet clients: memory stays bounded
         if len(recent) < self.limit:
+            recent.append(time.monotonic())
             return 0
         return max(1, int(recent[0] + self.window - time.monotonic()) + 1)
 
-    def failed(self, client: str) -> None:
-        """Count one failed login of `client`."""
-        self._recent(client).append(time.monotonic())
+    def succeeded(self, client: str) -> None:
+        """The try counted by `attempt` had the right password: it is not a failure."""
+        recent = self._recent(client)
+        if recent:
+            recent.pop()
+        if not recent:
+            self._failures.pop(client, None)  # forget quiet clients: memory stays bounded
 
     def _recent(self, client: str) -> deque[float]:
         failures = self._failures.setdefault(client, deque())

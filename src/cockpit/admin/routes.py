@@ -88,7 +88,7 @@ def build_admin_router() -> APIRouter:
     async def login(request: Request) -> Response:
         auth = _auth(request)
         client = request.client.host if request.client else "?"
-        wait = throttle.retry_after(client)
+        wait = throttle.attempt(client)  # counted before the first await
         if wait:
             log.warning("admin.login_throttled", client=client)
             error = f"Too many wrong passwords. Try again in {wait} s."
@@ -96,9 +96,9 @@ def build_admin_router() -> APIRouter:
             return HTMLResponse(page, status_code=429, headers={"Retry-After": str(wait)})
         form = await read_form(request, FORM_BYTES)
         if not auth.password_ok(form.get("password", "")):
-            throttle.failed(client)
             log.warning("admin.login_failed", client=client)
             return HTMLResponse(render("login.html", error="Wrong password."), status_code=401)
+        throttle.succeeded(client)
         log.info("admin.login", client=client)
         response = RedirectResponse("/admin", status_code=303)
         settings = _relay(request).settings

@@ -222,3 +222,31 @@ def _media(params: Mapping[str, str]) -> tuple[MediaRef, ...]:
         kind = params.get(f"MediaContentType{i}", "application/octet-stream")
         items.append(MediaRef(url=url, content_type=kind))
     return tuple(items)
+
+
+async def check_account(
+    *, account_sid: str, auth_token: str, sender: str, base_url: str, sandbox: bool
+) -> str:
+    """What Twilio says of these credentials and this WhatsApp sender, as one sentence;
+    raises PermanentSendError (credentials refused, sender not on the account) or
+    TransientSendError (Twilio unreachable) with the reason."""
+    number = normalize_e164(sender)
+    account = f"{base_url}/2010-04-01/Accounts/{account_sid}"
+    async with httpx.AsyncClient(auth=(account_sid, auth_token), timeout=10) as client:
+        try:
+            answer = await client.get(f"{account}.json")
+            if answer.status_code in (401, 403, 404):
+                raise PermanentSendError(
+                    f"Twilio refused TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN ({answer.status_code})"
+                )
+            answer.raise_for_status()
+            if sandbox:
+                return f"account {answer.json().get('status', '?')}; sender is Twilio's sandbox"
+            owned = await client.get(f"{account}/IncomingPhoneNumbers.json",
+                                     params={"PhoneNumber": number})  # fmt: skip
+            owned.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise TransientSendError(f"Twilio did not answer: {type(exc).__name__}") from None
+    if not owned.json().get("incoming_phone_numbers"):
+        raise PermanentSendError(f"{number} is not a phone number of this Twilio account")
+    return f"account {answer.json().get('status', '?')}; sender {number} is on the account"

@@ -12,6 +12,12 @@ absurdly long). `chunk_bodies` undoes the format, and `unchunk` joins the bodies
 So that `chunk_bodies` can tell an added fence pair from fences of the original, a split
 is never placed between a text line that could close a fence and one that could open
 one, except inside a code block, where the pair is always added.
+
+Length is counted as Twilio counts it: in UTF-16 code units (an emoji outside the Basic
+Multilingual Plane is two), and a split never falls inside a grapheme cluster (one
+visible symbol: a flag, a family emoji, a letter with its accents), except when one
+cluster alone is longer than a chunk. Internally the text is held with every astral
+character as its two surrogates, so that `len` and every offset count UTF-16 units.
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+
+import regex
 
 from cockpit.core.fences import (
     FenceLine,
@@ -39,7 +46,39 @@ _FENCE_LOOKAHEAD = 256
 _MARKER = re.compile(r"\((\d+)/(\d+)\)")
 _SPACE = re.compile(r"\s+")
 _HEADING_LIKE = re.compile(r"#{1,6}\s.*|\*[^*\s](?:.*[^*\s])?\*")
-_JOINERS = frozenset("\u200d\ufe0e\ufe0f")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_CLUSTER = regex.compile(r"\X")
+
+
+def utf16_length(text: str) -> int:
+    """The length of `text` as Twilio counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _wide(text: str) -> str:
+    """`text` with each astral character replaced by its UTF-16 surrogate pair."""
+
+    def pair(match: re.Match[str]) -> str:
+        code = ord(match.group()) - 0x10000
+        return chr(0xD800 + (code >> 10)) + chr(0xDC00 + (code & 0x3FF))
+
+    return _ASTRAL.sub(pair, text)
+
+
+def _narrow(wide: str) -> str:
+    """The text `_wide` made: surrogate pairs joined back into characters."""
+    return wide.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+
+
+def _cluster_bounds(text: str) -> bytearray:
+    """For each UTF-16 offset of `text` (and its end), 1 where a grapheme cluster starts."""
+    bounds = bytearray(utf16_length(text) + 1)
+    offset = 0
+    for cluster in _CLUSTER.findall(text):
+        bounds[offset] = 1
+        offset += utf16_length(cluster)
+    bounds[offset] = 1
+    return bounds
 
 
 class _Kind(IntEnum):
@@ -74,24 +113,14 @@ class _Piece:
     close: str | None
 
 
-def _joined(prev: str, nxt: str) -> bool:
-    """True when a cut between these two characters would break one visible symbol."""
-    code = ord(nxt)
-    return (
-        prev == "\u200d"
-        or nxt in _JOINERS
-        or unicodedata.combining(nxt) != 0
-        or 0x1F3FB <= code <= 0x1F3FF  # skin tones
-        or 0xE0020 <= code <= 0xE007F  # tag sequences (subdivision flags)
-        or (0x1F1E6 <= code <= 0x1F1FF and 0x1F1E6 <= ord(prev) <= 0x1F1FF)  # flags
-    )
-
-
 class _Text:
-    """The text to split, its lines, and the code block open before each line."""
+    """The text to split (in UTF-16 units), its lines, and the code block open before
+    each line."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, original: str) -> None:
+        text = _wide(original)
         self.text = text
+        self.bounds = _cluster_bounds(original)
         self.lines = text.split("\n")
         self.starts = [0]
         for line in self.lines[:-1]:
@@ -120,11 +149,14 @@ class _Text:
             return run_end
         return newline + 1
 
-    def cut(self, start: int, end: int, run_end: int) -> _Cut | None:
+    def cut(self, start: int, end: int, run_end: int, *, whole: bool = True) -> _Cut | None:
         """The cut that ends a chunk (begun at `start`) at `end`, dropping the whitespace
-        up to `run_end`; None when it would leave nothing or be ambiguous."""
+        up to `run_end`; None when it would leave nothing, be ambiguous, or (when `whole`)
+        break a grapheme cluster."""
         nxt = self.resume(end, run_end)
         if nxt >= self.end:
+            return None
+        if whole and not (self.bounds[end] and self.bounds[nxt]):
             return None
         line = self.line_of(nxt)
         fence = self.fences[line]
@@ -175,7 +207,7 @@ def _hard_cuts(doc: _Text, start: int, budget: int) -> Iterator[_Cut]:
     """Cuts inside words, the longest first, that fit and keep each symbol whole."""
     text = doc.text
     for pos in range(min(start + budget, doc.end - 1), start, -1):
-        if text[pos - 1].isspace() or text[pos].isspace() or _joined(text[pos - 1], text[pos]):
+        if text[pos - 1].isspace() or text[pos].isspace() or not doc.bounds[pos]:
             continue
         cut = doc.cut(start, pos, pos)
         if cut is not None and cut.cost(start) <= budget:
@@ -184,10 +216,14 @@ def _hard_cuts(doc: _Text, start: int, budget: int) -> Iterator[_Cut]:
                 return
 
 
-def _last_resort(doc: _Text, start: int) -> _Cut:
-    """One visible character: always fits (MIN_CHUNK_LIMIT sees to it), never ambiguous."""
-    end = doc.visible(start) + 1
-    cut = doc.cut(start, end, doc.visible(end))
+def _last_resort(doc: _Text, start: int, budget: int) -> _Cut:
+    """One visible symbol (never ambiguous); a symbol longer than a chunk is cut, though
+    never inside a surrogate pair."""
+    first = doc.visible(start)
+    end = doc.bounds.index(1, first + 1)
+    if end - start > budget:
+        end = start + budget - (1 if "\ud800" <= doc.text[start + budget - 1] <= "\udbff" else 0)
+    cut = doc.cut(start, end, doc.visible(end), whole=False)
     assert cut is not None
     return cut
 
@@ -211,7 +247,7 @@ def _best_cut(doc: _Text, start: int, budget: int) -> _Cut:
     chosen = _pick(cuts, start, budget)
     if chosen is None or chosen.kind > _Kind.WORD:
         chosen = _pick(cuts + list(_hard_cuts(doc, start, budget)), start, budget)
-    return chosen or _last_resort(doc, start)
+    return chosen or _last_resort(doc, start, budget)
 
 
 def _pieces(doc: _Text, body_limit: int) -> list[_Piece]:
@@ -236,12 +272,12 @@ def _render(doc: _Text, pieces: list[_Piece]) -> list[str]:
         lines += [piece.reopen] if piece.reopen else []
         lines.append(doc.text[piece.start : piece.end])
         lines += [piece.close] if piece.close else []
-        chunks.append("\n".join(lines))
+        chunks.append(_narrow("\n".join(lines)))
     return chunks
 
 
 def chunk_message(text: str, limit: int = WHATSAPP_BODY_LIMIT) -> list[str]:
-    """`text` split into WhatsApp messages of at most `limit` characters each.
+    """`text` split into WhatsApp messages of at most `limit` UTF-16 units each.
 
     Splits prefer blank lines, then line breaks, then spaces, and cut inside a word only
     when a word is longer than a chunk. With more than one chunk each starts with a line
@@ -255,7 +291,7 @@ def chunk_message(text: str, limit: int = WHATSAPP_BODY_LIMIT) -> list[str]:
     if doc.start >= doc.end:
         return []
     if doc.end - doc.start <= limit:
-        return [text[doc.start : doc.end]]
+        return [_narrow(doc.text[doc.start : doc.end])]
     digits = 1
     while True:
         pieces = _pieces(doc, limit - len(f"({'9' * digits}/{'9' * digits})\n"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from cockpit.host import workspace as ws
 from cockpit.host.body_limit import MAX_BODY_BYTES, BodyLimit
 from cockpit.host.db import HostDB
 from cockpit.host.events import EventLog
+from cockpit.host.orphan import RelayContact, RelayWatch
 from cockpit.host.phone_tools import PhoneToolFactory
 from cockpit.host.runner import HostParts, Runner, UnknownTurn
 from cockpit.host.session_routes import add_session_routes
@@ -32,9 +34,11 @@ from cockpit.host.visual_jobs import AutoVisuals
 from cockpit.host.visual_routes import add_visual_routes
 from cockpit.host.visual_service import HostPlaces, HostVisuals
 from cockpit.host.visual_tools import visual_tools
+from cockpit.host.voice_notes import VoiceNotes
 from cockpit.host.waits import AlreadyResolved, Decision, UnknownWait, Waits
 from cockpit.host.worktrees import BadSessionName, WorktreeError, Worktrees, check_name
 from cockpit.log import get_logger
+from cockpit.voice import Hearing
 
 log = get_logger(__name__)
 
@@ -108,7 +112,8 @@ def create_host_app(
     data_dir = settings.data_dir.resolve()
     workspace = workspace_path(settings)
     git_token = settings.git_token.get_secret_value() if settings.git_token else None
-    ws.ensure_repo(workspace, settings.repo_url, git_token)
+    if ws.ensure_repo(workspace, settings.repo_url, git_token, keep_old=data_dir / "previous"):
+        shutil.rmtree(data_dir / "worktrees", ignore_errors=True)  # they belonged to the old one
     db = HostDB(data_dir / "host.db")
     events = EventLog(db)
     waits = Waits(db, events, settings.approval_timeout_seconds)
@@ -116,6 +121,11 @@ def create_host_app(
     places = HostPlaces(settings, db, events, waits, workspace, data_dir, folders=folders)
     visuals = HostVisuals(places)
     auto = AutoVisuals(visuals)
+    voice = VoiceNotes(
+        Hearing(settings.transcriber, settings.whisper_model, data_dir),
+        events,
+        settings.voice_max_seconds,
+    )
     runner = Runner(
         HostParts(
             settings,
@@ -129,6 +139,7 @@ def create_host_app(
             _claude_env(settings) | dict(claude_env or {}),
             observers=(auto,),
             folders=folders,
+            preparer=voice,
         )
     )
 
@@ -143,6 +154,7 @@ def create_host_app(
         yield
         events.close()
         await runner.close()
+        voice.close()
         await visuals.close()
         db.close()
 
@@ -151,6 +163,9 @@ def create_host_app(
         title="cockpit host", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None
     )
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    watch = RelayWatch(settings.host_orphan_seconds)
+    app.add_middleware(RelayContact, is_relay=lambda header: token_ok(token, header), watch=watch)
+    app.state.relay_watch = watch
     app.state.runner = runner
     _routes(app, token, db, events, waits, runner, folders)
     add_visual_routes(app, _auth(token), visuals)
@@ -363,12 +378,21 @@ def _session_commits(folders: Worktrees, names: list[str]) -> dict[str, object]:
 
 
 async def serve_host(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the host app under uvicorn until it is told to stop (SIGTERM/SIGINT)."""
+    """Run the host app under uvicorn until it is told to stop (SIGTERM/SIGINT), or until
+    no relay has been in touch for COCKPIT_HOST_ORPHAN_SECONDS (see `orphan.py`)."""
+    app = create_host_app(settings)
     config = uvicorn.Config(
-        create_host_app(settings),
-        host=host,
-        port=port,
-        timeout_graceful_shutdown=5,
-        log_level="warning",
+        app, host=host, port=port, timeout_graceful_shutdown=5, log_level="warning"
     )
-    await uvicorn.Server(config).serve()
+    server = uvicorn.Server(config)
+    watch: RelayWatch = app.state.relay_watch
+
+    async def stop_when_orphaned() -> None:
+        await watch.wait_orphaned()
+        server.should_exit = True
+
+    orphan = asyncio.create_task(stop_when_orphaned())
+    try:
+        await server.serve()
+    finally:
+        orphan.cancel()

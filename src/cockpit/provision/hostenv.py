@@ -21,15 +21,37 @@ _INHERITED = (
     "slow_answer_seconds",
     "claude_model",
     "claude_max_retries",
+    "transcriber",
+    "whisper_model",
+    "voice_max_seconds",
     "stuck_failures",
     "stuck_flips",
     "stuck_idle_steps",
     "turn_budget_usd",
     "turn_budget_minutes",
+    "client_idle_seconds",
+    "max_live_clients",
+    "client_max_turns",
+    "client_max_rss_mb",
+    "client_close_seconds",
     "dev_command",
     "dev_port",
     "log_level",
 )
+
+
+# Claude Code's credentials: an API key, or a subscription token (`claude setup-token`).
+CREDENTIALS = {"ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"}
+
+
+def operator_credentials(settings: Settings) -> dict[str, str]:
+    """The relay's own Claude credentials from its settings, by environment name."""
+    found = {}
+    if settings.anthropic_api_key is not None:
+        found["ANTHROPIC_API_KEY"] = settings.anthropic_api_key.get_secret_value()
+    if settings.claude_code_oauth_token is not None:
+        found["CLAUDE_CODE_OAUTH_TOKEN"] = settings.claude_code_oauth_token.get_secret_value()
+    return found
 
 
 def phone_digits(phone: str) -> str:
@@ -49,8 +71,9 @@ def host_env(settings: Settings, spec: HostSpec, data_dir: str, workspace: str) 
             value = str(value).lower()
         if value is not None:
             env[setting_env_name(name)] = str(value)
-    if settings.anthropic_api_key is not None:
-        env["ANTHROPIC_API_KEY"] = settings.anthropic_api_key.get_secret_value()
+    if not CREDENTIALS & spec.env.keys():  # the user's own credential, else the operator's
+        for variable, value in operator_credentials(settings).items():
+            env[variable] = value
     if settings.anthropic_base_url:
         env["ANTHROPIC_BASE_URL"] = settings.anthropic_base_url
     env.update(spec.env)

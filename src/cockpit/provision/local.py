@@ -11,7 +11,8 @@ each spawn is recorded in `<data dir>/host.pid`. Before starting a host, the
 provisioner looks there: a live `cockpit host` on that data dir with the user's
 token that answers `/health` is adopted (same port, no new process) and supervised
 by polling; any other host process on that data dir is terminated first. Two hosts
-never share a data dir.
+never share a data dir. A host whose relay stays away for
+COCKPIT_LOCAL_HOST_ORPHAN_SECONDS exits by itself (`cockpit.host.orphan`).
 """
 
 from __future__ import annotations
@@ -134,12 +135,15 @@ class LocalProvisioner:
                 await self._halt(host)
 
     async def destroy(self, user_id: int) -> None:
-        """Stop the host and delete its data folder; the workspace (the user's code) stays."""
+        """Stop the host and delete its data folder and the workspace the relay made for it
+        (a repository the operator named with `users add --repo` is never deleted)."""
         async with self._lock:
             host = self._hosts.pop(user_id, None)
             if host is not None:
                 await self._halt(host)
                 await asyncio.to_thread(shutil.rmtree, host.data_dir, True)
+                if host.spec.workspace is None:  # COCKPIT_DATA_DIR/workspaces/<digits>
+                    await asyncio.to_thread(shutil.rmtree, host.workspace, True)
 
     async def status(self, user_id: int) -> HostState:
         """running, starting, stopped, failed (died, restart pending) or absent."""
@@ -241,6 +245,8 @@ class LocalProvisioner:
         env = _inherited_env() | host_env(
             self._settings, host.spec, str(host.data_dir), str(host.workspace)
         )
+        # A relay killed with SIGKILL cannot stop its hosts: they stop themselves.
+        env["COCKPIT_HOST_ORPHAN_SECONDS"] = str(self._settings.local_host_orphan_seconds)
         # Opening a local file is quick; the child keeps its own copy of the descriptor.
         with open(host.data_dir / "host.log", "ab") as out:  # noqa: ASYNC230
             return await asyncio.create_subprocess_exec(

@@ -2,15 +2,17 @@
 
 Checks, in order: the headers GitHub always sends (`X-GitHub-Event`,
 `X-GitHub-Delivery`, `X-Hub-Signature-256`), JSON, the size cap, the repository
-(unknown: `202` and a log line, nothing kept), the HMAC-SHA256 signature under that
-repository's secret (`401`, nothing kept). `ping` answers `200`. Any other event is
-stored under its delivery id (`202`); a redelivery of the same id is a no-op (`200`).
+and the HMAC-SHA256 signature under that repository's secret (`401`, nothing kept; an
+unlinked repository gets the very same answer, so links cannot be probed). `ping`
+answers `200`. Any other event is stored under its delivery id (`202`); a redelivery of
+the same id is a no-op (`200`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -27,6 +29,8 @@ log = get_logger(__name__)
 router = APIRouter()
 _DELIVERY = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _EVENT = re.compile(r"^[a-z_]{1,40}$")
+_BAD_SIGNATURE = "X-Hub-Signature-256 does not match this repository's secret"
+_UNLINKED = secrets.token_hex(32)  # a secret no delivery is signed with
 
 
 def _ignored(relay: Relay, reason: str) -> JSONResponse:
@@ -47,16 +51,20 @@ async def github_webhook(request: Request) -> JSONResponse:
     try:
         owner = await in_thread(github.repo_owner, relay.db, full_name)
         if owner is None:
+            # The same answer as a linked repository's bad signature (after the same HMAC
+            # work): nobody can tell from outside which repositories are linked here.
+            signature_ok(_UNLINKED, body, _signature(request))
+            relay.metrics.github.labels("ignored").inc()
             log.warning("github.unknown_repo", repo=full_name, delivery=delivery)
-            return _ignored(relay, f"{full_name} is not linked to anyone here")
+            raise HTTPException(401, _BAD_SIGNATURE)
         assert relay.settings.secret_key is not None
         secret = await in_thread(
-            github.webhook_secret, relay.db, owner, full_name, key=relay.settings.secret_key
+            github.webhook_secret, relay.db, owner, full_name, key=relay.settings.secret_keyring
         )
         if secret is None or not signature_ok(secret, body, _signature(request)):
             relay.metrics.github.labels("rejected").inc()
             log.warning("github.bad_signature", repo=full_name, delivery=delivery)
-            raise HTTPException(401, "X-Hub-Signature-256 does not match this repository's secret")
+            raise HTTPException(401, _BAD_SIGNATURE)
         if event == "ping":
             relay.metrics.github.labels("ping").inc()
             log.info("github.ping", repo=full_name, delivery=delivery)

@@ -29,7 +29,11 @@ async def user_token(relay: Relay, user_id: int) -> str | None:
     """The user's GitHub token, decrypted (None when they have none)."""
     assert relay.settings.secret_key is not None
     return await in_thread(
-        secrets.get_secret, relay.db, user_id, github.GITHUB_TOKEN, key=relay.settings.secret_key
+        secrets.get_secret,
+        relay.db,
+        user_id,
+        github.GITHUB_TOKEN,
+        key=relay.settings.secret_keyring,
     )
 
 

@@ -76,7 +76,7 @@ async def inbound_message(request: Request) -> Response:
     log.info("webhook.inbound", sid=msg.sid, outcome=outcome)
     # Held messages a reply released go with the sender's next poll (no wake-up: one
     # more database query per webhook would cost more than it saves).
-    (relay.outbox_ready if outcome == "refused" else relay.inbox_ready).set()
+    (relay.outbox_ready if outcome in ("refused", "proof") else relay.inbox_ready).set()
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 

@@ -13,6 +13,7 @@ import asyncio
 import time
 from datetime import datetime, timedelta
 
+from cockpit.core import signup
 from cockpit.core import window as rules
 from cockpit.core.backoff import retry_delay
 from cockpit.errors import (
@@ -115,9 +116,12 @@ class Sender:
         relay = self.relay
         media_url = relay.media_url(row.media_id) if row.media_id else None
         started = time.perf_counter()
+        variables = row.content_variables
+        if row.kind == "code" and relay.settings.secret_key is not None:  # derived, not stored
+            variables = signup.code_variables(relay.settings.secret_key.get_secret_value(), row.key)
         receipt = await relay.channel.send(
             row.to, row.body, media_url, relay.status_callback_url(row.id),
-            content_sid=row.content_sid, content_variables=row.content_variables,
+            content_sid=row.content_sid, content_variables=variables,
         )  # fmt: skip
         relay.metrics.outbound_latency.observe(time.perf_counter() - started)
         relay.metrics.outbound.labels("sent").inc()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -38,11 +40,25 @@ def normalize_url(url: str) -> str:
 
 
 def ensure_sqlite_folder(url: str) -> None:
-    """Create the folder of a SQLite database file, so a fresh checkout just works."""
+    """Create the folder of a SQLite database file, so a fresh checkout just works.
+
+    Both are private to the relay's user (folder 0700, file 0600; SQLite gives its
+    -wal and -shm files the file's mode): the file holds users' numbers and codes' state.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_file(Path(path))
+
+
+def private_file(path: Path) -> None:
+    """Make `path` (created empty if missing) readable and writable by its owner only."""
+    with contextlib.suppress(OSError):  # a read-only or foreign file: SQLite will say so
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
 
 
 class Database:

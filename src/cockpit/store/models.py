@@ -320,3 +320,45 @@ class PhoneCode(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+    # Across codes, until a right one: wrong tries, codes sent, and the lock they earned.
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    issued: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PhoneProof(Base):
+    """A click-to-chat code shown on a page, proven when its phone sends it on WhatsApp.
+
+    Keyed by the code's HMAC (bound to the phone): the code itself is never stored.
+    """
+
+    __tablename__ = "phone_proofs"
+    __table_args__ = (Index("ix_phone_proofs_phone", "phone", "created_at"),)
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ThrottleHit(Base):
+    """One counted attempt in a rate limit shared by every relay (`bucket` names it)."""
+
+    __tablename__ = "throttle_hits"
+    __table_args__ = (Index("ix_throttle_hits_bucket", "bucket", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSignin(Base):
+    """A signed-in web session; logging out deletes it, so a copied cookie stops working."""
+
+    __tablename__ = "web_signins"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column()

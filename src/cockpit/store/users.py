@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -36,14 +36,23 @@ class UserExistsError(ValueError):
 
 
 def add_user(
-    db: Database, phone: str, name: str, repo_path: str | None = None, *, status: str = "active"
+    db: Database,
+    phone: str,
+    name: str,
+    repo_path: str | None = None,
+    *,
+    status: str = "active",
+    last_inbound_at: datetime | None = None,
 ) -> UserRecord:
     """Register a user; raise UserExistsError when the number is taken.
 
     Signup registers people as `pending` (not yet allowed to message) and activates
     them once their host is ready; `paused` users are refused like unknown ones.
+    `last_inbound_at`: when the person last wrote on WhatsApp (their proof of the
+    number, which opened the 24-hour window).
     """
-    user = User(phone=normalize_e164(phone), name=name, status=status, repo_path=repo_path)
+    user = User(phone=normalize_e164(phone), name=name, status=status, repo_path=repo_path,
+                last_inbound_at=last_inbound_at)  # fmt: skip
     try:
         with db.transaction() as s:
             s.add(user)

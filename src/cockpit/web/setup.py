@@ -17,27 +17,38 @@ from cockpit.errors import CockpitError, StoreError
 from cockpit.log import get_logger
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import in_thread, wait_for_work
-from cockpit.store import outbox, phone_codes, secrets, users
+from cockpit.store import outbox, phone_codes, phone_proofs, secrets, users
 
 log = get_logger(__name__)
 
 STEPS = ("Saving your keys", "Starting your workspace", "Sending your welcome message", "Done")
 
 
-async def send_code(relay: Relay, phone: str, purpose: str) -> None:
-    """Queue a new 6-digit code to `phone` over WhatsApp; TooSoonError when asked too often."""
+RULES = signup.CodeRules()
+CODE_BODY = "Your cockpit code (sent in the verification template; never stored)."
+
+
+async def send_code(relay: Relay, phone: str, purpose: str, *, send: bool = True) -> None:
+    """Queue a new 6-digit code to `phone` in the authentication template
+    (`TWILIO_CONTENT_SID_VERIFY`); TooSoonError when asked too often.
+
+    The code is never stored: the outbox row holds a random key from which the sender
+    derives it (`signup.sent_code`, keyed by COCKPIT_SECRET_KEY) as it sends the
+    template; `send` False keeps a code nobody gets.
+    """
     assert relay.settings.secret_key is not None
-    code = signup.new_code()
-    digest = signup.code_digest(relay.settings.secret_key.get_secret_value(), phone, code)
+    secret = relay.settings.secret_key.get_secret_value()
+    key = f"code:{phone}:{random.token_hex(16)}"
+    digest = signup.code_digest(secret, phone, signup.sent_code(secret, key))
     message = OutboundDraft(
-        key=f"code:{phone}:{random.token_hex(8)}", to=phone, body=signup.code_message(code),
-        kind="notice",
+        key=key, to=phone, body=CODE_BODY, kind="code",
+        content_sid=relay.settings.twilio_content_sid_verify,
     )  # fmt: skip
     await in_thread(
-        phone_codes.issue, relay.db, phone, purpose, digest, message,
-        ttl=signup.CODE_TTL_SECONDS, resend_after=signup.CODE_RESEND_SECONDS,
+        phone_codes.issue, relay.db, phone, purpose, digest, message if send else None,
+        ttl=signup.CODE_TTL_SECONDS, rules=RULES,
     )  # fmt: skip
-    log.info("web.code_sent", purpose=purpose, phone_tail=phone[-4:])
+    log.info("web.code_sent", purpose=purpose, phone_tail=phone[-4:], sent=send)
     relay.outbox_ready.set()
 
 
@@ -45,9 +56,7 @@ async def check_code(relay: Relay, phone: str, purpose: str, typed: str) -> phon
     """Check a typed code against the phone's latest one."""
     assert relay.settings.secret_key is not None
     digest = signup.code_digest(relay.settings.secret_key.get_secret_value(), phone, typed)
-    return await in_thread(
-        phone_codes.check, relay.db, phone, purpose, digest, max_attempts=signup.CODE_MAX_ATTEMPTS
-    )
+    return await in_thread(phone_codes.check, relay.db, phone, purpose, digest, rules=RULES)
 
 
 class SetupTakenOver(Exception):
@@ -157,6 +166,7 @@ async def delete_account(relay: Relay, hosts: Any, user: users.UserRecord) -> No
         await hosts.remove(user.id)
     await in_thread(secrets.erase_secrets, relay.db, user.id)
     await in_thread(phone_codes.forget, relay.db, user.phone)
+    await in_thread(phone_proofs.forget, relay.db, user.phone)
     await in_thread(users.delete_user, relay.db, user.id)
     goodbye = OutboundDraft(key=f"goodbye:{user.phone}:{random.token_hex(4)}", to=user.phone,
                             body=signup.GOODBYE, kind="notice")  # fmt: skip

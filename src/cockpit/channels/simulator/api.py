@@ -28,6 +28,7 @@ from cockpit.channels.simulator.resources import (
     messages_path,
 )
 from cockpit.channels.simulator.state import OUTBOUND, SendAttempt, SimMedia, SimMessage, new_sid
+from cockpit.core.chunking import utf16_length
 from cockpit.core.phone import WHATSAPP_PREFIX, normalize_e164
 from cockpit.log import get_logger
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-MAX_BODY = 1600
+MAX_BODY = 1600  # UTF-16 code units, as Twilio counts (an astral emoji is two)
 ACCOUNT = "/2010-04-01/Accounts/{account_sid}"
 
 
@@ -48,6 +49,8 @@ def build_api_router(sim: PhoneSimulator) -> APIRouter:
     router.add_api_route(ACCOUNT + "/Messages.json", api.list, methods=["GET"])
     router.add_api_route(ACCOUNT + "/Messages/{sid}.json", api.fetch, methods=["GET"])
     router.add_api_route(ACCOUNT + "/Messages/{sid}/Media/{media_id}", api.media, methods=["GET"])
+    router.add_api_route(ACCOUNT + ".json", api.account, methods=["GET"])
+    router.add_api_route(ACCOUNT + "/IncomingPhoneNumbers.json", api.numbers, methods=["GET"])
     return router
 
 
@@ -96,6 +99,27 @@ class MessagesApi:
             await self._sim.wait_release(faults.hang_seconds)
         return JSONResponse(message_json(message, account_sid), status_code=201)
 
+    async def account(self, account_sid: str, request: Request) -> Response:
+        """Fetch the account (`GET /2010-04-01/Accounts/{sid}.json`), as `cockpit doctor` does."""
+        refusal = self._check_access(account_sid, request)
+        if refusal is not None:
+            return refusal
+        return JSONResponse({"sid": account_sid, "friendly_name": "Phone simulator",
+                             "status": "active", "type": "Full"})  # fmt: skip
+
+    async def numbers(self, account_sid: str, request: Request) -> Response:
+        """The account's phone numbers (`IncomingPhoneNumbers.json`, `PhoneNumber` filter):
+        the simulator owns exactly its WhatsApp sender."""
+        refusal = self._check_access(account_sid, request)
+        if refusal is not None:
+            return refusal
+        own = self._sim.whatsapp_from.removeprefix("whatsapp:")
+        wanted = request.query_params.get("PhoneNumber")
+        listed = [] if wanted not in (None, own) else [
+            {"sid": "PN" + "0" * 32, "phone_number": own, "account_sid": account_sid}
+        ]  # fmt: skip
+        return JSONResponse({"incoming_phone_numbers": listed, "page": 0, "page_size": 50})
+
     def _failure(self, status: int, retry_after: float) -> Response:
         code = 20000 + status if status in (404, 429, 500, 503) else 20500
         headers = {"Retry-After": f"{retry_after:g}"} if status == 429 else None
@@ -131,7 +155,7 @@ class MessagesApi:
             code = 21656
         elif not body and not media:
             code = 21602
-        elif len(body) > MAX_BODY:
+        elif utf16_length(body) > MAX_BODY:
             code = 21617
         elif not all(isinstance(url, str) and _is_http_url(url) for url in media):
             code = 21620

@@ -41,6 +41,7 @@ class PhoneSimulator:
         callback_delay: float = 0.05,
         templates: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        first_contact_open: bool = True,
     ) -> None:
         self.account_sid = account_sid
         self.whatsapp_from = to_whatsapp(whatsapp_from)
@@ -52,6 +53,8 @@ class PhoneSimulator:
         self.templates: dict[str, str] = dict(templates or {})
         # When the window is judged; tests move it forward instead of waiting a day.
         self.clock = clock
+        # False: as on real WhatsApp, a number that never wrote gets no free-form message.
+        self.first_contact_open = first_contact_open
         self.state = SimState()
         self.faults = Faults(callback_delay=callback_delay)
         self.courier = Courier(
@@ -84,10 +87,13 @@ class PhoneSimulator:
     def window_open(self, number: str) -> bool:
         """Whether WhatsApp takes a free-form message to `number` now.
 
-        A number the simulator has not heard from counts as open: the simulator
-        forgets everything when it restarts, while the relay remembers."""
+        A number the simulator has not heard from counts as open unless
+        `first_contact_open` is False (as on WhatsApp): the simulator forgets everything
+        when it restarts, while the relay remembers."""
         last = self.state.last_inbound.get(normalize_e164(number))
-        return last is None or self.clock() - last < WINDOW
+        if last is None:
+            return self.first_contact_open
+        return self.clock() - last < WINDOW
 
     def set_window_age(self, number: str, seconds: float) -> None:
         """Pretend `number` last wrote `seconds` ago (25 h: the window is closed)."""
