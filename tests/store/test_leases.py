@@ -50,12 +50,12 @@ def test_a_send_taken_over_is_fenced_and_a_cut_send_is_not_handed_back(db: Datab
     assert mine is not None
     time.sleep(0.3)
     (expired,) = outbox.due_heads(db)
-    theirs = outbox.claim(db, expired, "relay-b", 0.4)
+    theirs = outbox.claim(db, expired, "relay-b", 3)
     assert theirs is not None and theirs.maybe_sent
     assert outbox.mark_accepted(db, mine.id, "SMa", "queued", 10, attempts=mine.attempts) is False
     assert leases.release_all(db, "relay-b") == {}
     assert outbox.due_heads(db) == []  # still relay B's until its lease runs out
-    time.sleep(0.5)
+    time.sleep(3.1)
     (again,) = outbox.due_heads(db)
     assert (again.status, again.provider_sid) == ("sending", None)
 
