@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 
 from bench import (
+    images,
     memory,
     outbound,
     relays,
@@ -34,10 +35,11 @@ BENCHMARKS: dict[str, Benchmark] = {
     "soak": soak.main,
     "takeover": takeover.main,
     "voice": voice.main,
+    "images": images.main,
 }
 
-# Too long for `python -m bench` with no name: run by name.
-ON_DEMAND = frozenset({"soak", "takeover"})
+# Too long (or needs `make images`) for `python -m bench` with no name: run by name.
+ON_DEMAND = frozenset({"soak", "images", "takeover"})
 
 USAGE = "usage: python -m bench [NAME [OPTIONS]]   (NAME: {names}; NAME --help for options)"
 

@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from cockpit.core.phone import normalize_e164
 from cockpit.errors import ConfigError
 
+TWILIO_API = "https://api.twilio.com"
+
 
 def _env(name: str, help_: str, default: object = None) -> object:
     return Field(default=default, validation_alias=AliasChoices(name), description=help_)
@@ -75,6 +77,37 @@ class Settings(BaseSettings):
     )  # type: ignore[assignment]
     twilio_api_base_url: str = _env(
         "TWILIO_API_BASE_URL", "Base URL of Twilio's REST API.", "https://api.twilio.com"
+    )  # type: ignore[assignment]
+    twilio_content_base_url: str | None = _env(
+        "TWILIO_CONTENT_BASE_URL",
+        "Base URL of Twilio's Content API (buttons); empty: https://content.twilio.com, or "
+        "TWILIO_API_BASE_URL when that is not Twilio's (the simulator serves both).",
+    )  # type: ignore[assignment]
+    twilio_messaging_base_url: str | None = _env(
+        "TWILIO_MESSAGING_BASE_URL",
+        "Base URL of Twilio's typing indicator API; empty: https://messaging.twilio.com, or "
+        "TWILIO_API_BASE_URL when that is not Twilio's.",
+    )  # type: ignore[assignment]
+    buttons: bool = _env(
+        "COCKPIT_BUTTONS",
+        "Send approvals and questions with tap buttons or a list (Content API); off: "
+        "numbered text.",
+        True,
+    )  # type: ignore[assignment]
+    typing_indicator: bool = _env(
+        "COCKPIT_TYPING_INDICATOR",
+        'Show WhatsApp\'s typing… while Claude works instead of an "👀 on it" message.',
+        True,
+    )  # type: ignore[assignment]
+    typing_renew_seconds: float = _env(
+        "COCKPIT_TYPING_RENEW_SECONDS",
+        "Renew the typing indicator this often while Claude works (WhatsApp drops it at 25 s).",
+        20.0,
+    )  # type: ignore[assignment]
+    merge_seconds: float = _env(
+        "COCKPIT_MERGE_SECONDS",
+        "How long Claude's answer waits for its change summary and ✅ line, to go as one message.",
+        3.0,
     )  # type: ignore[assignment]
     twilio_content_sid_reopen: str | None = _env(
         "TWILIO_CONTENT_SID_REOPEN",
@@ -415,7 +448,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "twilio_api_base_url", "public_url", "anthropic_base_url", "fly_api_base_url",
-        "github_api_base_url", "github_oauth_base_url",
+        "github_api_base_url", "github_oauth_base_url", "twilio_content_base_url",
+        "twilio_messaging_base_url",
     )  # fmt: skip
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
@@ -429,6 +463,18 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'cockpit.db').resolve()}"
+
+    def twilio_base(self, api: Literal["content", "messaging"]) -> str:
+        """Base URL of Twilio's Content or Messaging API: the setting, else Twilio's own
+        unless TWILIO_API_BASE_URL points elsewhere (the simulator serves every API)."""
+        chosen = (
+            self.twilio_content_base_url if api == "content" else self.twilio_messaging_base_url
+        )
+        if chosen:
+            return chosen
+        if self.twilio_api_base_url != TWILIO_API:
+            return self.twilio_api_base_url
+        return f"https://{api}.twilio.com"
 
     @property
     def renew_every(self) -> float:

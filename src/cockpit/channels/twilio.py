@@ -33,9 +33,19 @@ class TwilioChannel:
     """Twilio (or anything speaking its API, like the phone simulator)."""
 
     def __init__(
-        self, *, account_sid: str, auth_token: str, from_: str, base_url: str, timeout: float
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_: str,
+        base_url: str,
+        timeout: float,
+        content_base_url: str | None = None,
+        messaging_base_url: str | None = None,
     ):
         self._account_sid = account_sid
+        self._content_url = f"{content_base_url or base_url}/v1/Content"
+        self._typing_url = f"{messaging_base_url or base_url}/v2/Indicators/Typing.json"
         self._from = from_ if from_.startswith("whatsapp:") else to_whatsapp(from_)
         self._validator = RequestValidator(auth_token)
         self._messages_url = f"{base_url}/2010-04-01/Accounts/{account_sid}/Messages.json"
@@ -82,6 +92,39 @@ class TwilioChannel:
         if response.status_code >= 400:
             raise _error_from(response)
         return response
+
+    async def create_content(self, definition: Mapping[str, Any]) -> str:
+        """Create a Content API template (`POST /v1/Content`, JSON); its HX sid."""
+        try:
+            response = await self._client.post(self._content_url, json=dict(definition))
+        except httpx.HTTPError as exc:
+            raise TransientSendError(f"cannot reach the Content API: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            raise _error_from(response)
+        try:
+            sid = str(response.json()["sid"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PermanentSendError(f"unreadable answer from the Content API: {exc!r}") from exc
+        if not (sid.startswith("HX") and sid.isalnum()):
+            raise PermanentSendError(f"the Content API answered no HX sid: {sid[:40]!r}")
+        return sid
+
+    async def typing(self, message_sid: str) -> None:
+        """Show "typing…" for the message `message_sid` (WhatsApp typing indicator, beta);
+        it also marks that message read."""
+        data = {"messageId": message_sid, "channel": "whatsapp"}
+        try:
+            response = await self._client.post(self._typing_url, data=data)
+        except httpx.HTTPError as exc:
+            raise TransientSendError(f"cannot reach the typing API: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            raise _error_from(response)
+        try:
+            accepted = response.json().get("success") is True
+        except (ValueError, AttributeError):
+            accepted = False
+        if not accepted:
+            raise PermanentSendError("the typing indicator was not accepted")
 
     async def sent_since(self, to: str, since: datetime) -> list[SentMessage]:
         params = {"To": to_whatsapp(to), "DateSent>": since.strftime("%Y-%m-%d"), "PageSize": "100"}
@@ -206,7 +249,8 @@ def parse_inbound(params: Mapping[str, str]) -> Inbound:
         profile_name=(params.get("ProfileName") or None),
         wa_id=(params.get("WaId") or None),
         replied_sid=(params.get("OriginalRepliedMessageSid") or None),
-        button_payload=(params.get("ButtonPayload") or None),
+        # A tapped quick-reply button (or list item) carries the id we gave it.
+        button_payload=(params.get("ButtonPayload") or params.get("ListId") or None),
     )
 
 

@@ -52,6 +52,8 @@ def build_relay(settings: Settings) -> Relay:
         from_=settings.twilio_whatsapp_from or "",
         base_url=settings.twilio_api_base_url,
         timeout=settings.send_timeout_seconds,
+        content_base_url=settings.twilio_base("content"),
+        messaging_base_url=settings.twilio_base("messaging"),
     )
     return Relay(
         settings=settings,
@@ -134,6 +136,7 @@ def create_relay_app(
             yield
         finally:
             await stop_gracefully(relay, app.state.jobs, workers)
+            await relay.typing.aclose()
             if manager is not None:
                 await manager.aclose()
             for close in closers:

@@ -145,17 +145,15 @@ class HostFollower:
             tag=f"[{session}] " if several and session else "",
             media_problem=problem,
             offer_pr=await self._offers_pr(event),
+            buttons=self.relay.settings.buttons,
         )
         outcome = translate(event, ctx)
+        await self._typing(event, outcome)
         if several and event.get("type") in ("result", "error") and outcome.replies:
             await self._add_board(outcome)
         turn_id = str(event["turn_id"]) if event.get("turn_id") else None
-        drafts = [
-            OutboundDraft(key=f"host:{self.user.id}:{seq}:{i}", to=self.user.phone, body=r.body,
-                          media_id=r.media_id, kind=r.kind, user_id=self.user.id, session=session,
-                          turn_id=turn_id)
-            for i, r in enumerate(outcome.replies)
-        ]  # fmt: skip
+        drafts = [self._draft(f"host:{self.user.id}:{seq}:{i}", r, session, turn_id)
+                  for i, r in enumerate(outcome.replies)]  # fmt: skip
         applied = await in_thread(
             hosts.apply_event, self.relay.db, self.user.id, seq, outcome, drafts, turn_id,
             owner=self.relay.worker_id,
@@ -167,6 +165,28 @@ class HostFollower:
         log.debug("follower.event", user_id=self.user.id, seq=seq, type=event.get("type"))
         if drafts:
             self.relay.outbox_ready.set()
+
+    def _draft(self, key: str, r: Reply, session: Any, turn_id: str | None) -> OutboundDraft:
+        hold = self.relay.settings.merge_seconds if r.hold and turn_id else 0.0
+        return OutboundDraft(
+            key=key, to=self.user.phone, body=r.body, media_id=r.media_id, kind=r.kind,
+            user_id=self.user.id, session=session, turn_id=turn_id,
+            interactive=r.interactive.kind if r.interactive else None,
+            content_variables=r.interactive.variables_json() if r.interactive else None,
+            hold_seconds=hold, merge=r.merge and turn_id is not None, supersedes=r.supersedes,
+        )  # fmt: skip
+
+    async def _typing(self, event: dict[str, Any], outcome: EventOutcome) -> None:
+        """A turn that starts shows "typing…" instead of "👀 on it" when the indicator
+        is accepted; its end stops the renewals."""
+        turn_id = str(event.get("turn_id") or "")
+        kind = event.get("type")
+        if kind in ("result", "error"):
+            self.relay.typing.stop(turn_id)
+        if kind != "ack" or event.get("queued") or not turn_id:
+            return
+        if await self.relay.typing.start(self.user.phone, turn_id):
+            outcome.replies = [r for r in outcome.replies if r.kind != "ack"]
 
     async def _offers_pr(self, event: dict[str, Any]) -> bool:
         """Whether a finished turn's changes may go to GitHub (`pr`): a repository is linked."""

@@ -14,7 +14,9 @@ from cockpit.channels.base import Channel
 from cockpit.config import Settings
 from cockpit.media.signing import MediaSigner
 from cockpit.media.store import ImageStore
+from cockpit.relay.content import ContentTemplates
 from cockpit.relay.metrics import RelayMetrics
+from cockpit.relay.typing import Typing
 from cockpit.store.db import Database
 from cockpit.store.models import utcnow
 
@@ -103,6 +105,12 @@ class Relay:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # The relay's idea of now for WhatsApp's 24-hour window; tests move it forward.
     clock: Callable[[], datetime] = utcnow
+    typing: Typing = field(init=False)  # WhatsApp's typing indicator (relay/typing.py)
+    content: ContentTemplates = field(init=False)  # buttons' templates (relay/content.py)
+
+    def __post_init__(self) -> None:
+        self.typing = Typing(self)
+        self.content = ContentTemplates(self)
 
     def signals(self) -> dict[str, Signal]:
         """The wake-up signals by kind (what NOTIFY payloads name)."""

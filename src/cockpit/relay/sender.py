@@ -10,6 +10,7 @@ held and the window's template queued instead (relay/window.py).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import datetime, timedelta
 
@@ -82,11 +83,13 @@ class Sender:
             if row.maybe_sent and await self._reconcile(row):
                 return
             if closed:
+                await self._plain(row, "window_closed")
                 await self._hold(row, seen, window.CLOSED)
                 return
             await self._send(row)
         except PermanentSendError as exc:
             if exc.code == rules.OUTSIDE_WINDOW and _free_form(row):
+                await self._plain(row, "window_closed")
                 await self._hold(row, seen, f"{window.CLOSED} ({exc})")
             else:
                 await self._fail(row, exc)
@@ -112,17 +115,45 @@ class Sender:
             log.info("sender.held", outbound_id=row.id, user_id=row.user_id, reason=reason)
             window.warn_if_no_template(relay, row.id, row.user_id)
 
+    async def _plain(self, row: OutboundRecord, reason: str) -> None:
+        """A prompt that cannot have buttons goes (later) as its numbered text."""
+        if row.interactive:
+            log.info("content.fallback", outbound_id=row.id, kind=row.interactive, reason=reason)
+            await in_thread(outbox.drop_content, self.relay.db, row.id)
+
+    async def _content(self, row: OutboundRecord) -> tuple[str | None, str | None]:
+        """The content SID and variables to send `row` with: its template's, its
+        buttons' (created once), or none (plain text, logged) when the Content API fails."""
+        if not row.interactive or not self.relay.settings.buttons:
+            return row.content_sid, row.content_variables
+        try:
+            return await self.relay.content.sid(row.interactive), row.content_variables
+        except (ChannelError, StoreError) as exc:
+            log.warning("content.fallback", outbound_id=row.id, kind=row.interactive,
+                        reason="content_api", error=str(exc))  # fmt: skip
+            return None, None
+
     async def _send(self, row: OutboundRecord) -> None:
         relay = self.relay
         media_url = relay.media_url(row.media_id) if row.media_id else None
+        callback = relay.status_callback_url(row.id)
         started = time.perf_counter()
-        variables = row.content_variables
+        content_sid, variables = await self._content(row)
         if row.kind == "code" and relay.settings.secret_key is not None:  # derived, not stored
             variables = signup.code_variables(relay.settings.secret_key.get_secret_value(), row.key)
-        receipt = await relay.channel.send(
-            row.to, row.body, media_url, relay.status_callback_url(row.id),
-            content_sid=row.content_sid, content_variables=variables,
-        )  # fmt: skip
+        try:
+            receipt = await relay.channel.send(
+                row.to, row.body, media_url, callback,
+                content_sid=content_sid, content_variables=variables,
+            )  # fmt: skip
+        except PermanentSendError as exc:
+            if not row.interactive or content_sid is None or exc.code == rules.OUTSIDE_WINDOW:
+                raise
+            log.warning("content.fallback", outbound_id=row.id, kind=row.interactive,
+                        reason="send_refused", error=str(exc), code=exc.code)  # fmt: skip
+            if exc.code in UNKNOWN_CONTENT:
+                await relay.content.forget(row.interactive)
+            receipt = await relay.channel.send(row.to, row.body, media_url, callback)
         relay.metrics.outbound_latency.observe(time.perf_counter() - started)
         relay.metrics.outbound.labels("sent").inc()
         await in_thread(
@@ -136,7 +167,8 @@ class Sender:
         since = row.created_at - timedelta(days=1)
         listed = await self.relay.channel.sent_since(row.to, since)
         media_count = 1 if row.media_id else 0
-        candidates = [m for m in listed if m.body == row.body and m.num_media == media_count]
+        bodies = {row.body, _button_body(row)}
+        candidates = [m for m in listed if m.body in bodies and m.num_media == media_count]
         sids = [m.sid for m in candidates]
         taken = await in_thread(outbox.sids_in_use, self.relay.db, sids, besides=row.id)
         match = next((m for m in reversed(candidates) if m.sid not in taken), None)
@@ -175,6 +207,17 @@ class Sender:
         await in_thread(outbox.mark_failed, self.relay.db, row, str(exc), exc.code)
         self.relay.metrics.outbound.labels("failed").inc()
         log.error("sender.failed", outbound_id=row.id, error=str(exc), code=exc.code)
+
+
+UNKNOWN_CONTENT = (20404, 21655)  # Twilio knows no such ContentSid
+
+
+def _button_body(row: OutboundRecord) -> str:
+    """The text a message with buttons shows (its first variable), for reconciliation."""
+    try:
+        return str(json.loads(row.content_variables or "{}").get("1", row.body))
+    except (ValueError, AttributeError):
+        return row.body
 
 
 def _free_form(row: OutboundRecord) -> bool:

@@ -118,6 +118,9 @@ class OutboundMessage(Base):
     turn_id: Mapped[str | None] = mapped_column(String(80))
     content_sid: Mapped[str | None] = mapped_column(String(64))
     content_variables: Mapped[str | None] = mapped_column(Text)
+    # Buttons or a list (core/interactive.py): the kind of Content API template to send
+    # with `content_variables`; `body` is the numbered text sent when that fails.
+    interactive: Mapped[str | None] = mapped_column(String(32))
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     maybe_sent: Mapped[bool] = mapped_column(default=False)
@@ -215,6 +218,20 @@ class Prompt(Base):
     session: Mapped[str | None] = mapped_column(String(64))
     options: Mapped[list[str]] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How and when it was answered ("allow", an option, "timeout"), for a late tap.
+    resolution: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column()
+
+
+class ContentTemplate(Base):
+    """A Content API template the relay created (HX…), keyed by a hash of its definition."""
+
+    __tablename__ = "content_templates"
+
+    definition_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_sid: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -54,6 +54,8 @@ class OutboundRecord:
     user_id: int | None
     content_sid: str | None = None
     content_variables: str | None = None
+    interactive: str | None = None
+    turn_id: str | None = None
 
 
 # Makes the template that re-opens a user's closed window: (user id, phone, last
@@ -65,7 +67,7 @@ def _record(r: OutboundMessage) -> OutboundRecord:
     return OutboundRecord(
         r.id, r.idempotency_key, r.to_number, r.body, r.media_id, r.kind, r.status,
         r.attempts, r.maybe_sent, r.provider_sid, r.created_at, r.error_code, r.last_error,
-        r.user_id, r.content_sid, r.content_variables,
+        r.user_id, r.content_sid, r.content_variables, r.interactive, r.turn_id,
     )  # fmt: skip
 
 
@@ -79,15 +81,100 @@ def enqueue(session: Session, drafts: Sequence[OutboundDraft], *, is_postgres: b
             "idempotency_key": d.key, "user_id": d.user_id, "to_number": d.to, "body": d.body,
             "media_id": d.media_id, "kind": d.kind, "inbound_id": d.inbound_id,
             "session": d.session, "turn_id": d.turn_id, "content_sid": d.content_sid,
-            "content_variables": d.content_variables,
+            "content_variables": d.content_variables, "interactive": d.interactive,
             "status": "pending", "maybe_sent": False, "attempts": 0,
-            "next_attempt_at": now, "created_at": now, "updated_at": now,
+            "next_attempt_at": now + timedelta(seconds=d.hold_seconds), "created_at": now,
+            "updated_at": now,
         }
         for d in drafts
     ]  # fmt: skip
     insert = pg_insert if is_postgres else sqlite_insert
     for row in rows:  # one by one: keeps ids in the drafts' order on every database
         session.execute(insert(OutboundMessage).values(**row).on_conflict_do_nothing())
+
+
+MAX_MERGED = 1600  # Twilio's longest message body
+MERGEABLE = ("text", "changes")  # the kinds of held row a `merge` draft may join
+
+
+def place(session: Session, drafts: Sequence[OutboundDraft], *, is_postgres: bool) -> None:
+    """Add a host event's drafts, economically: a `merge` draft joins the turn's held row
+    when it fits, a `supersedes` draft drops the turn's held row of that kind, and any
+    draft but a picture lets the held rows go (they would otherwise hold it back)."""
+    for draft in drafts:
+        if draft.supersedes and draft.turn_id:
+            _drop_held(session, draft.to, draft.turn_id, draft.supersedes)
+        if not (draft.merge and _join_held(session, draft)):
+            enqueue(session, [draft], is_postgres=is_postgres)
+        if not draft.hold_seconds and draft.media_id is None:
+            _release_held(session, draft.to)
+
+
+def _held(to: str, now: datetime) -> Any:
+    return and_(
+        OutboundMessage.to_number == to, OutboundMessage.status == "pending",
+        OutboundMessage.attempts == 0, OutboundMessage.claimed_by.is_(None),
+        OutboundMessage.next_attempt_at > now,
+    )  # fmt: skip
+
+
+def _join_held(session: Session, draft: OutboundDraft) -> bool:
+    """Append `draft.body` to the turn's newest held text row if it fits; True if it did."""
+    query = (
+        select(OutboundMessage)
+        .where(_held(draft.to, utcnow()), OutboundMessage.turn_id == draft.turn_id,
+               OutboundMessage.kind.in_(MERGEABLE))
+        .order_by(OutboundMessage.id.desc())
+        .limit(1)
+        .with_for_update()
+    )  # fmt: skip
+    row = session.scalars(query).first()
+    if row is None or len(row.body) + 2 + len(draft.body) > MAX_MERGED:
+        return False
+    row.body = f"{row.body}\n\n{draft.body}"
+    if not draft.hold_seconds:
+        row.next_attempt_at = utcnow()
+    return True
+
+
+def _drop_held(session: Session, to: str, turn_id: str, kind: str) -> None:
+    held = select(OutboundMessage).where(
+        _held(to, utcnow()), OutboundMessage.turn_id == turn_id, OutboundMessage.kind == kind
+    )
+    for row in session.scalars(held):
+        session.delete(row)
+
+
+def _release_held(session: Session, to: str) -> None:
+    now = utcnow()
+    session.execute(update(OutboundMessage).where(_held(to, now)).values(next_attempt_at=now))
+
+
+def drop_content(db: Database, row_id: int) -> None:
+    """Send row `row_id` as its plain (numbered) text from now on, without buttons."""
+    with db.transaction() as s:
+        s.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == row_id)
+            .values(interactive=None, content_variables=None)
+        )
+
+
+def last_sent_at(db: Database, to: str) -> datetime | None:
+    """When the provider last accepted a message to `to`."""
+    query = select(func.max(OutboundMessage.accepted_at)).where(OutboundMessage.to_number == to)
+    with db.transaction() as s:
+        return s.scalar(query)
+
+
+def sent_after(db: Database, to: str, since: datetime) -> bool:
+    """Whether a message to `to` was written after `since` (besides replies to taps)."""
+    query = select(func.count(OutboundMessage.id)).where(
+        OutboundMessage.to_number == to, OutboundMessage.created_at > since,
+        OutboundMessage.status != "failed",
+    )  # fmt: skip
+    with db.transaction() as s:
+        return bool(s.scalar(query))
 
 
 def enqueue_now(db: Database, drafts: Sequence[OutboundDraft]) -> None:

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 
+from cockpit.channels.simulator.content import Rendered, render
 from cockpit.channels.simulator.resources import (
     error_response,
     list_json,
@@ -138,6 +139,7 @@ class MessagesApi:
         content = _text(form, "ContentSid")
         if content is not None:
             body = self._render(content, _text(form, "ContentVariables")) or ""
+        known = content in self._sim.templates or content in self._sim.contents
         code = None
         if not to:
             code = 21604
@@ -149,7 +151,7 @@ class MessagesApi:
             code = 21910
         elif not _is_number(to):
             code = 21211
-        elif content is not None and content not in self._sim.templates:
+        elif content is not None and not known:
             code = 21655
         elif content is not None and not body:
             code = 21656
@@ -164,28 +166,39 @@ class MessagesApi:
     def _check_window(self, form: FormData) -> Response | None:
         """Outside the 24-hour window only a template goes: 63016, as an answer (knob)."""
         number = normalize_e164(_text(form, "To") or "")
-        if _text(form, "ContentSid") or self._sim.window_open(number):
+        if self._approved(_text(form, "ContentSid")) or self._sim.window_open(number):
             return None
         if self._sim.faults.window_refusal_sync:
             return error_response(400, OUTSIDE_WINDOW)
         return None
 
+    def _approved(self, content_sid: str | None) -> bool:
+        """An approved template goes outside the window; buttons and lists do not."""
+        return content_sid is not None and content_sid in self._sim.templates
+
     def _render(self, content_sid: str, variables: str | None) -> str | None:
         """The text of template `content_sid` with its {{n}} filled in; None when the
-        variables are not a JSON object of strings."""
-        text = self._sim.templates.get(content_sid, "")
+        variables are not a JSON object of strings (or do not fill a content resource)."""
+        rendered = self._rendered(content_sid, variables)
+        return rendered.body if rendered else None
+
+    def _rendered(self, content_sid: str, variables: str | None) -> Rendered | None:
         try:
             values = json.loads(variables) if variables else {}
         except ValueError:
             return None
         if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
             return None
-        return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
+        resource = self._sim.contents.get(content_sid)
+        if resource is not None:
+            return render(resource, values)
+        text = self._sim.templates.get(content_sid, "")
+        return Rendered(_PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text))
 
     def _refusal(self, to: str, content: str | None) -> int | None:
         """Why the accepted message will not reach the phone: 63016 outside the window,
         30003 when the `undelivered_next` knob says the handset is off; else None."""
-        if not content and not self._sim.window_open(to):
+        if not self._approved(content) and not self._sim.window_open(to):
             return OUTSIDE_WINDOW
         return UNREACHABLE if self._sim.faults.take("undelivered_next") else None
 
@@ -194,11 +207,8 @@ class MessagesApi:
         urls = [url for url in form.getlist("MediaUrl") if isinstance(url, str)]
         to = _text(form, "To") or ""
         content = _text(form, "ContentSid")
-        body = (
-            self._render(content, _text(form, "ContentVariables"))
-            if content
-            else _text(form, "Body")
-        )
+        rendered = self._rendered(content, _text(form, "ContentVariables")) if content else None
+        body = rendered.body if rendered else _text(form, "Body")
         message = SimMessage(
             sid=new_sid("MM" if urls else "SM"),
             direction=OUTBOUND,
@@ -208,7 +218,9 @@ class MessagesApi:
             body=body or "",
             media=[SimMedia(id=new_sid("ME"), source_url=url) for url in urls],
             status_callback=_text(form, "StatusCallback") or None,
-            content_sid=content,
+            content_sid=content if self._approved(content) else None,
+            buttons=rendered.buttons if rendered else [],
+            list_button=rendered.list_button if rendered else None,
             refusal=self._refusal(to, content),
         )
         self._sim.state.add(message)

@@ -11,10 +11,12 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
 from cockpit.channels.simulator.api import basic_credentials, build_api_router, same_secret
+from cockpit.channels.simulator.content import build_content_router
 from cockpit.channels.simulator.phone import build_phone_router
 from cockpit.channels.simulator.state import Faults, SendAttempt, SimMessage, SimState, utcnow
 from cockpit.channels.simulator.webhooks import Courier
@@ -51,6 +53,9 @@ class PhoneSimulator:
         self._default_delay = callback_delay
         # Approved WhatsApp templates by Content SID (HX…), with {{1}}-style variables.
         self.templates: dict[str, str] = dict(templates or {})
+        # Content resources created through the Content API (`POST /v1/Content`), by HX
+        # sid: unapproved, so WhatsApp takes them inside the 24-hour window only.
+        self.contents: dict[str, dict[str, Any]] = {}
         # When the window is judged; tests move it forward instead of waiting a day.
         self.clock = clock
         # False: as on real WhatsApp, a number that never wrote gets no free-form message.
@@ -63,6 +68,7 @@ class PhoneSimulator:
         self._release: asyncio.Event | None = None
         self.router = APIRouter()
         self.router.include_router(build_api_router(self))
+        self.router.include_router(build_content_router(self))
         self.router.include_router(build_phone_router(self))
 
     @property
@@ -127,6 +133,7 @@ class PhoneSimulator:
         """Forget all messages and attempts, and set every fault knob back to its default."""
         self.release()
         self.state.clear()
+        self.contents.clear()
         self.faults.update(Faults(callback_delay=self._default_delay).as_json())
         self.state.close_listeners()
 

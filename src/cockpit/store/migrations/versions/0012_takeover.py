@@ -1,7 +1,7 @@
 """Claims with leases on GitHub deliveries and on a signup's setup (issue 16)
 
 Revision ID: 0012_takeover
-Revises: 0012_onboarding
+Revises: 0012_phone
 Create Date: 2026-12-06 20:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_takeover"
-down_revision = "0012_onboarding"
+down_revision = "0012_phone"
 branch_labels = None
 depends_on = None
 
