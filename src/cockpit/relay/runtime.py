@@ -17,33 +17,9 @@ from cockpit.media.store import ImageStore
 from cockpit.relay.content import ContentTemplates
 from cockpit.relay.metrics import RelayMetrics
 from cockpit.relay.typing import Typing
+from cockpit.relay.workers import Signal
 from cockpit.store.db import Database
 from cockpit.store.models import utcnow
-
-
-class Signal(asyncio.Event):
-    """A worker's wake-up signal. `set()` wakes this relay's worker and, on PostgreSQL,
-    the other relays' too (relay/wakeup.py, LISTEN/NOTIFY); `set_here()` only this one."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__()
-        self.kind = kind
-        self.announce: Callable[[str], None] | None = None
-        self.idle = 0  # workers here waiting on this signal (relay/workers.py:wait_for_work)
-
-    def set(self) -> None:
-        """Wake the worker here; if it is busy, announce the work to the other relays.
-
-        An idle worker here takes the work at once itself, and waking the others would
-        only make them race it for the claim: that is what keeps NOTIFY cheap."""
-        busy = not self.idle
-        super().set()
-        if busy and self.announce is not None:
-            self.announce(self.kind)
-
-    def set_here(self) -> None:
-        """Wake this relay's worker only (another relay announced the work)."""
-        super().set()
 
 
 class Claims:
