@@ -128,7 +128,7 @@ class Twilio:
         self.turn = itertools.count()
         self.statuses: Counter[int] = Counter()  # every answer, retries included
         self.retries = 0
-        self.last_sent = 0.0
+        self.last_sent = datetime.now(UTC)
 
     async def post(self, client: httpx.AsyncClient, user: int, body: str) -> int:
         """Deliver one message; the final HTTP status."""
@@ -156,7 +156,7 @@ class Twilio:
                 break
             self.retries += 1
             await asyncio.sleep(0.5 * 2**attempt)
-        self.last_sent = time.monotonic()
+        self.last_sent = datetime.now(UTC)  # when the last message was finally taken
         return status
 
 
