@@ -297,7 +297,7 @@ async def _timed_shot(shooter: Screenshotter, url: str, viewport: str) -> float:
     start = time.perf_counter()
     (shot,) = await shooter.shoot(url, viewports=(viewport,))
     seconds = time.perf_counter() - start
-    if shot.width not in (780, 1440):
+    if shot.width not in (780, 1440, 2880):
         raise RuntimeError(f"unexpected screenshot width {shot.width}")
     return seconds
 
