@@ -96,9 +96,10 @@ def relay(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
         raise _fail(exc) from None
     # uvicorn's default (5 s) equals common clients' idle expiry (httpx: 5 s): a request sent
     # on a connection the server is just closing is reset, a webhook lost (decision 0023).
+    # SIGTERM: open requests get 3 s, then the workers hand their work over (app.py).
     uvicorn.run(
         application, host=host, port=port, log_level="warning",
-        timeout_keep_alive=settings.keep_alive_seconds,
+        timeout_keep_alive=settings.keep_alive_seconds, timeout_graceful_shutdown=3,
     )  # fmt: skip
 
 

@@ -155,22 +155,41 @@ class Settings(BaseSettings):
         "COCKPIT_RETRY_MAX_SECONDS", "Longest delay between two tries of a send.", 300.0
     )  # type: ignore[assignment]
     send_timeout_seconds: float = _env(
-        "COCKPIT_SEND_TIMEOUT_SECONDS", "HTTP timeout of one call to Twilio's API.", 15.0
+        "COCKPIT_SEND_TIMEOUT_SECONDS",
+        "HTTP timeout of one call to Twilio's API (keep it at most COCKPIT_SEND_LEASE_SECONDS).",
+        10.0,
     )  # type: ignore[assignment]
     host_lease_seconds: float = _env(
         "COCKPIT_HOST_LEASE_SECONDS",
         "How long a relay holds the right to follow a user's host unrenewed; then another may.",
-        15.0,
+        10.0,
     )  # type: ignore[assignment]
     send_lease_seconds: float = _env(
         "COCKPIT_SEND_LEASE_SECONDS",
-        "How long a relay owns a message it is sending before another may reconcile it.",
-        60.0,
+        "How long a relay's claim on a send lasts unrenewed; then another reconciles it.",
+        10.0,
     )  # type: ignore[assignment]
     inbox_lease_seconds: float = _env(
         "COCKPIT_INBOX_LEASE_SECONDS",
-        "How long a relay owns an inbound message it is handling before another may take it.",
-        300.0,
+        "How long a relay's claim on an inbound message lasts unrenewed; then another takes it.",
+        10.0,
+    )  # type: ignore[assignment]
+    claim_lease_seconds: float = _env(
+        "COCKPIT_CLAIM_LEASE_SECONDS",
+        "How long a relay's claim on a status look-up, GitHub delivery or signup setup lasts"
+        " unrenewed; then another relay takes the work over.",
+        10.0,
+    )  # type: ignore[assignment]
+    lease_renew_seconds: float = _env(
+        "COCKPIT_LEASE_RENEW_SECONDS",
+        "How often a live relay renews all its claims (at most a third of the shortest lease).",
+        3.0,
+    )  # type: ignore[assignment]
+    shutdown_seconds: float = _env(
+        "COCKPIT_SHUTDOWN_SECONDS",
+        "On SIGTERM, how long in-flight sends and messages may finish before their claims are"
+        " handed to the other relays.",
+        4.0,
     )  # type: ignore[assignment]
     order_timeout_seconds: float = _env(
         "COCKPIT_ORDER_TIMEOUT_SECONDS",
@@ -422,7 +441,10 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 12 characters (or empty: /admin off)")
         return value
 
-    @field_validator("heartbeat_seconds", "status_check_seconds")
+    @field_validator(
+        "heartbeat_seconds", "status_check_seconds", "lease_renew_seconds",
+        "inbox_lease_seconds", "send_lease_seconds", "host_lease_seconds", "claim_lease_seconds",
+    )  # fmt: skip
     @classmethod
     def _positive(cls, value: float) -> float:
         if value <= 0:
@@ -465,6 +487,14 @@ class Settings(BaseSettings):
         if self.twilio_api_base_url != TWILIO_API:
             return self.twilio_api_base_url
         return f"https://{api}.twilio.com"
+
+    @property
+    def renew_every(self) -> float:
+        """How often the heartbeat renews claims: `COCKPIT_LEASE_RENEW_SECONDS`, but at
+        least three times per shortest lease, so one missed renewal loses nothing."""
+        shortest = min(self.inbox_lease_seconds, self.send_lease_seconds,
+                       self.host_lease_seconds, self.claim_lease_seconds)  # fmt: skip
+        return min(self.lease_renew_seconds, shortest / 3)
 
     @property
     def uses_twilio(self) -> bool:

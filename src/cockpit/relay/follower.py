@@ -41,6 +41,10 @@ RESTARTED = (
 )
 
 
+class LeaseLost(Exception):
+    """This relay no longer holds the host's lease: it stops reading the stream."""
+
+
 class HostFollower:
     """Reads one user's host events from the stored cursor, forever."""
 
@@ -52,11 +56,13 @@ class HostFollower:
     async def run(self) -> None:
         """Follow while this relay holds the host's lease, reconnecting with backoff whenever
         the stream breaks; other relays wait until the lease lapses (docs/scaling.md)."""
-        delay, lease = 0.2, self.relay.settings.host_lease_seconds
+        delay = 0.2
         try:
             while True:
-                if not await self._lead():
-                    await asyncio.sleep(lease / 3)  # another relay follows this host
+                if self.relay.stopping.is_set() or not await self._lead():
+                    # Another relay follows this host: look again soon after its lease
+                    # would lapse.
+                    await asyncio.sleep(self.relay.settings.renew_every)
                     continue
                 try:
                     await self._follow()
@@ -65,6 +71,7 @@ class HostFollower:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         finally:
+            self.relay.claims.drop("host", self.user.id)
             with contextlib.suppress(Exception):  # stopping: let another relay follow at once
                 await in_thread(
                     hosts.release_lease, self.relay.db, self.user.id, self.relay.worker_id
@@ -73,21 +80,24 @@ class HostFollower:
     async def _lead(self) -> bool:
         """Take or renew the lease on this host; False while another relay holds it."""
         try:
-            return await in_thread(
+            leading = await in_thread(
                 hosts.take_lease, self.relay.db, self.user.id, self.relay.worker_id,
                 self.relay.settings.host_lease_seconds,
             )  # fmt: skip
         except StoreError as exc:
             log.warning("follower.lease_unknown", user_id=self.user.id, error=str(exc))
             return False
+        if leading:  # from now on the heartbeat renews it, however long the host takes
+            self.relay.claims.hold("host", self.user.id)
+        else:
+            self.relay.claims.drop("host", self.user.id)
+        return leading
 
     async def _keep_lease(self) -> None:
-        """Renew the lease while the stream is read; return when it was lost."""
-        while True:
-            await asyncio.sleep(self.relay.settings.host_lease_seconds / 3)
-            if not await self._lead():
-                log.warning("follower.lease_lost", user_id=self.user.id)
-                return
+        """While the stream is read the relay's heartbeat renews the lease (relay/heartbeat.py,
+        one statement for all hosts); return when it finds the lease taken over."""
+        await self.relay.claims.hold("host", self.user.id).wait()
+        log.warning("follower.lease_lost", user_id=self.user.id)
 
     async def _read(self, client: HostClient, cursor: int) -> None:
         async for seq, event in client.events(cursor):
@@ -103,7 +113,11 @@ class HostFollower:
             for task in (reader, keeper):
                 task.cancel()
             await asyncio.gather(reader, keeper, return_exceptions=True)
+            self.relay.claims.drop("host", self.user.id)
         if reader.done() and not reader.cancelled() and reader.exception() is not None:
+            if isinstance(reader.exception(), LeaseLost):
+                log.warning("follower.fenced", user_id=self.user.id)
+                return
             raise reader.exception()  # type: ignore[misc]
 
     async def _follow(self) -> None:
@@ -140,9 +154,12 @@ class HostFollower:
         turn_id = str(event["turn_id"]) if event.get("turn_id") else None
         drafts = [self._draft(f"host:{self.user.id}:{seq}:{i}", r, session, turn_id)
                   for i, r in enumerate(outcome.replies)]  # fmt: skip
-        await in_thread(
-            hosts.apply_event, self.relay.db, self.user.id, seq, outcome, drafts, turn_id
-        )
+        applied = await in_thread(
+            hosts.apply_event, self.relay.db, self.user.id, seq, outcome, drafts, turn_id,
+            owner=self.relay.worker_id,
+        )  # fmt: skip
+        if applied is None:  # fenced: another relay took the host over while we were away
+            raise LeaseLost(f"lease on user {self.user.id}'s host taken over")
         if outcome.progress_ts is not None:
             self._progress_ts = outcome.progress_ts
         log.debug("follower.event", user_id=self.user.id, seq=seq, type=event.get("type"))

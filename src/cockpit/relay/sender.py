@@ -55,6 +55,8 @@ class Sender:
 
     async def drain(self) -> bool:
         """Try every due head-of-line row once; True when there were any."""
+        if self.relay.stopping.is_set():
+            return False  # shutting down: the other relays send what is left
         heads = await in_thread(outbox.due_heads, self.relay.db)
         await asyncio.gather(*(self.deliver(row) for row in heads))
         return bool(heads)
@@ -70,6 +72,13 @@ class Sender:
         )
         if row is None:
             return  # another worker has it
+        self.relay.claims.hold("send", row.id)  # the heartbeat renews it while we send
+        try:
+            await self._attempt(row, seen, closed)
+        finally:
+            self.relay.claims.drop("send", row.id)
+
+    async def _attempt(self, row: OutboundRecord, seen: datetime | None, closed: bool) -> None:
         try:
             if row.maybe_sent and await self._reconcile(row):
                 return
@@ -149,7 +158,7 @@ class Sender:
         relay.metrics.outbound.labels("sent").inc()
         await in_thread(
             outbox.mark_accepted, relay.db, row.id, receipt.sid, receipt.status,
-            relay.settings.order_timeout_seconds,
+            relay.settings.order_timeout_seconds, attempts=row.attempts,
         )  # fmt: skip
         log.info("sender.accepted", outbound_id=row.id, sid=receipt.sid, attempt=row.attempts)
 
@@ -168,7 +177,7 @@ class Sender:
             return False
         await in_thread(
             outbox.mark_accepted, self.relay.db, row.id, match.sid, match.status,
-            self.relay.settings.order_timeout_seconds,
+            self.relay.settings.order_timeout_seconds, attempts=row.attempts,
         )  # fmt: skip
         log.info("sender.reconciled_found", outbound_id=row.id, sid=match.sid)
         return True
@@ -183,6 +192,10 @@ class Sender:
             retry_after=exc.retry_after,
         )  # fmt: skip
         maybe_sent = isinstance(exc, UnknownOutcomeError) or row.maybe_sent
+        if isinstance(exc, UnknownOutcomeError):
+            # The lost request may still be on its way into Twilio: looking at its list
+            # sooner than a whole timeout later could miss it and send the message twice.
+            delay = max(delay, settings.send_timeout_seconds)
         next_at = utcnow() + timedelta(seconds=delay)
         await in_thread(
             outbox.mark_retry, self.relay.db, row, str(exc), next_at, maybe_sent=maybe_sent

@@ -97,10 +97,17 @@ def apply_event(
     outcome: EventOutcome,
     drafts: Sequence[OutboundDraft],
     turn_id: str | None = None,
-) -> bool:
-    """Apply one host event and move the cursor past it, atomically; False if seen before."""
+    owner: str | None = None,
+) -> bool | None:
+    """Apply one host event and move the cursor past it, atomically; False if seen before.
+
+    With `owner`, only while that relay holds the host's lease (fencing): None when
+    another relay has taken the host over, and nothing is written.
+    """
     with db.transaction() as s:
         link = _link(s, user_id, lock=True)
+        if owner is not None and link.owner != owner:
+            return None
         if seq <= link.cursor:
             return False
         outbox.place(s, drafts, is_postgres=db.is_postgres)

@@ -180,18 +180,28 @@ def release(db: Database, inbound_id: int, worker: str) -> None:
         )
 
 
-def finish(db: Database, inbound_id: int, drafts: Sequence[OutboundDraft]) -> None:
-    """Mark a message handled, release its claim and queue its replies, in one transaction."""
+def finish(
+    db: Database, inbound_id: int, drafts: Sequence[OutboundDraft], worker: str | None = None
+) -> bool:
+    """Mark a message handled, release its claim and queue its replies, in one transaction.
+
+    With `worker`, only while that relay still holds the message (fencing): a relay whose
+    claim lapsed and was taken over writes nothing. False when nothing was written.
+    """
+    still_ours = true() if worker is None else InboundMessage.claimed_by == worker
     with db.transaction() as s:
-        s.execute(
+        result = s.execute(
             update(InboundMessage)
-            .where(InboundMessage.id == inbound_id)
+            .where(InboundMessage.id == inbound_id, still_ours)
             .values(
                 state="done", processed_at=utcnow(), last_error=None,
                 claimed_by=None, claimed_until=None,
             )
         )  # fmt: skip
+        if worker is not None and result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
         outbox.enqueue(s, drafts, is_postgres=db.is_postgres)
+        return True
 
 
 def postpone(

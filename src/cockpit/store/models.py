@@ -61,6 +61,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When the user last wrote to us: WhatsApp's 24-hour window runs from here.
     last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Which relay runs the signup's setup, and until when; then another takes it over.
+    setup_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    setup_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class InboundMessage(Base):
@@ -313,6 +316,9 @@ class GitHubDelivery(Base):
     fixed_at: Mapped[datetime | None] = mapped_column()
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column()
+    # Which relay is handling the delivery, and until when; then another may take it.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
         Index("ix_github_deliveries_state", "state", "received_at"),

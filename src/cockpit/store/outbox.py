@@ -233,8 +233,15 @@ def claim(db: Database, row: OutboundRecord, worker: str, lease: float) -> Outbo
         return _record(claimed)
 
 
-def mark_accepted(db: Database, row_id: int, sid: str, status: str, hold: float) -> None:
-    """The provider took the message; later rows wait up to `hold` seconds for `sent`."""
+def mark_accepted(
+    db: Database, row_id: int, sid: str, status: str, hold: float, attempts: int | None = None
+) -> bool:
+    """The provider took the message; later rows wait up to `hold` seconds for `sent`.
+
+    `attempts` is the claim's token (fencing): when another relay has claimed the row
+    since (its lease lapsed while this send was away), nothing is written and the answer
+    is False; that relay reconciles against the provider's list, which has this message.
+    """
     values = {
         "provider_sid": sid,
         "accepted_at": utcnow(),
@@ -244,17 +251,20 @@ def mark_accepted(db: Database, row_id: int, sid: str, status: str, hold: float)
         "next_attempt_at": utcnow() + timedelta(seconds=hold),
     }
     with db.transaction() as s:
-        row = s.get(OutboundMessage, row_id)
+        row = s.get(OutboundMessage, row_id, with_for_update=attempts is not None)
         assert row is not None
+        if attempts is not None and row.attempts != attempts:
+            return False
         if row.status == "held":  # a callback refused it meanwhile (outside the window)
             row.provider_sid = row.provider_sid or sid
-            return
+            return True
         for key, value in values.items():
             setattr(row, key, value)
         if _RANK.get(status, 1) > _RANK.get(row.status, 0) or row.status == "sending":
             row.status = "accepted" if status in ("queued", "accepted", "sending") else status
         if row.status in ("sent", "delivered", "read") and row.sent_at is None:
             row.sent_at = utcnow()
+        return True
 
 
 def _still_claimed(row: OutboundRecord) -> Any:
@@ -459,6 +469,33 @@ def stale_accepted(
     )
     with db.transaction() as s:
         return [_record(r) for r in s.scalars(query)]
+
+
+def claim_lookup(db: Database, row_id: int, worker: str, lease: float) -> bool:
+    """Take an `accepted` row for a status look-up, so one relay asks the provider about
+    it; False while another relay's look-up claim is live (or the row moved on)."""
+    now = utcnow()
+    stmt = (
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.id == row_id,
+            OutboundMessage.status == "accepted",
+            or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until < now),
+        )
+        .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
+    )
+    with db.transaction() as s:
+        return bool(s.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+
+
+def end_lookup(db: Database, row_id: int, worker: str) -> None:
+    """The status look-up of a row is over: its claim ends (if it is still ours)."""
+    with db.transaction() as s:
+        s.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == row_id, OutboundMessage.claimed_by == worker)
+            .values(claimed_until=None)
+        )
 
 
 def sids_in_use(db: Database, sids: Iterable[str], *, besides: int) -> set[str]:

@@ -356,9 +356,7 @@ async def submit(request: Request) -> Response:
     if missing:
         return web.page("signup_review.html", 400, user=me, hints=hints, missing=missing,
                         error="Some steps are not done yet.")  # fmt: skip
-    await in_thread(users.update_user, web.relay.db, me.id, status="provisioning",
-                    setup_step=setup.STEPS[0])  # fmt: skip
-    web.jobs.spawn(f"setup-{me.id}", setup.set_up(web.relay, web.hosts, me))
+    await setup.begin_set_up(web.relay, web.jobs, web.hosts, me)
     return web.redirect("/signup/progress")
 
 
