@@ -113,7 +113,7 @@ def host(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
     settings = _settings()
     try:
         asyncio.run(serve_host(settings, host, port))
-    except ConfigError as exc:
+    except (ConfigError, StoreError) as exc:  # StoreError: host.db from a newer cockpit
         raise _fail(exc) from None
 
 
