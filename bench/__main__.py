@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import memory, outbound, relays, soak, turns, visuals_bench, voice, webhook
+from bench import images, memory, outbound, relays, soak, turns, visuals_bench, voice, webhook
 
 Benchmark = Callable[[list[str]], int]
 
@@ -23,9 +23,10 @@ BENCHMARKS: dict[str, Benchmark] = {
     "relays": relays.main,
     "soak": soak.main,
     "voice": voice.main,
+    "images": images.main,
 }
 
-ON_DEMAND = frozenset({"soak"})  # too long for `python -m bench` with no name: run by name
+ON_DEMAND = frozenset({"soak", "images"})  # too long (or needs `make images`): run by name
 
 USAGE = "usage: python -m bench [NAME [OPTIONS]]   (NAME: {names}; NAME --help for options)"
 

@@ -76,7 +76,10 @@ def up(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
     else:
         console.print(f"Set Twilio's webhook to [bold]{settings.public_url}/twilio/messages[/bold]")
     console.print(f"Data in {settings.data_dir.resolve()} · agent: {settings.agent} · Ctrl-C stops")
-    uvicorn.run(application, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+    uvicorn.run(
+        application, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5,
+        timeout_keep_alive=settings.keep_alive_seconds,
+    )  # fmt: skip
 
 
 @app.command()
@@ -86,10 +89,17 @@ def relay(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
 
     settings = _settings()
     try:
-        application = create_relay_app(build_relay(settings))
-    except ConfigError as exc:
+        parts = build_relay(settings)
+        parts.db.check()  # a damaged SQLite file must not acknowledge webhooks
+        application = create_relay_app(parts)
+    except (ConfigError, StoreError) as exc:
         raise _fail(exc) from None
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    # uvicorn's default (5 s) equals common clients' idle expiry (httpx: 5 s): a request sent
+    # on a connection the server is just closing is reset, a webhook lost (decision 0023).
+    uvicorn.run(
+        application, host=host, port=port, log_level="warning",
+        timeout_keep_alive=settings.keep_alive_seconds,
+    )  # fmt: skip
 
 
 @app.command()

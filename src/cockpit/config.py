@@ -189,6 +189,18 @@ class Settings(BaseSettings):
     max_request_bytes: int = _env(
         "COCKPIT_MAX_REQUEST_BYTES", "Largest webhook body accepted; larger gets 413.", 65536
     )  # type: ignore[assignment]
+    database_wait_seconds: float = _env(
+        "COCKPIT_DATABASE_WAIT_SECONDS",
+        "How long a request waits for the database (SQLite: its turn to write, or a lock "
+        "another process holds) before it is answered 503; keep it under Twilio's 15 s.",
+        5.0,
+    )  # type: ignore[assignment]
+    keep_alive_seconds: int = _env(
+        "COCKPIT_KEEP_ALIVE_SECONDS",
+        "How long the relay keeps an idle HTTP connection open; longer than its clients' "
+        "and proxies' own idle limits, so no request meets a connection being closed.",
+        75,
+    )  # type: ignore[assignment]
     poll_seconds: float = _env(
         "COCKPIT_POLL_SECONDS",
         "How often background workers look for work they were not told of.",

@@ -37,6 +37,7 @@ def prepare_local(settings: Settings, host: str, port: int) -> None:
 def create_local_app(settings: Settings) -> tuple[FastAPI, PhoneSimulator | None]:
     """The relay app, with the phone simulator mounted when Twilio is not configured."""
     relay = build_relay(settings)
+    relay.db.check()  # a damaged SQLite file must not acknowledge webhooks (StoreError)
     if users.list_users(relay.db) == []:
         users.add_user(relay.db, DEMO_PHONE, DEMO_NAME)
     simulator = None

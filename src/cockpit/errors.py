@@ -40,6 +40,10 @@ class StoreError(CockpitError):
     """The database refused an operation or cannot be reached."""
 
 
+class InvalidDataError(StoreError):
+    """The database refused a value (too long, out of range): the same request fails again."""
+
+
 class ChannelError(CockpitError):
     """Sending a message through the messaging provider failed."""
 

@@ -27,6 +27,8 @@ from cockpit.errors import (
 )
 
 MAX_MEDIA_PER_MESSAGE = 10  # Twilio's documented maximum of NumMedia
+# The inbound columns' widths (store/models.py): longer values never reach the database.
+MAX_SID, MAX_TO, MAX_PROFILE_NAME, MAX_WA_ID = 64, 40, 200, 32
 
 
 class TwilioChannel:
@@ -234,7 +236,7 @@ class WebhookError(ValueError):
 def parse_inbound(params: Mapping[str, str]) -> Inbound:
     """Read Twilio's inbound-message parameters, or raise WebhookError saying why."""
     sid = params.get("MessageSid") or params.get("SmsMessageSid") or ""
-    if not sid or len(sid) > 64:
+    if not sid or len(sid) > MAX_SID:
         raise WebhookError("MessageSid is missing or malformed")
     try:
         sender = normalize_e164(params.get("From", ""))
@@ -243,15 +245,21 @@ def parse_inbound(params: Mapping[str, str]) -> Inbound:
     return Inbound(
         sid=sid,
         from_number=sender,
-        to=params.get("To", "")[:40],
+        to=params.get("To", "")[:MAX_TO],
         body=params.get("Body", ""),
         media=_media(params),
-        profile_name=(params.get("ProfileName") or None),
-        wa_id=(params.get("WaId") or None),
-        replied_sid=(params.get("OriginalRepliedMessageSid") or None),
+        # A display name is cut to fit; an identifier too long to be real is dropped
+        # (it can match nothing): the message itself is kept either way.
+        profile_name=(params.get("ProfileName") or "")[:MAX_PROFILE_NAME] or None,
+        wa_id=_identifier(params.get("WaId"), MAX_WA_ID),
+        replied_sid=_identifier(params.get("OriginalRepliedMessageSid"), MAX_SID),
         # A tapped quick-reply button (or list item) carries the id we gave it.
         button_payload=(params.get("ButtonPayload") or params.get("ListId") or None),
     )
+
+
+def _identifier(value: str | None, limit: int) -> str | None:
+    return value if value and len(value) <= limit else None
 
 
 def _media(params: Mapping[str, str]) -> tuple[MediaRef, ...]:

@@ -49,7 +49,7 @@ def build_relay(settings: Settings) -> Relay:
     )
     return Relay(
         settings=settings,
-        db=Database(settings.effective_database_url),
+        db=Database(settings.effective_database_url, wait_seconds=settings.database_wait_seconds),
         channel=channel,
         images=LocalImageStore(settings.data_dir / "media"),
         signer=MediaSigner(settings.secret_key.get_secret_value(), settings.media_url_ttl_seconds),

@@ -87,8 +87,12 @@ def accept(
     A stored message re-opens WhatsApp's 24-hour window at `now`: the user's last
     inbound time moves and the messages held while it was closed become due.
     """
+    # Plain statements, no ORM objects: the lookup locks the sender's row (PostgreSQL), so
+    # a user's messages get their inbox ids in the order they are stored.
+    sender = select(User.id, User.status).where(User.phone == msg.from_number).with_for_update()
     with db.transaction() as s:
-        user = s.scalar(select(User).where(User.phone == msg.from_number).with_for_update())
+        conn = s.connection()  # Core: no ORM-enabled statements for the hot path
+        user = conn.execute(sender).first()
         if (
             user is None
             or user.status != "active"
@@ -97,11 +101,11 @@ def accept(
             told = paused if paused and user and user.status == "paused" else refusal
             outbox.enqueue(s, [told], is_postgres=db.is_postgres)
             return "refused"
-        stored = s.execute(_insert(msg, user.id, is_postgres=db.is_postgres)).first()
+        stored = conn.execute(_insert(msg, user.id, is_postgres=db.is_postgres)).first()
         if stored is None:
             return "duplicate"
-        user.last_inbound_at = now or utcnow()
-        outbox.release_held(s, user.phone)
+        conn.execute(update(User).where(User.id == user.id).values(last_inbound_at=now or utcnow()))
+        outbox.release_held(s, msg.from_number)
         return "accepted"
 
 

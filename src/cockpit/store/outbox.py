@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -395,6 +395,7 @@ def release_held(s: Session, phone: str) -> int:
         update(OutboundMessage)
         .where(OutboundMessage.to_number == phone, OutboundMessage.status == "held")
         .values(status="pending", attempts=0, next_attempt_at=utcnow(), claimed_until=None)
+        .execution_options(synchronize_session=False)  # no ORM objects to keep in step
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -411,25 +412,35 @@ def held_count(db: Database, phone: str) -> int:
 def apply_status(
     db: Database, *, row_id: int | None, sid: str, status: str, error_code: int | None
 ) -> bool:
-    """Record a status callback; False when no row matches. Never moves a row back."""
+    """Record a status callback; False when no row matches. Never moves a row back.
+
+    One UPDATE (by id, else by the provider's sid) whose expressions read the row's old
+    values: a callback costs no ORM load and no read before the write.
+    """
+    row, new_rank = OutboundMessage, _RANK.get(status, -1)
+    early = row.status.in_(("sending", "unknown", "pending"))
+    advances = case(_RANK, value=row.status, else_=0) < new_rank
+    values: dict[Any, Any] = {
+        row.provider_sid: func.coalesce(row.provider_sid, sid),
+        # The callback proves the provider has the message: no retry may follow.
+        row.maybe_sent: case((early, False), else_=row.maybe_sent),
+        row.claimed_until: case((early, None), else_=row.claimed_until),
+        row.status: case((advances, status), else_=row.status),
+    }
+    if status in ("sent", "delivered", "read"):
+        values[row.sent_at] = case((and_(advances, row.sent_at.is_(None)), utcnow()),
+                                   else_=row.sent_at)  # fmt: skip
+    if status in ("failed", "undelivered"):
+        values[row.error_code] = case((advances, error_code), else_=row.error_code)
     with db.transaction() as s:
-        row = s.get(OutboundMessage, row_id) if row_id is not None else None
-        if row is None or (row.provider_sid not in (None, sid)):
-            row = s.scalar(select(OutboundMessage).where(OutboundMessage.provider_sid == sid))
-        if row is None:
-            return False
-        row.provider_sid = row.provider_sid or sid
-        if row.status in ("sending", "unknown", "pending"):
-            # The callback proves the provider has the message: no retry may follow.
-            row.maybe_sent = False
-            row.claimed_until = None
-        if _RANK.get(status, -1) > _RANK.get(row.status, 0):
-            row.status = status
-            if status in ("sent", "delivered", "read") and row.sent_at is None:
-                row.sent_at = utcnow()
-            if status in ("failed", "undelivered"):
-                row.error_code = error_code
-        return True
+        conn = s.connection()  # Core: no ORM-enabled UPDATE scanning the session
+        if row_id is not None:
+            mine = or_(row.provider_sid.is_(None), row.provider_sid == sid)
+            by_id = update(row).where(row.id == row_id, mine).values(values)
+            if conn.execute(by_id).rowcount == 1:
+                return True
+        by_sid = update(row).where(row.provider_sid == sid).values(values)
+        return bool(conn.execute(by_sid).rowcount)
 
 
 def stale_accepted(
