@@ -106,8 +106,9 @@ class Settings(BaseSettings):
     )  # type: ignore[assignment]
     merge_seconds: float = _env(
         "COCKPIT_MERGE_SECONDS",
-        "How long Claude's answer waits for its change summary and ✅ line, to go as one message.",
-        3.0,
+        "Longest wait of Claude's answer for its change summary and ✅ line, to go as one "
+        "message (anything else that comes lets it go at once).",
+        10.0,
     )  # type: ignore[assignment]
     twilio_content_sid_reopen: str | None = _env(
         "TWILIO_CONTENT_SID_REOPEN",

@@ -73,8 +73,10 @@ def test_a_killed_host_is_restarted_told_once_with_the_commit_and_queued_message
         f"🔄 Your workspace restarted (last commit {sha} “Add the login page”). Nothing is "
         "lost: messages you sent meanwhile go on now."
     ]
-    assert bodies.count("Answer one.") == 1 and bodies.count("Answer two.") == 1
-    assert bodies.index(notices[0]) < bodies.index("Answer one.") < bodies.index("Answer two.")
+    one = [i for i, b in enumerate(bodies) if b.startswith("Answer one.")]
+    two = [i for i, b in enumerate(bodies) if b.startswith("Answer two.")]
+    assert len(one) == 1 and len(two) == 1  # each with its ✅ line joined
+    assert bodies.index(notices[0]) < one[0] < two[0]
     asked = [conversation_text(r) for r in anthropic_fake.main_requests]
     firsts = [i for i, text in enumerate(asked) if "first" in text]
     seconds = [i for i, text in enumerate(asked) if "second" in text]

@@ -131,7 +131,7 @@ def test_diff_show_and_visuals_off_from_the_phone(
         ]
     )
     claude_stack.send("write more.py")
-    wait_until(lambda: sum(b.startswith("✅ Done") for b in claude_stack.bodies()) == 2, 60)
+    wait_until(lambda: sum("✅ Done" in b for b in claude_stack.bodies()) == 2, 60)
     assert (ws / "more.py").exists()
     assert len(_images(claude_stack)) == 2
     assert sum(b.startswith("📝") for b in claude_stack.bodies()) == told_before

@@ -41,6 +41,9 @@ RESTARTED = (
 )
 
 
+PROGRESS_HOLD_SECONDS = 2.0
+
+
 class LeaseLost(Exception):
     """This relay no longer holds the host's lease: it stops reading the stream."""
 
@@ -168,6 +171,8 @@ class HostFollower:
 
     def _draft(self, key: str, r: Reply, session: Any, turn_id: str | None) -> OutboundDraft:
         hold = self.relay.settings.merge_seconds if r.hold and turn_id else 0.0
+        if r.kind == "progress":  # only long enough for the approval of the same call
+            hold = min(hold, PROGRESS_HOLD_SECONDS)
         return OutboundDraft(
             key=key, to=self.user.phone, body=r.body, media_id=r.media_id, kind=r.kind,
             user_id=self.user.id, session=session, turn_id=turn_id,

@@ -100,14 +100,16 @@ MERGEABLE = ("text", "changes")  # the kinds of held row a `merge` draft may joi
 def place(session: Session, drafts: Sequence[OutboundDraft], *, is_postgres: bool) -> None:
     """Add a host event's drafts, economically: a `merge` draft joins the turn's held row
     when it fits, a `supersedes` draft drops the turn's held row of that kind, and any
-    draft but a picture lets the held rows go (they would otherwise hold it back)."""
+    other draft but a picture lets the held rows go first (they would otherwise hold it
+    back); a held draft (an answer, a progress line) is then held itself."""
     for draft in drafts:
         if draft.supersedes and draft.turn_id:
             _drop_held(session, draft.to, draft.turn_id, draft.supersedes)
-        if not (draft.merge and _join_held(session, draft)):
-            enqueue(session, [draft], is_postgres=is_postgres)
-        if not draft.hold_seconds and draft.media_id is None:
+        if draft.merge and _join_held(session, draft):
+            continue
+        if draft.media_id is None:
             _release_held(session, draft.to)
+        enqueue(session, [draft], is_postgres=is_postgres)
 
 
 def _held(to: str, now: datetime) -> Any:
