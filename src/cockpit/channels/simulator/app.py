@@ -8,17 +8,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from cockpit.channels.simulator.api import basic_credentials, build_api_router, same_secret
+from cockpit.channels.simulator.guard import SimulatorGuard
 from cockpit.channels.simulator.phone import build_phone_router
 from cockpit.channels.simulator.state import Faults, SendAttempt, SimMessage, SimState, utcnow
 from cockpit.channels.simulator.webhooks import Courier
 from cockpit.core.phone import normalize_e164, to_whatsapp
+from cockpit.headers import SecurityHeaders
 from cockpit.log import get_logger
 
 log = get_logger(__name__)
@@ -41,6 +43,7 @@ class PhoneSimulator:
         callback_delay: float = 0.05,
         templates: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        trusted_hosts: Sequence[str] = (),
     ) -> None:
         self.account_sid = account_sid
         self.whatsapp_from = to_whatsapp(whatsapp_from)
@@ -58,7 +61,9 @@ class PhoneSimulator:
             account_sid=account_sid, auth_token=auth_token, state=self.state, faults=self.faults
         )
         self._release: asyncio.Event | None = None
-        self.router = APIRouter()
+        # Loopback names, the webhook's host and `trusted_hosts` only; no cross-site writes.
+        self.guard = SimulatorGuard(webhook_url, trusted_hosts)
+        self.router = APIRouter(dependencies=[Depends(self.guard)])
         self.router.include_router(build_api_router(self))
         self.router.include_router(build_phone_router(self))
 
@@ -140,5 +145,6 @@ def create_simulator_app(sim: PhoneSimulator) -> FastAPI:
         await sim.aclose()
 
     app = FastAPI(title="cockpit phone simulator", lifespan=lifespan)
+    app.add_middleware(SecurityHeaders)
     app.include_router(sim.router)
     return app
