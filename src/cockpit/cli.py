@@ -81,7 +81,7 @@ def relay(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
 
     settings = _settings()
     try:
-        application = create_relay_app(build_relay(settings))
+        application = create_relay_app(build_relay(settings), production=True)
     except ConfigError as exc:
         raise _fail(exc) from None
     uvicorn.run(application, host=host, port=port, log_level="warning")

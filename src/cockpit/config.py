@@ -153,6 +153,10 @@ class Settings(BaseSettings):
         "COCKPIT_ADMIN_PASSWORD",
         "Password of the operator's /admin pages (12+ characters); empty: /admin is off.",
     )  # type: ignore[assignment]
+    metrics_token: SecretStr | None = _env(
+        "COCKPIT_METRICS_TOKEN",
+        "Bearer token /metrics requires; empty: open on `cockpit up`, off on `cockpit relay`.",
+    )  # type: ignore[assignment]
     host_grace_seconds: float = _env(
         "COCKPIT_HOST_GRACE_SECONDS",
         "How long a user's host may be unreachable before the user is told.",
@@ -409,6 +413,7 @@ def documented_settings() -> dict[str, str]:
 _SECRET_NAMES = {
     "COCKPIT_SECRET_KEY", "TWILIO_AUTH_TOKEN", "ANTHROPIC_API_KEY", "COCKPIT_ADMIN_PASSWORD",
     "FLY_API_TOKEN", "GITHUB_CLIENT_SECRET", "COCKPIT_INVITE_CODES", "COCKPIT_GIT_TOKEN",
+    "COCKPIT_METRICS_TOKEN",
 }  # fmt: skip
 
 
