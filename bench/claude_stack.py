@@ -167,8 +167,12 @@ def claude_stack(workdir: Path, **overrides: Any) -> Iterator[ClaudeStack]:
 
 
 def is_done(message: SimMessage) -> bool:
-    """The relay's closing line of a turn: "✅ Done · …"."""
-    return message.body.startswith("✅ Done")
+    """The relay's closing line of a turn: "✅ Done · …" (after "[session] " when several
+    sessions are in use)."""
+    body = message.body
+    if body.startswith("[") and "] " in body:
+        body = body.split("] ", 1)[1]
+    return body.startswith("✅ Done")
 
 
 def stamp(message: SimMessage) -> float:

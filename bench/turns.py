@@ -1,10 +1,14 @@
-"""Turn latency through the real stack (issue 3) and the relay + host overhead per turn (issue 6).
+"""Turn latency through the real stack (issues 3, 15) and the relay + host overhead (issue 6).
 
-`python -m bench turns [--runs 5] [--turns 6] [--warmup 1]`: one stack (phone
-simulator and relay in this process, Ada's local host as a subprocess, the real
-Claude Code CLI, the timed Anthropic stand-in; see `bench.claude_stack`) is started
-once; then every turn sends a message from the simulated phone, the stand-in
-answers with one line of text, and the benchmark waits for "✅ Done" on the phone.
+`python -m bench turns [--runs 5] [--turns 6] [--warmup 1] [--memory-turns 200]`: one
+stack (phone simulator and relay in this process, Ada's local host as a subprocess,
+the real Claude Code CLI, the timed Anthropic stand-in; see `bench.claude_stack`) is
+started once. Each run opens a new session (`/new bench-N`), so its first message
+starts a Claude Code process (the *first turn*), and the run's other messages go to
+that kept process (*warm turns*). Every turn sends a message from the simulated phone,
+the stand-in answers with one line of text, and the benchmark waits for "✅ Done".
+Host memory with 0, 1 and 5 live clients and over `--memory-turns` turns on one
+client: `bench.turns_memory`.
 Per turn it takes, all on this machine's wall clock:
 
 - webhook: when the simulator recorded the phone's message, just before it posted
@@ -35,6 +39,7 @@ from bench.claude_stack import (
     stamp,
 )
 from bench.results import RESULTS, load_average, machine, write_section
+from bench.turns_memory import Memory, long_client, new_session, read, report_lines
 from tests.fakes.anthropic import say
 
 NAME = "turns"
@@ -48,6 +53,7 @@ class Options:
     turns: int = 6
     warmup: int = 1
     bare: int = 2
+    memory_turns: int = 200
     output: Path | None = RESULTS
 
 
@@ -100,7 +106,7 @@ FIGURES: list[tuple[str, str, float | None]] = [
         "host `ack` → first request at the stand-in (the host starting the CLI)",
         None,
     ),
-    ("to_first", "**webhook → first request at the Anthropic stand-in**", 1500.0),
+    ("to_first", "**warm turn: webhook → first request at the Anthropic stand-in**", 1500.0),
     ("to_first_main", "webhook → first request offering tools (the agent's own call)", None),
     ("result_to_done", "**host `result` event → ✅ Done at the simulator**", 300.0),
     ("answer_to_done", "stand-in's last answer sent → ✅ Done at the simulator", None),
@@ -116,9 +122,33 @@ BARE_FIGURES: list[tuple[str, str]] = [
     ("overhead", "bare CLI: (spawn → exit) − `duration_ms`"),
 ]
 # figures of the stack divided by the bare CLI's, within each run
-RATIOS: list[tuple[str, str, str]] = [
-    ("to_first", "to_first", "webhook → first request ÷ bare spawn → first request"),
-    ("overhead", "overhead", "stack overhead ÷ bare CLI's own overhead (both minus `duration_ms`)"),
+# the first turn of each run's new session (a Claude Code process is started for it)
+FIRST_FIGURES: list[tuple[str, str]] = [
+    ("to_ack", "first turn of a session: webhook → host `ack`"),
+    ("ack_to_first", "first turn of a session: host `ack` → first request (CLI starting)"),
+    ("to_first", "**first turn of a session: webhook → first request**"),
+    ("total", "first turn of a session: webhook → ✅ Done"),
+]
+# (figure of the warm turns or of the first turns, bare figure, label, aim of the ratio)
+RATIOS: list[tuple[str, str, str, float | None]] = [
+    (
+        "to_first",
+        "to_first",
+        "**warm turn webhook → first request ÷ bare spawn → first request**",
+        0.25,
+    ),
+    (
+        "first:to_first",
+        "to_first",
+        "**first turn webhook → first request ÷ bare spawn → first request**",
+        1.2,
+    ),
+    (
+        "overhead",
+        "overhead",
+        "warm turn overhead ÷ bare CLI's own overhead (both minus `duration_ms`)",
+        None,
+    ),
 ]
 
 
@@ -128,10 +158,12 @@ class Run:
 
     turns: list[Turn] = field(default_factory=list)
     bare: list[BareRun] = field(default_factory=list)
+    first: list[Turn] = field(default_factory=list)
 
     def median(self, key: str) -> float:
-        """The median of the stack's figure `key` over this run's turns."""
-        return statistics.median(t.figures()[key] for t in self.turns)
+        """The median of figure `key` over this run's warm turns ("first:KEY": first turns)."""
+        turns = self.first if key.startswith("first:") else self.turns
+        return statistics.median(t.figures()[key.removeprefix("first:")] for t in turns)
 
     def bare_median(self, key: str) -> float:
         """The median of the bare CLI's figure `key` over this run."""
@@ -146,6 +178,7 @@ class Result:
     runs: list[Run] = field(default_factory=list)
     aborted: str | None = None
     load: tuple[str, str] = ("", "")
+    memory: Memory = field(default_factory=Memory)
 
 
 def measure_turn(cs: ClaudeStack, index: int, after: int) -> tuple[Turn, int]:
@@ -183,7 +216,7 @@ def run(opts: Options) -> Result:
     result = Result(opts, load=(load_average(), ""))
     with tempfile.TemporaryDirectory(prefix="bench-turns-") as tmp:
         try:
-            with claude_stack(Path(tmp)) as cs:
+            with claude_stack(Path(tmp), client_max_turns=0) as cs:
                 _time_turns(cs, Path(tmp), opts, result)
         except Exception as exc:  # keep the turns timed so far, and say why it stopped
             result.aborted = f"{type(exc).__name__}: {exc}"[:500]
@@ -192,19 +225,27 @@ def run(opts: Options) -> Result:
 
 
 def _time_turns(cs: ClaudeStack, workdir: Path, opts: Options, result: Result) -> None:
-    after = 0
+    after, memory = 0, result.memory
+    memory.situations["host started, no turn yet: 0 live clients"] = read(cs)
     for index in range(opts.warmup):
         _, after = measure_turn(cs, index, after)
+    if opts.warmup:
+        memory.situations["after the warm-up turn on main: 1 live client"] = read(cs)
     for number in range(opts.runs):
         run_ = Run()
         result.runs.append(run_)
-        for index in range(opts.turns):
-            turn, after = measure_turn(cs, opts.warmup + number * opts.turns + index, after)
-            run_.turns.append(turn)
+        new_session(cs, f"bench-{number}")
+        for index in range(opts.turns + 1):
+            turn, after = measure_turn(cs, opts.warmup + number * (opts.turns + 1) + index, after)
+            (run_.turns if index else run_.first).append(turn)
         for index in range(opts.bare):
             cs.fake.script([say(f"Bare answer {index}.")])
             run_.bare.append(bare_cli(cs, workdir, f"bare question {number}.{index}"))
         print(f"turns: run {number + 1}/{opts.runs} done", file=sys.stderr)
+    live = read(cs)
+    memory.situations[f"after {opts.runs} more sessions: {live.claude_count} live"] = live
+    if opts.memory_turns:
+        long_client(cs, opts.memory_turns, memory)
 
 
 # --- report ----------------------------------------------------------------------------
@@ -234,10 +275,21 @@ def _bare_row(runs: list[Run], key: str, label: str) -> str:
     )
 
 
-def _ratio_row(runs: list[Run], key: str, bare_key: str, label: str) -> str:
+def _first_row(runs: list[Run], key: str, label: str) -> str:
+    medians = [r.median(f"first:{key}") for r in runs]
+    every = [t.figures()[key] for r in runs for t in r.first]
+    return (
+        f"| {label} | {statistics.median(medians):.0f} | {_ms(medians)} | "
+        f"{min(every):.0f} – {max(every):.0f} | |"
+    )
+
+
+def _ratio_row(runs: list[Run], key: str, bare_key: str, label: str, aim: float | None) -> str:
     ratios = [r.median(key) / r.bare_median(bare_key) for r in runs]
     per_run = ", ".join(f"{v:.2f}" for v in ratios)
-    return f"| {label} | {statistics.median(ratios):.2f} | {per_run} | | |"
+    median = statistics.median(ratios)
+    judged = "" if aim is None else f"≤ {aim:g}: {'met' if median <= aim else '**not met**'}"
+    return f"| {label} | {median:.2f} | {per_run} | | {judged} |"
 
 
 def _table(result: Result) -> list[str]:
@@ -247,10 +299,12 @@ def _table(result: Result) -> list[str]:
         "| --- | ---: | --- | ---: | --- |",
         *(_row(runs, key, label, aim) for key, label, aim in FIGURES),
     ]
-    runs = [r for r in runs if r.bare]
+    if all(r.first for r in runs):
+        lines += [_first_row(runs, key, label) for key, label in FIRST_FIGURES]
+    runs = [r for r in runs if r.bare and r.first]
     if runs:
         lines += [_bare_row(runs, key, label) for key, label in BARE_FIGURES]
-        lines += [_ratio_row(runs, key, bare, label) for key, bare, label in RATIOS]
+        lines += [_ratio_row(runs, *ratio) for ratio in RATIOS]
     return lines
 
 
@@ -261,15 +315,18 @@ def report(result: Result) -> str:
         "## Turns: phone → relay → host → Claude Code CLI → stand-in, and back",
         "",
         machine(),
-        f"- {len(result.runs)} run(s) × {opts.turns} turns ({count} timed turns) after "
-        f"{opts.warmup} warm-up turn(s), then {opts.bare} bare CLI call(s) per run; one stack "
-        "and one host for all of them; each turn is one message answered by the stand-in "
-        "with one line of text (no tool call)",
+        f"- {len(result.runs)} run(s), each in a new session: its first turn, then "
+        f"{opts.turns} warm turns ({count} timed warm turns), after {opts.warmup} warm-up "
+        f"turn(s), then {opts.bare} bare CLI call(s) per run; one stack and one host for all "
+        "of them; each turn is one message answered by the stand-in with one line of text "
+        "(no tool call)",
         f"- load average (1, 5, 15 min) before: {result.load[0]}, after: {result.load[1]}",
         "",
     ]
     if count:
         lines += _table(result)
+    if result.memory.situations:
+        lines += report_lines(result.memory, opts.memory_turns)
     if result.aborted:
         lines += ["", f"**Aborted:** {result.aborted}"]
     return "\n".join(lines)
@@ -282,9 +339,12 @@ def parse_options(argv: list[str]) -> Options:
     parser.add_argument("--turns", type=int, default=Options.turns, help="turns per run")
     parser.add_argument("--warmup", type=int, default=Options.warmup, help="untimed turns")
     parser.add_argument("--bare", type=int, default=Options.bare, help="bare CLI calls per run")
+    parser.add_argument(
+        "--memory-turns", type=int, default=Options.memory_turns, help="turns on one client"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help="the RESULTS.md to update")
     args = parser.parse_args(argv)
-    return Options(args.runs, args.turns, args.warmup, args.bare, args.output)
+    return Options(args.runs, args.turns, args.warmup, args.bare, args.memory_turns, args.output)
 
 
 def main(argv: list[str]) -> int:

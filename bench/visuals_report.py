@@ -97,7 +97,7 @@ E2E_FIGURES: list[tuple[str, Callable[[Delivery], float], bool]] = [
      lambda d: d.image_fetched - d.last_answer_sent, True),
     ("**code change (stand-in's Write answer sent) → overview picture on the phone**",
      lambda d: d.image_fetched - d.write_sent, True),
-    ("CLI result → host `image` event (CLI closed, change found, overview drawn)",
+    ("CLI result → host `image` event (turn ended, change found, overview drawn)",
      lambda d: d.image_event - d.last_answer_sent, False),
     ("host `image` event → relay sends it to the simulator's Messages API",
      lambda d: d.image_sent - d.image_event, False),

@@ -254,6 +254,31 @@ class Settings(BaseSettings):
         "Ask after this many tool calls in a row without a new file change; 0: never.",
         40,
     )  # type: ignore[assignment]
+    client_idle_seconds: float = _env(
+        "COCKPIT_CLIENT_IDLE_SECONDS",
+        "Close a session's Claude Code process after this long unused; 0: after every turn.",
+        600.0,
+    )  # type: ignore[assignment]
+    max_live_clients: int = _env(
+        "COCKPIT_MAX_LIVE_CLIENTS",
+        "Most Claude Code processes kept running on a host; the least recently used closes first.",
+        5,
+    )  # type: ignore[assignment]
+    client_max_turns: int = _env(
+        "COCKPIT_CLIENT_MAX_TURNS",
+        "Start a new Claude Code process for a session after this many turns on one; 0: no limit.",
+        200,
+    )  # type: ignore[assignment]
+    client_max_rss_mb: float = _env(
+        "COCKPIT_CLIENT_MAX_RSS_MB",
+        "Start a new Claude Code process when one uses over this many MiB; 0: no limit.",
+        1024.0,
+    )  # type: ignore[assignment]
+    client_close_seconds: float = _env(
+        "COCKPIT_CLIENT_CLOSE_SECONDS",
+        "Kill a Claude Code process and its children still running this long after closing.",
+        5.0,
+    )  # type: ignore[assignment]
     turn_budget_usd: float = _env(
         "COCKPIT_TURN_BUDGET_USD",
         "Ask when one task's estimated cost passes this many dollars; 0: no budget.",

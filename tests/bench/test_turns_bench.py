@@ -20,13 +20,18 @@ def test_turns_benchmark_times_a_turn_and_the_bare_cli(tmp_path: Path) -> None:
     require_claude_cli()
     out = tmp_path / "RESULTS.md"
     out.write_text("# Results\n\n<!-- bench:webhook -->\nkept\n<!-- /bench:webhook -->\n")
-    args = ["--runs", "1", "--turns", "1", "--warmup", "0", "--bare", "1", "--output", str(out)]
+    args = ["--runs", "1", "--turns", "1", "--warmup", "0", "--bare", "1", "--memory-turns", "2"]
+    args += ["--output", str(out)]
     status = main(["turns", *args])
     text = out.read_text()
     assert status == 0, text
     assert "kept" in text and "Aborted" not in text
-    assert "| **webhook → first request at the Anthropic stand-in** |" in text
+    assert "| **warm turn: webhook → first request at the Anthropic stand-in** |" in text
+    assert "| **first turn of a session: webhook → first request** |" in text
     assert "| bare CLI: spawn → first request at the stand-in |" in text
+    assert "first turn webhook → first request ÷ bare spawn → first request" in text
+    assert "| host started, no turn yet: 0 live clients |" in text
+    assert "one client for 2 turns (1 process(es) seen)" in text
 
 
 def test_turn_figures_subtract_the_right_clock_readings() -> None:

@@ -1,7 +1,9 @@
 """Runs turns through Claude Code (claude-agent-sdk), one at a time per session.
 
-Each cockpit session (e.g. "main") maps to one Claude Code session, resumed by
-its id (kept in the host database) for every turn, also after a host restart.
+Each cockpit session (e.g. "main") maps to one Claude Code session whose id is
+kept in the host database. Its Claude Code process stays running between turns
+(`clients.py`: one live client per session, recycled when idle, old or large); a
+new process resumes the recorded id, also after a host restart.
 Turns of one session run in order; a turn arriving while another runs waits in
 that session's queue. Different sessions run at the same time, each in its own
 folder (see `worktrees.py`). Every turn ends with exactly one `result` or `error`
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,12 +33,14 @@ from claude_agent_sdk import (
 
 from cockpit.config import Settings
 from cockpit.host import failures, policy
+from cockpit.host.clients import Binding, ClientPool, LiveClient
 from cockpit.host.db import HostDB, Turn
 from cockpit.host.events import EventLog
 from cockpit.host.failures import Failure
 from cockpit.host.phone_tools import SERVER_NAME, PhoneContext, PhoneToolFactory, phone_server
 from cockpit.host.push import pending_changes
 from cockpit.host.stuck import StuckWatch, limits_of
+from cockpit.host.turn_reading import build_prompt, consume, first_line, quietly_interrupt
 from cockpit.host.turn_stream import TurnStream
 from cockpit.host.waits import Waits
 from cockpit.host.workspace import git_info
@@ -97,6 +100,7 @@ class Runner:
         self._queues: dict[str, deque[str]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._running: dict[str, _Running] = {}
+        self.clients = ClientPool(parts.settings, self._options)
 
     # --- queueing ---
     def cwd(self, session: str) -> Path:
@@ -147,8 +151,14 @@ class Runner:
         self._p.db.set_turn_state(turn.turn_id, "running")
         try:
             cwd = await asyncio.to_thread(self._p.folders.ensure, turn.session)
-            await self._observe(turn, after=False)
-            stream = await self._drive(turn, running, cwd)
+            resume = self._p.db.claude_session_id(turn.session)
+            # Claude Code starts (or is found running) while the observers look at the folder.
+            warming = asyncio.ensure_future(self.clients.acquire(turn.session, cwd, resume))
+            try:
+                await self._observe(turn, after=False)
+                stream = await self._drive(turn, running, cwd, resume, warming)
+            finally:
+                warming.cancel()  # only if a failure came before it was awaited
             if stream.failure() is None and not running.interrupted:
                 await self._observe(turn, after=True)
             branch = await asyncio.to_thread(self._p.folders.branch, turn.session)
@@ -163,7 +173,7 @@ class Runner:
             failure = (
                 failures.interrupted()
                 if running.interrupted
-                else failures.cli_crash(_first_line(exc))
+                else failures.cli_crash(first_line(exc))
             )
             self._finish(turn.turn_id, turn.session, "failed", failure)
         except Exception as exc:
@@ -182,15 +192,24 @@ class Runner:
             except Exception:  # an observer's bug must not fail the user's turn
                 log.error("host.observer_failed", exc=True, turn_id=turn.turn_id)
 
-    async def _drive(self, turn: Turn, running: _Running, cwd: Path) -> TurnStream:
+    async def _drive(
+        self,
+        turn: Turn,
+        running: _Running,
+        cwd: Path,
+        resume: str | None,
+        warming: asyncio.Future[LiveClient],
+    ) -> TurnStream:
         """Run the turn; when the user answers *fresh* to "may be stuck", run it again in
         a new Claude session whose first prompt summarises the stuck one."""
-        prompt, resume = build_prompt(turn), self._p.db.claude_session_id(turn.session)
-        earlier: list[ResultMessage] = []
+        prompt, earlier = build_prompt(turn), list[ResultMessage]()
+        client: asyncio.Future[LiveClient] | None = warming
         while True:
             stream = TurnStream(self._p.events, turn.turn_id, turn.session, cwd, earlier)
             watch = self._watch(turn, running)
-            await self._session_run(turn, running, cwd, stream, watch, prompt, resume)
+            live = await (client or self.clients.acquire(turn.session, cwd, resume))
+            client = None
+            await self._session_run(turn, running, live, stream, watch, prompt)
             if watch.decision != "fresh" or running.kill.is_set():
                 return stream
             log.info("host.fresh_session", turn_id=turn.turn_id, session=turn.session)
@@ -202,18 +221,24 @@ class Runner:
         self,
         turn: Turn,
         running: _Running,
-        cwd: Path,
+        live: LiveClient,
         stream: TurnStream,
         watch: StuckWatch,
         prompt: str,
-        resume: str | None,
     ) -> None:
-        options = self._options(turn, cwd, resume, watch)
-        async with ClaudeSDKClient(options=options) as client:
-            running.client = client
+        running.client = live.sdk
+        live.binding.bind(turn.turn_id, watch)
+        stream.spent_before = stream.spent_after = live.spent_usd
+        try:
             if not running.kill.is_set():
-                await client.query(prompt)
-                await _consume(client, stream, running, self._p.settings.slow_answer_seconds)
+                await live.sdk.query(prompt)
+                await consume(live.sdk, stream, running, self._p.settings.slow_answer_seconds)
+        finally:
+            live.binding.unbind()
+            live.spent_usd = stream.spent_after
+            live.claude_session_id = stream.claude_session_id or live.claude_session_id
+            clean = stream.result is not None and not running.kill.is_set()
+            await self.clients.release(live, reusable=clean and watch.decision != "fresh")
         if stream.claude_session_id:
             self._p.db.set_claude_session_id(turn.session, stream.claude_session_id)
 
@@ -224,7 +249,7 @@ class Runner:
             if running.interrupted or running.client is None:
                 return
             running.interrupted = True
-            await _quietly_interrupt(running.client)
+            await quietly_interrupt(running.client)
 
         p = self._p
         running.watch = StuckWatch(
@@ -260,21 +285,19 @@ class Runner:
         self._p.db.set_turn_state(turn_id, state, failure.kind, failure.message)
         self._p.events.emit("error", turn_id, session, **failure.payload())
 
-    def _options(
-        self, turn: Turn, cwd: Path, resume: str | None, watch: StuckWatch
-    ) -> ClaudeAgentOptions:
-        p = self._p
-        ctx = PhoneContext(
-            turn.turn_id, turn.session, p.workspace, cwd, p.files_dir, p.events, p.waits, p.db
-        )
+    def _options(self, live: LiveClient) -> ClaudeAgentOptions:
+        """Options of a live client: its callbacks serve whichever turn `live.binding` holds."""
+        p, cwd = self._p, live.cwd
+        ctx = PhoneContext("", live.session, p.workspace, cwd, p.files_dir, p.events, p.waits, p.db)
+        live.binding.phone = ctx  # its turn_id follows the bound turn
         return ClaudeAgentOptions(
             cwd=str(cwd),
             permission_mode="default",
-            can_use_tool=self._gate(turn, cwd),
+            can_use_tool=self._gate(live.binding, cwd),
             mcp_servers={SERVER_NAME: phone_server(ctx, p.phone_tools)},
             env=self._env(),
-            resume=resume,
-            hooks=watch.hooks(p.settings.approval_timeout_seconds),
+            resume=live.claude_session_id,
+            hooks=live.binding.hooks(p.settings.approval_timeout_seconds),
             setting_sources=["project"],
             model=p.settings.claude_model,
             stderr=lambda line: log.debug("host.claude_stderr", line=line[:300]),
@@ -295,12 +318,15 @@ class Runner:
             env["ANTHROPIC_BASE_URL"] = s.anthropic_base_url
         return {**env, **self._p.claude_env}
 
-    def _gate(self, turn: Turn, cwd: Path) -> Any:
+    def _gate(self, binding: Binding, cwd: Path) -> Any:
         p = self._p
 
         async def can_use_tool(
             name: str, args: dict[str, Any], context: ToolPermissionContext
         ) -> PermissionResult:
+            turn_id, session = binding.turn_id, binding.session
+            if turn_id is None:  # a call between turns: nobody is there to ask
+                return PermissionResultDeny(message="No task of the user is running now.")
             if not policy.needs_approval(
                 name,
                 args,
@@ -309,10 +335,10 @@ class Runner:
                 auto_allow_edits=p.settings.auto_allow_edits,
             ):
                 return PermissionResultAllow()
-            if p.db.tool_allowed(turn.session, name):
+            if p.db.tool_allowed(session, name):
                 return PermissionResultAllow()
             summary = policy.summary(name, args, workspace=cwd, cwd=cwd)
-            answer = await p.waits.approval(turn.turn_id, turn.session, name, summary, args)
+            answer = await p.waits.approval(turn_id, session, name, summary, args)
             if answer.value in ("allow", "allow_session"):
                 return PermissionResultAllow()
             return PermissionResultDeny(message=answer.reason or "The user said no.")
@@ -387,6 +413,7 @@ class Runner:
             await asyncio.wait(workers, timeout=15)
         for task in workers:
             task.cancel()
+        await self.clients.close_all()
 
     def status(self) -> dict[str, Any]:
         """Busy or idle, the running turn, queue lengths and sessions (for /health)."""
@@ -399,6 +426,7 @@ class Runner:
                 "running": running.turn_id if running else None,
                 "queued": len(self._queues.get(name, ())),
                 "claude_session_id": known.get(name),
+                "claude_process": self.clients.status(name),
             }
         current = next(iter(self._running.values()), None)
         return {
@@ -407,79 +435,3 @@ class Runner:
             "queued": sum(len(q) for q in self._queues.values()),
             "sessions": sessions,
         }
-
-
-async def _consume(
-    client: ClaudeSDKClient, stream: TurnStream, running: _Running, slow_after: float
-) -> None:
-    """Read the turn's messages until its result, or until the turn is killed."""
-
-    async def read() -> None:
-        async for message in client.receive_response():
-            stream.take(message)
-            if running.watch is not None:
-                running.watch.take(message)
-
-    reader = asyncio.ensure_future(read())
-    killer = asyncio.ensure_future(running.kill.wait())
-    watcher = asyncio.ensure_future(_tell_when_slow(stream, slow_after))
-    try:
-        await asyncio.wait({reader, killer}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        killer.cancel()
-        watcher.cancel()
-        if not reader.done():
-            reader.cancel()
-        await asyncio.gather(reader, killer, watcher, return_exceptions=True)
-    if not reader.cancelled() and reader.exception() is not None:
-        raise reader.exception()  # type: ignore[misc]
-
-
-async def _tell_when_slow(stream: TurnStream, limit: float) -> None:
-    """Tell the phone when the model stays silent for `limit` s, then after 2×, 4×… as long.
-
-    The clock starts at Claude Code's first message: its own start-up is not Anthropic's.
-    """
-    if limit <= 0:
-        return
-    seen, due = -1.0, limit
-    while True:
-        last = stream.last_activity
-        if last is None:
-            await asyncio.sleep(0.1)
-            continue
-        if last != seen:  # Claude Code said something: the silence starts again
-            seen, due = last, limit
-        quiet = time.monotonic() - last
-        if quiet >= due:
-            if stream.waiting_on_model():  # not a long Bash command or a pending approval
-                stream.still_waiting(due)
-            due *= 2
-        await asyncio.sleep(max(0.1, due - quiet))
-
-
-async def _quietly_interrupt(client: ClaudeSDKClient) -> None:
-    """Interrupt Claude Code; a failure is logged (the turn then ends by its own result)."""
-    try:
-        await asyncio.wait_for(client.interrupt(), 5)
-    except Exception as exc:
-        log.warning("host.interrupt_failed", error=str(exc)[:300])
-
-
-def build_prompt(turn: Turn) -> str:
-    """The user's message as Claude reads it: text, quoted reply and attachments."""
-    parts = []
-    if turn.reply_to:
-        parts.append(f"(This replies to: {turn.reply_to})")
-    parts.append(turn.text)
-    if turn.media:
-        lines = [f"- {m['path']} ({m['content_type']})" for m in turn.media]
-        parts.append(
-            "The user attached these files (open them with the Read tool):\n" + "\n".join(lines)
-        )
-    return "\n\n".join(parts)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

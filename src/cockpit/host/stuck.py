@@ -41,6 +41,7 @@ log = get_logger(__name__)
 
 HOOK_GRACE_SECONDS = 120.0  # a hook may outlive the phone's answer timeout by this much
 REFUSED = "<tool_use_error>"  # how Claude Code marks a call it refused before running it
+Hook = Callable[[Any, str | None, Any], Awaitable[Any]]
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -170,10 +171,7 @@ class StuckWatch:
     # --- the hooks ---
     def hooks(self, answer_timeout: float) -> dict[Any, list[HookMatcher]]:
         """PostToolUse and PostToolUseFailure hooks, and PreToolUse for budgets, for every tool."""
-        timeout = answer_timeout + HOOK_GRACE_SECONDS
-        after = HookMatcher(matcher=None, hooks=[self.hook], timeout=timeout)
-        before = HookMatcher(matcher=None, hooks=[self.before], timeout=timeout)
-        return {"PostToolUse": [after], "PostToolUseFailure": [after], "PreToolUse": [before]}
+        return hook_matchers(self.before, self.hook, answer_timeout)
 
     async def before(self, hook_input: Any, tool_use_id: str | None, context: Any) -> Any:
         """Before a tool runs: ask about a verdict found on the stream, or a spent budget."""
@@ -250,6 +248,14 @@ class StuckWatch:
     def summary(self, asked: str) -> str:
         """The first prompt of the fresh session."""
         return self.detector.summary(asked, self.verdict)
+
+
+def hook_matchers(before: Hook, after: Hook, answer_timeout: float) -> dict[Any, list[HookMatcher]]:
+    """`before` as the PreToolUse hook and `after` as both PostToolUse hooks, of every tool."""
+    timeout = answer_timeout + HOOK_GRACE_SECONDS
+    post = HookMatcher(matcher=None, hooks=[after], timeout=timeout)
+    pre = HookMatcher(matcher=None, hooks=[before], timeout=timeout)
+    return {"PostToolUse": [post], "PostToolUseFailure": [post], "PreToolUse": [pre]}
 
 
 def _halt() -> dict[str, Any]:

@@ -8,6 +8,7 @@ the turn's closing `result` or `error` event.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from claude_agent_sdk import (
@@ -39,6 +40,8 @@ class TurnStream:
         session: str,
         cwd: Path,
         earlier: list[ResultMessage] | None = None,
+        *,
+        spent_before: float = 0.0,
     ):
         self._events = events
         self._earlier = list(earlier or [])  # results of stuck sessions this turn replaced
@@ -47,7 +50,10 @@ class TurnStream:
         self._cwd = cwd
         self._agents: set[str] = set()
         self._agents_done = 0
-        self.result: ResultMessage | None = None
+        self.result: ResultMessage | None = None  # its cost is this turn's own
+        # Claude Code's total_cost_usd counts from its process's start: a live client's
+        # earlier turns (`spent_before`) are taken off; `spent_after` is the new total.
+        self.spent_before = self.spent_after = spent_before
         self.claude_session_id: str | None = None
         self.api_error_text: str | None = None
         self.last_activity: float | None = None  # when Claude Code last said anything
@@ -66,8 +72,14 @@ class TurnStream:
         elif isinstance(message, UserMessage):
             self._tool_results(message)
         elif isinstance(message, ResultMessage):
-            self.result = message
+            self.result = self._own_cost(message)
             self.claude_session_id = message.session_id or self.claude_session_id
+
+    def _own_cost(self, message: ResultMessage) -> ResultMessage:
+        if message.total_cost_usd is None:
+            return message
+        self.spent_after = message.total_cost_usd
+        return replace(message, total_cost_usd=max(0.0, self.spent_after - self.spent_before))
 
     def _assistant(self, message: AssistantMessage) -> None:
         if message.error is not None or message.model == SYNTHETIC_MODEL:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Locator, Page
+from playwright.async_api import Locator, Page, Request
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from cockpit.host.visuals.errors import ScreenshotError
@@ -20,6 +21,8 @@ from cockpit.host.visuals.errors import ScreenshotError
 ActionKind = Literal["navigate", "click", "type", "wait"]
 MAX_WAIT_MS = 30_000
 _FIND_MS = 5_000  # how long to look for a click/type target that is not there yet
+QUIET_MS = 120  # a page is settled once no request ran for this long after its load event
+_PAINTED = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
 @dataclass(frozen=True)
@@ -90,13 +93,55 @@ async def run_action(page: Page, action: Action, timeout_ms: int, settle_ms: int
     return None
 
 
+class Traffic:
+    """Counts a page's requests in flight and when the last one started or ended."""
+
+    def __init__(self, page: Page) -> None:
+        self.open: set[Request] = set()
+        self.last = time.monotonic()
+        page.on("request", self._started)
+        page.on("requestfinished", self._ended)
+        page.on("requestfailed", self._ended)
+
+    def _started(self, request: Request) -> None:
+        self.open.add(request)
+        self.last = time.monotonic()
+
+    def _ended(self, request: Request) -> None:
+        self.open.discard(request)
+        self.last = time.monotonic()
+
+    async def quiet(self, quiet_ms: int, within_ms: int) -> None:
+        """Wait until nothing was in flight for `quiet_ms` (giving up after `within_ms`)."""
+        deadline = time.monotonic() + within_ms / 1000
+        while time.monotonic() < deadline:
+            calm = time.monotonic() - self.last
+            if not self.open and calm >= quiet_ms / 1000:
+                return
+            await asyncio.sleep(max(0.01, quiet_ms / 1000 - calm) if not self.open else 0.02)
+
+
+_TRAFFIC: weakref.WeakKeyDictionary[Page, Traffic] = weakref.WeakKeyDictionary()
+
+
+def watch_traffic(page: Page) -> Traffic:
+    """The page's request counter (made on first use: call it right after `new_page`)."""
+    traffic = _TRAFFIC.get(page)
+    if traffic is None:
+        traffic = _TRAFFIC[page] = Traffic(page)
+    return traffic
+
+
 async def settle(page: Page, settle_ms: int) -> None:
-    """Let the page finish: network idle (at most `settle_ms`) and web fonts loaded."""
+    """Let the page finish: its load event, then a quiet moment without requests (at most
+    `settle_ms` in all), web fonts loaded and a frame painted."""
     try:
-        await page.wait_for_load_state("networkidle", timeout=settle_ms)
+        await page.wait_for_load_state("load", timeout=settle_ms)
+        await watch_traffic(page).quiet(QUIET_MS, settle_ms)
         await page.evaluate("document.fonts ? document.fonts.ready.then(() => true) : true")
+        await page.evaluate(_PAINTED)
     except PlaywrightError:
-        pass  # a page that keeps polling never goes idle: take it as it is
+        pass  # a page that never finishes loading is taken as it is
 
 
 async def find(page: Page, target: str) -> Locator:

@@ -2,8 +2,12 @@
 
 One browser per host: `Screenshotter` is an async context manager that launches
 Chromium on the first shot, keeps it open for the next ones, and launches it
-again if it died. Each shot gets a fresh browser context (viewport, colour
-scheme, no shared cookies). Viewports: "mobile" is 390×844 CSS px at device
+again if it died. It keeps one warm page per viewport and colour scheme (each in
+its own browser context): a shot navigates it, waits for the load event and a
+short quiet moment without requests (`actions.settle`), takes the picture, then
+clears the page's cookies and storage and leaves it on about:blank, so no shot
+sees another's state and no app keeps running between shots. A shot that fails
+closes its page; the next one opens a new one. Viewports: "mobile" is 390×844 CSS px at device
 scale 2 (a 780 px wide image, touch, mobile) and "desktop" 1440×900 at scale 1
 (a 1440 px wide image). Images are JPEG, quality 80, and stay under 5 MB.
 """
@@ -29,7 +33,7 @@ from playwright.async_api import (
 )
 from playwright.async_api import Error as PlaywrightError
 
-from cockpit.host.visuals.actions import Action, run_action
+from cockpit.host.visuals.actions import Action, run_action, watch_traffic
 from cockpit.host.visuals.errors import ScreenshotError
 from cockpit.host.visuals.jpeg import MAX_IMAGE_BYTES, shrink_jpeg
 from cockpit.log import get_logger
@@ -63,6 +67,8 @@ VIEWPORTS: dict[str, dict[str, Any]] = {
     "desktop": {"viewport": {"width": 1440, "height": 900}, "device_scale_factor": 1},
 }
 MAX_FULL_PAGE_CSS_PX = 8000  # longer pages are cut: a taller picture is unreadable anyway
+_FORGET = "() => { try { localStorage.clear(); sessionStorage.clear(); } catch (e) {} }"
+PageKey = tuple[str, str | None]  # viewport, colour scheme
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,8 @@ class Screenshotter:
         self._pw: Playwright | None = None
         self._browser: Browser | None = None
         self._lock = asyncio.Lock()
+        self._pages: dict[PageKey, Page] = {}  # warm pages of the current browser
+        self._page_locks: dict[PageKey, asyncio.Lock] = {}
         self.launches = 0
 
     async def __aenter__(self) -> Screenshotter:
@@ -130,6 +138,7 @@ class Screenshotter:
         """Close the browser and Playwright's driver (safe to call twice)."""
         browser, pw = self._browser, self._pw
         self._browser = self._pw = None
+        self._pages.clear()
         if browser is not None:
             await _quietly(browser.close())
         if pw is not None:
@@ -163,20 +172,60 @@ class Screenshotter:
         full_page: bool,
         color_scheme: str | None,
     ) -> Shot:
-        options = dict(VIEWPORTS[viewport])
-        if color_scheme:
-            options["color_scheme"] = color_scheme
+        key = (viewport, color_scheme)
+        async with self._page_locks.setdefault(key, asyncio.Lock()):
+            page = await self._warm_page(key)
+            try:
+                status = await self._open(page, url)
+                for action in actions:
+                    status = (
+                        await run_action(page, action, self._timeout_ms, self._settle_ms) or status
+                    )
+                jpeg = await self._capture(page, full_page)
+                shot = _shot(viewport, jpeg, page.url, status, color_scheme)
+            except BaseException:
+                await self._drop(key)
+                raise
+            await self._forget(key, page)
+            return shot
+
+    async def _warm_page(self, key: PageKey) -> Page:
+        """The kept page of `key`, or a new one in a new context."""
+        page, browser = self._pages.get(key), self._browser
+        if page is not None and not page.is_closed() and browser and browser.is_connected():
+            try:
+                await page.evaluate("1")  # a browser that just died may not be noticed yet
+                return page
+            except PlaywrightError as exc:
+                log.warning("visuals.warm_page_lost", error=_first_line(exc))
+                await self.close()
+        options = dict(VIEWPORTS[key[0]])
+        if key[1]:
+            options["color_scheme"] = key[1]
         context = await self._new_context(options)
         try:
             page = await context.new_page()
-            page.set_default_timeout(self._timeout_ms)
-            status = await self._open(page, url)
-            for action in actions:
-                status = await run_action(page, action, self._timeout_ms, self._settle_ms) or status
-            jpeg = await self._capture(page, full_page)
-            return _shot(viewport, jpeg, page.url, status, color_scheme)
-        finally:
+        except PlaywrightError as exc:
             await _quietly(context.close())
+            raise ScreenshotError(f"Chromium is not working: {_first_line(exc)}") from None
+        page.set_default_timeout(self._timeout_ms)
+        watch_traffic(page)
+        self._pages[key] = page
+        return page
+
+    async def _forget(self, key: PageKey, page: Page) -> None:
+        """Clear what the shot left (cookies, storage) and park the page on about:blank."""
+        try:
+            await page.evaluate(_FORGET)
+            await page.context.clear_cookies()
+            await page.goto("about:blank")
+        except PlaywrightError:
+            await self._drop(key)
+
+    async def _drop(self, key: PageKey) -> None:
+        page = self._pages.pop(key, None)
+        if page is not None:
+            await _quietly(page.context.close())
 
     async def _new_context(self, options: dict[str, Any]) -> BrowserContext:
         """A fresh context; a browser that died (even if not noticed yet) is launched again."""
@@ -217,6 +266,7 @@ class Screenshotter:
             if self._browser is not None:
                 log.warning("visuals.chromium_died", relaunching=True)
                 await self.close()
+            self._pages.clear()
             self._browser = await self._launch()
             return self._browser
 
