@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     twilio_api_base_url: str = _env(
         "TWILIO_API_BASE_URL", "Base URL of Twilio's REST API.", "https://api.twilio.com"
     )  # type: ignore[assignment]
+    twilio_media_base_url: str | None = _env(
+        "TWILIO_MEDIA_BASE_URL",
+        "Where inbound MediaUrls get the Twilio credentials; empty: TWILIO_API_BASE_URL.",
+    )  # type: ignore[assignment]
     twilio_content_sid_reopen: str | None = _env(
         "TWILIO_CONTENT_SID_REOPEN",
         "Content SID (HX…) of the approved template sent when WhatsApp's 24-hour window "
@@ -365,8 +369,8 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "twilio_api_base_url", "public_url", "anthropic_base_url", "fly_api_base_url",
-        "github_api_base_url", "github_oauth_base_url",
+        "twilio_api_base_url", "twilio_media_base_url", "public_url", "anthropic_base_url",
+        "fly_api_base_url", "github_api_base_url", "github_oauth_base_url",
     )  # fmt: skip
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:

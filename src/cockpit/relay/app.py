@@ -45,6 +45,7 @@ def build_relay(settings: Settings) -> Relay:
         from_=settings.twilio_whatsapp_from or "",
         base_url=settings.twilio_api_base_url,
         timeout=settings.send_timeout_seconds,
+        media_base_url=settings.twilio_media_base_url,
     )
     return Relay(
         settings=settings,

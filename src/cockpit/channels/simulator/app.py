@@ -44,10 +44,13 @@ class PhoneSimulator:
         templates: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] = utcnow,
         trusted_hosts: Sequence[str] = (),
+        api_base_url: str | None = None,
     ) -> None:
         self.account_sid = account_sid
         self.whatsapp_from = to_whatsapp(whatsapp_from)
         self.webhook_url = webhook_url
+        # Where the relay reaches this fake (TWILIO_API_BASE_URL): media URLs point there.
+        self.api_base_url = api_base_url
         self._auth_token = auth_token
         self._contacts = contacts
         self._default_delay = callback_delay
