@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import memory, outbound, relays, soak, turns, visuals_bench, webhook
+from bench import memory, outbound, relays, soak, turns, visuals_bench, voice, webhook
 
 Benchmark = Callable[[list[str]], int]
 
@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "outbound": outbound.main,
     "relays": relays.main,
     "soak": soak.main,
+    "voice": voice.main,
 }
 
 ON_DEMAND = frozenset({"soak"})  # too long for `python -m bench` with no name: run by name

@@ -240,6 +240,21 @@ class Settings(BaseSettings):
         "Tell the phone when Claude's model has not answered for this long; 0: never.",
         60.0,
     )  # type: ignore[assignment]
+    transcriber: Literal["pocketsphinx", "whisper", "off"] = _env(
+        "COCKPIT_TRANSCRIBER",
+        "How hosts turn voice notes into text: pocketsphinx (offline), whisper, or off.",
+        "pocketsphinx",
+    )  # type: ignore[assignment]
+    whisper_model: str = _env(
+        "COCKPIT_WHISPER_MODEL",
+        "Whisper model of COCKPIT_TRANSCRIBER=whisper (tiny, base, small…), fetched on first use.",
+        "base",
+    )  # type: ignore[assignment]
+    voice_max_seconds: float = _env(
+        "COCKPIT_VOICE_MAX_SECONDS",
+        "Longest voice note a host transcribes; longer is refused.",
+        300.0,
+    )  # type: ignore[assignment]
     claude_max_retries: int | None = _env(
         "COCKPIT_CLAUDE_MAX_RETRIES", "Cap on Claude Code's own API retries; empty: its default."
     )  # type: ignore[assignment]

@@ -8,6 +8,10 @@
     │   │   └── UnknownOutcomeError the request may have created the message
     │   └── PermanentSendError      Twilio refused the message for good (error code)
     ├── MediaError                  an image could not be stored or fetched
+    ├── VoiceError                  a voice note could not be turned into text (cockpit/voice/)
+    │   ├── UnheardError            corrupt, empty, or no words recognised
+    │   ├── TooLongError            longer than COCKPIT_VOICE_MAX_SECONDS
+    │   └── SpeechModelError        the recogniser's model could not be loaded or fetched
     ├── HostError                   a user's agent host refused a request
     │   └── HostUnreachableError    the host does not answer (stopped, restarting)
     ├── ProvisionError              a host could not be created, started or removed
@@ -70,6 +74,56 @@ class PermanentSendError(ChannelError):
 
 class MediaError(CockpitError):
     """An image could not be stored, read or fetched."""
+
+
+class VoiceError(CockpitError):
+    """A voice note could not be turned into text; `user_message` says why, plainly."""
+
+    user_message = "I couldn't transcribe that voice note. Please type it instead."
+
+
+class UnheardError(VoiceError):
+    """The note is corrupt, empty, not audio, or the recogniser found no words in it."""
+
+    user_message = "I couldn't hear anything in that voice note."
+
+
+class TooLongError(VoiceError):
+    """The note is longer than the host transcribes (COCKPIT_VOICE_MAX_SECONDS)."""
+
+    def __init__(self, limit_seconds: float):
+        super().__init__(f"voice note longer than {limit_seconds:g} s")
+        self.limit_seconds = limit_seconds
+        self.user_message = (
+            f"That voice note is longer than {_duration(limit_seconds)}, the most I transcribe. "
+            "Please send a shorter one, or type it."
+        )
+
+    def __reduce__(self) -> tuple[type[TooLongError], tuple[float]]:
+        return (TooLongError, (self.limit_seconds,))  # raised in the transcriber's process
+
+
+class SpeechModelError(VoiceError):
+    """The speech model could not be loaded (e.g. Whisper's could not be downloaded)."""
+
+    def __init__(self, model: str, reason: str):
+        super().__init__(f"speech model {model} unavailable: {reason}")
+        self.model, self.reason = model, reason
+        self.user_message = (
+            f"I couldn't load the speech model ({model}) on your workspace: {reason}. "
+            "Please type your message for now."
+        )
+
+    def __reduce__(self) -> tuple[type[SpeechModelError], tuple[str, str]]:
+        return (SpeechModelError, (self.model, self.reason))  # raised in the transcriber's process
+
+
+def _duration(seconds: float) -> str:
+    """`5 minutes`, `90 seconds`: a limit as a person says it."""
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' * (minutes != 1)}"
+    return f"{seconds:g} seconds"
 
 
 class HostError(CockpitError):

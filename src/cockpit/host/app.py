@@ -33,9 +33,11 @@ from cockpit.host.visual_jobs import AutoVisuals
 from cockpit.host.visual_routes import add_visual_routes
 from cockpit.host.visual_service import HostPlaces, HostVisuals
 from cockpit.host.visual_tools import visual_tools
+from cockpit.host.voice_notes import VoiceNotes
 from cockpit.host.waits import AlreadyResolved, Decision, UnknownWait, Waits
 from cockpit.host.worktrees import BadSessionName, WorktreeError, Worktrees, check_name
 from cockpit.log import get_logger
+from cockpit.voice import Hearing
 
 log = get_logger(__name__)
 
@@ -117,6 +119,11 @@ def create_host_app(
     places = HostPlaces(settings, db, events, waits, workspace, data_dir, folders=folders)
     visuals = HostVisuals(places)
     auto = AutoVisuals(visuals)
+    voice = VoiceNotes(
+        Hearing(settings.transcriber, settings.whisper_model, data_dir),
+        events,
+        settings.voice_max_seconds,
+    )
     runner = Runner(
         HostParts(
             settings,
@@ -130,6 +137,7 @@ def create_host_app(
             _claude_env(settings) | dict(claude_env or {}),
             observers=(auto,),
             folders=folders,
+            preparer=voice,
         )
     )
 
@@ -144,6 +152,7 @@ def create_host_app(
         yield
         events.close()
         await runner.close()
+        voice.close()
         await visuals.close()
         db.close()
 

@@ -1,6 +1,6 @@
 """Why a turn failed, said plainly to the user: each kind with its sentence.
 
-Kinds: overloaded, api_error, auth, cli_crash, interrupted, timeout, internal.
+Kinds: overloaded, api_error, auth, cli_crash, interrupted, timeout, internal, voice.
 Claude Code reports Anthropic's HTTP errors in its result (`api_error_status`)
 after its own retries; crashes of the CLI arrive as SDK exceptions.
 """
@@ -80,3 +80,8 @@ def internal(reason: str) -> Failure:
 def _short(text: str | None, limit: int = 160) -> str:
     flat = " ".join(str(text or "unknown reason").split()).rstrip(".")
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def voice(message: str) -> Failure:
+    """A voice note could not be heard; `message` says why (see errors.VoiceError)."""
+    return Failure("voice", message, False)

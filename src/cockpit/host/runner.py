@@ -65,6 +65,14 @@ class TurnObserver(Protocol):
     async def after_turn(self, turn: Turn) -> None: ...
 
 
+class TurnPreparer(Protocol):
+    """Turns a stored turn into the one Claude gets (e.g. a voice note into its
+    transcript), or into the failure the phone gets instead; called when the turn's
+    session gets to it, before Claude starts."""
+
+    async def prepare(self, turn: Turn, cwd: Path) -> Turn | Failure: ...
+
+
 @dataclass
 class HostParts:
     """Everything a turn needs from the host: settings, storage, folders, extra tools."""
@@ -80,6 +88,7 @@ class HostParts:
     claude_env: dict[str, str] = field(default_factory=dict)
     observers: Sequence[TurnObserver] = ()
     folders: Worktrees = field(kw_only=True)  # "main": the workspace; others: worktrees
+    preparer: TurnPreparer | None = field(default=None, kw_only=True)
 
 
 @dataclass
@@ -151,6 +160,10 @@ class Runner:
         self._p.db.set_turn_state(turn.turn_id, "running")
         try:
             cwd = await asyncio.to_thread(self._p.folders.ensure, turn.session)
+            prepared = await self._prepare(turn, running, cwd)
+            if prepared is None:
+                return
+            turn = prepared
             resume = self._p.db.claude_session_id(turn.session)
             # Claude Code starts (or is found running) while the observers look at the folder.
             warming = asyncio.ensure_future(self.clients.acquire(turn.session, cwd, resume))
@@ -184,6 +197,26 @@ class Runner:
             self._running.pop(turn.session, None)
             self._p.waits.forget(turn.turn_id)
             running.done.set()
+
+    async def _prepare(self, turn: Turn, running: _Running, cwd: Path) -> Turn | None:
+        """The turn as Claude gets it; None when it ended here (refused, or stopped)."""
+        if self._p.preparer is None:
+            return turn
+        work = asyncio.ensure_future(self._p.preparer.prepare(turn, cwd))
+        killer = asyncio.ensure_future(running.kill.wait())
+        await asyncio.wait({work, killer}, return_when=asyncio.FIRST_COMPLETED)
+        killer.cancel()
+        if not work.done():  # stopped while a long note was being heard: stop waiting
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+        prepared = work.result() if work.done() and not work.cancelled() else None
+        if isinstance(prepared, Failure):
+            self._finish(turn.turn_id, turn.session, "failed", prepared)
+            return None
+        if prepared is None or running.interrupted:  # /stop while the note was being heard
+            self._finish(turn.turn_id, turn.session, "interrupted", failures.interrupted())
+            return None
+        return prepared
 
     async def _observe(self, turn: Turn, *, after: bool) -> None:
         for observer in self._p.observers:

@@ -29,14 +29,15 @@ if TYPE_CHECKING:
     from cockpit.channels.simulator.app import PhoneSimulator
 
 STATIC = files("cockpit.channels.simulator") / "static"
-ASSETS = {"phone.css": "text/css", "phone.js": "text/javascript"}
+ASSETS = {"phone.css": "text/css", "phone.js": "text/javascript", "voice.js": "text/javascript"}
 MAX_MEDIA_BYTES = 5 * 1024 * 1024  # Twilio's limit for an image
+MAX_AUDIO_BYTES = 16 * 1024 * 1024  # WhatsApp's limit for audio (voice notes)
 MAX_BODY = 4096  # WhatsApp's limit for a text message
 STREAM_SECONDS = 15.0  # streams end now and then, so that a server can always shut down
 
 
 class SendRequest(BaseModel):
-    """A message typed on the page: `media` is an image as a `data:` URL."""
+    """A message typed on the page: `media` is an image or audio as a `data:` URL."""
 
     from_: str = Field(alias="from")
     body: str = Field(default="", max_length=MAX_BODY)
@@ -72,7 +73,12 @@ def page_json(message: SimMessage) -> dict[str, Any]:
         "number": message.number,
         "body": message.body,
         "media": [
-            {"id": m.id, "url": f"/phone/media/{m.id}" if m.data else None} for m in message.media
+            {
+                "id": m.id,
+                "url": f"/phone/media/{m.id}" if m.data else None,
+                "content_type": m.content_type,
+            }
+            for m in message.media
         ],
         "status": message.status,
         "error_code": message.error_code,
@@ -86,17 +92,24 @@ def page_json(message: SimMessage) -> dict[str, Any]:
 
 
 def decode_data_url(data_url: str) -> SimMedia:
-    """An image from a `data:image/...;base64,...` URL; HTTP 422 when it is not one."""
+    """An image or audio from a `data:<type>;base64,...` URL; HTTP 422 when it is not one.
+
+    Audio is what WhatsApp sends for a voice note (`audio/ogg`, Opus) or an audio file
+    (AMR, AAC, MPEG…); a recording's codec parameter (`audio/ogg;codecs=opus`) is dropped."""
     header, _, payload = data_url.partition(",")
-    content_type = header.removeprefix("data:").removesuffix(";base64")
-    if not header.startswith("data:image/") or not header.endswith(";base64"):
-        raise HTTPException(422, "media must be an image as a base64 data: URL")
+    content_type = header.removeprefix("data:").removesuffix(";base64").split(";")[0]
+    if not header.startswith(("data:image/", "data:audio/")) or not header.endswith(";base64"):
+        raise HTTPException(422, "media must be an image or audio as a base64 data: URL")
     try:
         data = base64.b64decode(payload, validate=True)
     except binascii.Error as exc:
         raise HTTPException(422, "media is not valid base64") from exc
-    if not data or len(data) > MAX_MEDIA_BYTES:
-        raise HTTPException(422, "media must be between 1 byte and 5 MB")
+    audio = content_type.startswith("audio/")
+    limit = MAX_AUDIO_BYTES if audio else MAX_MEDIA_BYTES
+    if not data or len(data) > limit:
+        raise HTTPException(
+            422, f"{'audio' if audio else 'an image'} must be 1 byte to {limit >> 20} MB"
+        )
     return SimMedia(id=new_sid("ME"), content_type=content_type, data=data)
 
 
@@ -185,7 +198,7 @@ def _phone_message(sim: PhoneSimulator, payload: SendRequest) -> SimMessage:
     number = phone_number(payload.from_)
     media = [decode_data_url(payload.media)] if payload.media else []
     if not payload.body.strip() and not media:
-        raise HTTPException(422, "a message needs text or an image")
+        raise HTTPException(422, "a message needs text, an image or audio")
     if payload.reply_to and sim.state.get(payload.reply_to) is None:
         raise HTTPException(422, f"no message {payload.reply_to} to reply to")
     names = dict(sim.contacts())

@@ -13,7 +13,7 @@ const state = {
   rendered: new Map(), // sid -> JSON string last drawn
   contacts: [],
   replyTo: null,
-  media: null, // data: URL of the attached image
+  media: null, // data: URL of the attached image or audio
   stream: null,
 };
 
@@ -63,7 +63,8 @@ function delivery(msg) {
 
 function snippet(msg) {
   if (msg.body) return msg.body;
-  return msg.media.length ? "Photo" : "";
+  if (!msg.media.length) return "";
+  return msg.media.some(isAudio) ? "Voice message" : "Photo"; // isAudio: voice.js
 }
 
 function quotedBlock(msg) {
@@ -78,6 +79,7 @@ function quotedBlock(msg) {
 }
 
 function mediaBlock(item, msg) {
+  if (isAudio(item)) return audioBlock(item, msg); // voice.js
   if (item.url) {
     const img = document.createElement("img");
     img.src = item.url;
@@ -292,6 +294,7 @@ function cancelReply() {
 
 function clearMedia() {
   state.media = null;
+  resetAudioPreview(); // voice.js
   $("preview").hidden = true;
   $("attach").value = "";
 }
@@ -332,7 +335,8 @@ async function send() {
 
 function attach(file) {
   if (!file) return;
-  if (!file.type.startsWith("image/")) return notice("Only images can be attached.");
+  if (file.type.startsWith("audio/")) return attachAudio(file); // voice.js
+  if (!file.type.startsWith("image/")) return notice("Only images and audio can be attached.");
   if (file.size > 5 * 1024 * 1024) return notice("Images over 5 MB cannot be sent.");
   const reader = new FileReader();
   reader.addEventListener("load", () => {
