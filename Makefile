@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test lint bench clean
+.PHONY: up test lint bench clean images
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .cockpit .pytest_cache .mypy_cache .ruff_cache
+
+# cockpit-relay:latest and cockpit-host:latest, with Docker or Podman (deploy/images.sh).
+images:
+	bash deploy/images.sh

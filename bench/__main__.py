@@ -10,7 +10,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import memory, outbound, relays, soak, turns, visuals_bench, voice, webhook
+from bench import (
+    images,
+    memory,
+    outbound,
+    relays,
+    soak,
+    takeover,
+    turns,
+    visuals_bench,
+    voice,
+    webhook,
+)
 
 Benchmark = Callable[[list[str]], int]
 
@@ -22,10 +33,13 @@ BENCHMARKS: dict[str, Benchmark] = {
     "outbound": outbound.main,
     "relays": relays.main,
     "soak": soak.main,
+    "takeover": takeover.main,
     "voice": voice.main,
+    "images": images.main,
 }
 
-ON_DEMAND = frozenset({"soak"})  # too long for `python -m bench` with no name: run by name
+# Too long (or needs `make images`) for `python -m bench` with no name: run by name.
+ON_DEMAND = frozenset({"soak", "images", "takeover"})
 
 USAGE = "usage: python -m bench [NAME [OPTIONS]]   (NAME: {names}; NAME --help for options)"
 

@@ -167,12 +167,14 @@ def claude_stack(workdir: Path, **overrides: Any) -> Iterator[ClaudeStack]:
 
 
 def is_done(message: SimMessage) -> bool:
-    """The relay's closing line of a turn: "✅ Done · …" (after "[session] " when several
-    sessions are in use)."""
-    body = message.body
-    if body.startswith("[") and "] " in body:
-        body = body.split("] ", 1)[1]
-    return body.startswith("✅ Done")
+    """The relay's closing line of a turn: "✅ Done · …", on its own or joined to the answer
+    (after "[session] " when several sessions are in use)."""
+    for line in message.body.splitlines():
+        if line.startswith("[") and "] " in line:
+            line = line.split("] ", 1)[1]
+        if line.startswith("✅ Done"):
+            return True
+    return False
 
 
 def stamp(message: SimMessage) -> float:

@@ -14,6 +14,7 @@ import itertools
 import math
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -42,6 +43,7 @@ class Sample:
     latencies: list[float] = field(default_factory=list)
     client_cpu: float = 0.0  # the load generator's CPU use, in cores, while it ran
     first_error: str | None = None
+    errors: Counter[str] = field(default_factory=Counter)  # every failure, by what it was
 
     @property
     def throughput(self) -> float:
@@ -59,14 +61,16 @@ class Sample:
             self.ok += 1
             return
         self.failed += 1
+        described = _describe(response)
+        self.errors[described] += 1
         if self.first_error is None:
-            self.first_error = _describe(response)
+            self.first_error = described
 
 
 def _describe(response: httpx.Response | BaseException) -> str:
     if isinstance(response, httpx.Response):
         return f"HTTP {response.status_code}: {response.text[:200]}"
-    return f"{type(response).__name__}: {response}"
+    return f"{type(response).__name__}: {str(response)[:200]}"
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -11,7 +11,8 @@ on 127.0.0.1, let it settle, and read its resident memory (VmRSS, /proc). Proces
 - bare: `python -m bench.servers bare`, the webhook benchmark's minimal FastAPI app
   under uvicorn, after 20 of the same webhooks;
 - host: `python -m cockpit host` with a fresh workspace, after a `GET /health`
-  (Claude Code is started per turn, so an idle host runs no CLI);
+  (no turn yet, so no Claude Code process; `bench turns` measures the host with
+  live ones);
 - python: `python -c` sleeping, the interpreter alone.
 
 Ratios (relay / bare, host / python) are taken within each run; figures are medians.

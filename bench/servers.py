@@ -19,6 +19,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from cockpit.channels.simulator import PhoneSimulator, create_simulator_app
+from cockpit.config import Settings
 
 WEBHOOK_PATH = "/twilio/messages"
 
@@ -85,7 +86,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.kind == "bare"
         else create_simulator(args)
     )
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    keep_alive = Settings.model_fields["keep_alive_seconds"].default  # as `cockpit relay`
+    uvicorn.run(
+        app, host="127.0.0.1", port=args.port, log_level="warning", timeout_keep_alive=keep_alive
+    )
 
 
 if __name__ == "__main__":

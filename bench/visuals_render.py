@@ -29,7 +29,12 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route as WebRoute
 
 from cockpit.host.visuals import read_changes, render_changes, render_file_diff
-from cockpit.host.visuals.screenshot import CHROMIUM_ARGS, Screenshotter, find_chromium
+from cockpit.host.visuals.screenshot import (
+    CHROMIUM_ARGS,
+    VIEWPORTS,
+    Screenshotter,
+    find_chromium,
+)
 
 GIT = ("git", "-c", "user.name=bench", "-c", "user.email=bench@localhost")
 KINDS = ("py", "ts", "css")
@@ -251,22 +256,48 @@ class ShotTimes:
     cold: float
     warm_mobile: list[float]
     warm_desktop: list[float]
+    before_mobile: list[float]  # the path before issue 15, on the same browser
+    before_desktop: list[float]
 
 
 async def time_screenshots(url: str, warm: int) -> ShotTimes:
-    """A new `Screenshotter`: its first mobile shot, then `warm` mobile and desktop shots."""
+    """A new `Screenshotter`: its first mobile shot, then `warm` mobile and desktop shots;
+    then, with a Chromium launched the same way, as many shots taken as before issue 15."""
     async with Screenshotter() as shooter:
         cold = await _timed_shot(shooter, url, "mobile")
         mobile = [await _timed_shot(shooter, url, "mobile") for _ in range(warm)]
         desktop = [await _timed_shot(shooter, url, "desktop") for _ in range(warm)]
-    return ShotTimes(cold, mobile, desktop)
+    pw, browser = await launch_browser()
+    try:
+        await _timed_old_shot(browser, url, "mobile")  # its cold shot, not counted
+        before_mobile = [await _timed_old_shot(browser, url, "mobile") for _ in range(warm)]
+        before_desktop = [await _timed_old_shot(browser, url, "desktop") for _ in range(warm)]
+    finally:
+        await browser.close()
+        await pw.stop()
+    return ShotTimes(cold, mobile, desktop, before_mobile, before_desktop)
+
+
+async def _timed_old_shot(browser: Browser, url: str, viewport: str) -> float:
+    """The shot before issue 15: a new context and page, load, network idle, fonts, JPEG."""
+    start = time.perf_counter()
+    context = await browser.new_context(**VIEWPORTS[viewport])
+    try:
+        page = await context.new_page()
+        await page.goto(url, wait_until="load")
+        await page.wait_for_load_state("networkidle", timeout=3_000)
+        await page.evaluate("document.fonts ? document.fonts.ready.then(() => true) : true")
+        await page.screenshot(type="jpeg", quality=80)
+    finally:
+        await context.close()
+    return time.perf_counter() - start
 
 
 async def _timed_shot(shooter: Screenshotter, url: str, viewport: str) -> float:
     start = time.perf_counter()
     (shot,) = await shooter.shoot(url, viewports=(viewport,))
     seconds = time.perf_counter() - start
-    if shot.width not in (780, 1440):
+    if shot.width not in (780, 1440, 2880):
         raise RuntimeError(f"unexpected screenshot width {shot.width}")
     return seconds
 

@@ -77,6 +77,10 @@ def shot_table(result: Result) -> list[str]:
     cold = [s.cold for s in shots]
     mobile = [_med(s.warm_mobile) for s in shots]
     desktop = [_med(s.warm_desktop) for s in shots]
+    before_m = [_med(s.before_mobile) for s in shots]
+    before_d = [_med(s.before_desktop) for s in shots]
+    ratio_m = [_med(s.warm_mobile) / _med(s.before_mobile) for s in shots]
+    ratio_d = [_med(s.warm_desktop) / _med(s.before_desktop) for s in shots]
     return [
         "### Screenshots with the host's `Screenshotter` (seconds)",
         "",
@@ -88,7 +92,22 @@ def shot_table(result: Result) -> list[str]:
         f"| {_list(mobile)} |",
         f"| warm, desktop 1440×900 (median of {result.opts.warm} per run) | {_med(desktop):.2f} "
         f"| {_list(desktop)} |",
+        *_shot_baseline_rows(result.opts.warm, before_m, before_d, ratio_m, ratio_d),
         "",
+    ]
+
+
+def _shot_baseline_rows(
+    warm: int, mobile: list[float], desktop: list[float], rm: list[float], rd: list[float]
+) -> list[str]:
+    """The same run's shots taken as before issue 15, and warm ÷ before within each run."""
+    return [
+        f"| before issue 15 (new context, network idle), mobile, warm Chromium (median of {warm}) "
+        f"| {_med(mobile):.2f} | {_list(mobile)} |",
+        f"| before issue 15, desktop, warm Chromium (median of {warm}) "
+        f"| {_med(desktop):.2f} | {_list(desktop)} |",
+        f"| warm mobile ÷ before, within each run | {_med(rm):.2f} | {_list(rm)} |",
+        f"| warm desktop ÷ before, within each run | {_med(rd):.2f} | {_list(rd)} |",
     ]
 
 

@@ -51,7 +51,21 @@ def one_line(run: Run) -> str:
         f"(ratio {ratio(run):.2f}); p50/p99 bare {_p50(lat['bare']):.1f}/{_p99(lat['bare']):.1f} "
         f"relay {_p50(lat['relay']):.1f}/{_p99(lat['relay']):.1f} ms; "
         f"relay caught up in {run.drain_seconds:.1f} s"
+        + "".join(f"; FAILED {line}" for line in failures([run], label=False))
     )
+
+
+def failures(runs: list[Run], *, label: bool = True) -> list[str]:
+    """Every failed request of `runs`: run, phase, target, what the answer was, how often."""
+    lines = []
+    for index, run in enumerate(runs, 1):
+        for phase in ("throughput", "latency"):
+            for target, sample in getattr(run, phase).items():
+                lines += [
+                    f"{f'run {index} ' if label else ''}{phase} {target}: {what} ×{n}"
+                    for what, n in sorted(sample.errors.items())
+                ]
+    return lines
 
 
 def _verdict(ok: bool) -> str:
@@ -111,6 +125,7 @@ def database_section(result: DatabaseResult, opts: Options) -> str:
         f"the {opts.requests} echo replies and take their status callbacks; replies whose "
         f"`read` callback never reached it (all runs): {sum(r.missing_callbacks for r in runs)}"
     )
+    lines += [f"  - failed: {line}" for line in failures(runs)]
     return "\n".join(lines) + "\n" + aborted
 
 

@@ -71,7 +71,7 @@ def _postgres_template() -> Iterator[str]:
 TABLES = (
     "prompts", "turns", "host_links", "outbound_messages", "inbound_messages", "media",
     "user_secrets", "user_data_keys", "github_deliveries", "github_repos", "users",
-    "heartbeats", "phone_codes",
+    "heartbeats", "phone_codes", "phone_proofs", "throttle_hits", "web_signins",
 )  # fmt: skip
 
 

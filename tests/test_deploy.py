@@ -82,3 +82,31 @@ def test_the_relay_provisions_hosts_in_the_host_app_from_its_registry() -> None:
     assert relay_env["FLY_APP"] == hosts["app"]
     assert relay_env["COCKPIT_HOST_IMAGE"].startswith(f"registry.fly.io/{hosts['app']}:")
     assert relay_env["COCKPIT_FLY_REGION"] == hosts["primary_region"]
+
+
+def _copied(dockerfile: str) -> set[str]:
+    """Every repository path a Dockerfile's COPY lines take from the build context."""
+    sources: set[str] = set()
+    for line in re.findall(r"^COPY (.+)$", dockerfile, re.M):
+        sources.update(line.split()[:-1])
+    return sources
+
+
+def test_the_build_context_holds_every_file_the_dockerfiles_copy() -> None:
+    """.dockerignore lets through each COPY source (else `make images` stops), and it exists."""
+    allowed = {
+        line[1:] for line in (DEPLOY.parent / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    }  # fmt: skip
+    for name in ("Dockerfile.relay", "Dockerfile.host"):
+        for source in _copied((DEPLOY / name).read_text()):
+            assert source in allowed, f"{name} copies {source}, which .dockerignore leaves out"
+            assert (DEPLOY.parent / source).exists(), source
+
+
+def test_the_default_mcp_servers_are_commands_the_host_image_installs() -> None:
+    """Each server in deploy/host.mcp.json runs a program Dockerfile.host puts on PATH."""
+    servers = json.loads((DEPLOY / "host.mcp.json").read_text())["mcpServers"]
+    dockerfile = (DEPLOY / "Dockerfile.host").read_text()
+    for server in servers.values():
+        assert f"/usr/local/bin/{server['command']}" in dockerfile, server["command"]

@@ -25,6 +25,8 @@ users_app = typer.Typer(help="Manage the people who may use the relay.", no_args
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 github_app = typer.Typer(help="Connect GitHub repositories and tokens.", no_args_is_help=True)
+secrets_app = typer.Typer(help="Users' encrypted secrets.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
 app.add_typer(github_app, name="github")
 console = Console()
 err = Console(stderr=True)
@@ -61,17 +63,23 @@ def up(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
         application, simulator = create_local_app(settings)
     except (ConfigError, StoreError) as exc:
         raise _fail(exc) from None
-    if settings.agent == "claude" and settings.anthropic_api_key is None:
+    if settings.agent == "claude" and not (
+        settings.anthropic_api_key or settings.claude_code_oauth_token
+    ):
         console.print(
-            "[yellow]ANTHROPIC_API_KEY is not set: Claude will answer that the key was refused."
-            " Put it in .env, or run with COCKPIT_AGENT=echo to try the echo agent.[/yellow]"
+            "[yellow]Neither ANTHROPIC_API_KEY nor CLAUDE_CODE_OAUTH_TOKEN is set: every message"
+            " will be answered that Claude has no credential. Put one in .env (a token comes from"
+            " `claude setup-token`), or run with COCKPIT_AGENT=echo to try the echo agent.[/yellow]"
         )
     if simulator is not None:
         console.print(f"Phone simulator: [bold]{settings.public_url}/phone[/bold]")
     else:
         console.print(f"Set Twilio's webhook to [bold]{settings.public_url}/twilio/messages[/bold]")
     console.print(f"Data in {settings.data_dir.resolve()} · agent: {settings.agent} · Ctrl-C stops")
-    uvicorn.run(application, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+    uvicorn.run(
+        application, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5,
+        timeout_keep_alive=settings.keep_alive_seconds,
+    )  # fmt: skip
 
 
 @app.command()
@@ -81,10 +89,18 @@ def relay(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
 
     settings = _settings()
     try:
-        application = create_relay_app(build_relay(settings), production=True)
-    except ConfigError as exc:
+        parts = build_relay(settings)
+        parts.db.check()  # a damaged SQLite file must not acknowledge webhooks
+        application = create_relay_app(parts, production=True)
+    except (ConfigError, StoreError) as exc:
         raise _fail(exc) from None
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    # uvicorn's default (5 s) equals common clients' idle expiry (httpx: 5 s): a request sent
+    # on a connection the server is just closing is reset, a webhook lost (decision 0023).
+    # SIGTERM: open requests get 3 s, then the workers hand their work over (app.py).
+    uvicorn.run(
+        application, host=host, port=port, log_level="warning",
+        timeout_keep_alive=settings.keep_alive_seconds, timeout_graceful_shutdown=3,
+    )  # fmt: skip
 
 
 @app.command()
@@ -97,7 +113,7 @@ def host(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
     settings = _settings()
     try:
         asyncio.run(serve_host(settings, host, port))
-    except ConfigError as exc:
+    except (ConfigError, StoreError) as exc:  # StoreError: host.db from a newer cockpit
         raise _fail(exc) from None
 
 
@@ -118,24 +134,47 @@ def users_add(
     repo: Annotated[
         Path | None, typer.Option("--repo", help="Existing git repository to work in.")
     ] = None,
+    claude: Annotated[
+        bool,
+        typer.Option(
+            "--claude",
+            help="Ask for the person's Anthropic API key or Claude subscription token "
+            "(`claude setup-token`), hidden, and store it encrypted for their host.",
+        ),
+    ] = False,
 ) -> None:
     """Register a person so the relay accepts their messages."""
-    from cockpit.store import users
+    from cockpit.core.signup import claude_credential
+    from cockpit.store import secrets, users
     from cockpit.store.db import Database
     from cockpit.store.migrate import upgrade
 
     settings = _settings()
+    credential = None
+    if claude:
+        try:
+            settings.load_secret_key()  # the relay's key: never a new one (docs/secrets.md)
+        except ConfigError as exc:
+            raise _fail(exc) from None
+        typed = typer.prompt("API key or subscription token", hide_input=True)
+        try:
+            credential = claude_credential(typed)
+        except ValueError as exc:
+            raise _fail(exc) from None
     upgrade(settings.effective_database_url)
+    db = Database(settings.effective_database_url)
     try:
-        user = users.add_user(
-            Database(settings.effective_database_url),
-            phone,
-            name,
-            str(repo.resolve()) if repo else None,
-        )
+        user = users.add_user(db, phone, name, str(repo.resolve()) if repo else None)
     except (ValueError, users.UserExistsError) as exc:
         raise _fail(exc) from None
-    console.print(f"Added {user.name} ({user.phone}).")
+    said = ""
+    if credential is not None and settings.secret_key is not None:
+        kind, value = credential
+        secret = secrets.CLAUDE_OAUTH_TOKEN if kind == "oauth_token" else secrets.ANTHROPIC_API_KEY
+        secrets.put_secret(db, user.id, secret, value, key=settings.secret_key)
+        label = "subscription token" if kind == "oauth_token" else "API key"
+        said = f" with their Claude {label} (…{secrets.hint_of(value)})"
+    console.print(f"Added {user.name} ({user.phone}){said}.")
 
 
 @users_app.command("list")
@@ -315,3 +354,35 @@ def doctor() -> None:
     console.print(render(results))
     if any(not r.ok for r in results):
         sys.exit(1)
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-wrap every user's data key under COCKPIT_SECRET_KEY (the new key), from
+    COCKPIT_SECRET_KEY_PREVIOUS (the old one); relays with both keep working meanwhile."""
+    from cockpit.store import secrets
+    from cockpit.store.db import Database
+
+    settings = _settings()
+    new, old = settings.secret_key, settings.secret_key_previous
+    if new is None or old is None:
+        raise _fail(ValueError(
+            "Set COCKPIT_SECRET_KEY to the new key and COCKPIT_SECRET_KEY_PREVIOUS to the old "
+            "one (docs/secrets.md, Rotating the key)."
+        ))  # fmt: skip
+    if new.get_secret_value() == old.get_secret_value():
+        raise _fail(ValueError("COCKPIT_SECRET_KEY and COCKPIT_SECRET_KEY_PREVIOUS are the same."))
+    db = Database(settings.effective_database_url)
+    try:
+        done = secrets.rewrap(db, new=new, previous=old)
+    except StoreError as exc:
+        raise _fail(exc) from None
+    finally:
+        db.dispose()
+    console.print(f"Re-wrapped {done.moved} data key(s); {done.current} already used the new key.")
+    if done.unreadable:
+        ids = ", ".join(str(i) for i in done.unreadable)
+        raise _fail(ValueError(
+            f"The data keys of user(s) {ids} open with neither key; their secrets stay unreadable."
+        ))  # fmt: skip
+    console.print("Done: remove COCKPIT_SECRET_KEY_PREVIOUS from every relay and restart them.")

@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from cockpit.core.phone import normalize_e164
 from cockpit.errors import ConfigError
 
+TWILIO_API = "https://api.twilio.com"
+
 
 def _env(name: str, help_: str, default: object = None) -> object:
     return Field(default=default, validation_alias=AliasChoices(name), description=help_)
@@ -45,6 +47,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = _env(
         "COCKPIT_SECRET_KEY",
         "Key that signs media URLs and wraps user secrets; `cockpit up` makes one.",
+    )  # type: ignore[assignment]
+    secret_key_previous: SecretStr | None = _env(
+        "COCKPIT_SECRET_KEY_PREVIOUS",
+        "During a key rotation only: the old COCKPIT_SECRET_KEY, still accepted for users' "
+        "secrets and page sessions until `cockpit secrets rotate` has re-wrapped every data key.",
     )  # type: ignore[assignment]
     allowed_numbers: Annotated[list[str], NoDecode] = _env(
         "COCKPIT_ALLOWED_NUMBERS",
@@ -75,10 +82,47 @@ class Settings(BaseSettings):
         "TWILIO_MEDIA_BASE_URL",
         "Where inbound MediaUrls get the Twilio credentials; empty: TWILIO_API_BASE_URL.",
     )  # type: ignore[assignment]
+    twilio_content_base_url: str | None = _env(
+        "TWILIO_CONTENT_BASE_URL",
+        "Base URL of Twilio's Content API (buttons); empty: https://content.twilio.com, or "
+        "TWILIO_API_BASE_URL when that is not Twilio's (the simulator serves both).",
+    )  # type: ignore[assignment]
+    twilio_messaging_base_url: str | None = _env(
+        "TWILIO_MESSAGING_BASE_URL",
+        "Base URL of Twilio's typing indicator API; empty: https://messaging.twilio.com, or "
+        "TWILIO_API_BASE_URL when that is not Twilio's.",
+    )  # type: ignore[assignment]
+    buttons: bool = _env(
+        "COCKPIT_BUTTONS",
+        "Send approvals and questions with tap buttons or a list (Content API); off: "
+        "numbered text.",
+        True,
+    )  # type: ignore[assignment]
+    typing_indicator: bool = _env(
+        "COCKPIT_TYPING_INDICATOR",
+        'Show WhatsApp\'s typing… while Claude works instead of an "👀 on it" message.',
+        True,
+    )  # type: ignore[assignment]
+    typing_renew_seconds: float = _env(
+        "COCKPIT_TYPING_RENEW_SECONDS",
+        "Renew the typing indicator this often while Claude works (WhatsApp drops it at 25 s).",
+        20.0,
+    )  # type: ignore[assignment]
+    merge_seconds: float = _env(
+        "COCKPIT_MERGE_SECONDS",
+        "How long Claude's answer waits for its change summary and ✅ line, to go as one message.",
+        3.0,
+    )  # type: ignore[assignment]
     twilio_content_sid_reopen: str | None = _env(
         "TWILIO_CONTENT_SID_REOPEN",
         "Content SID (HX…) of the approved template sent when WhatsApp's 24-hour window "
         "is closed; empty: messages are held until the user writes.",
+    )  # type: ignore[assignment]
+    twilio_content_sid_verify: str | None = _env(
+        "TWILIO_CONTENT_SID_VERIFY",
+        "Content SID (HX…) of an approved authentication template with the code as {{1}}; "
+        "set: the pages send codes to the phone to type; empty: the person sends the code "
+        "shown on the page from WhatsApp (click-to-chat).",
     )  # type: ignore[assignment]
     window_margin_seconds: float = _env(
         "COCKPIT_WINDOW_MARGIN_SECONDS",
@@ -88,6 +132,11 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = _env(
         "ANTHROPIC_API_KEY",
         "Anthropic API key of hosts whose user gave none at signup (`users add` users).",
+    )  # type: ignore[assignment]
+    claude_code_oauth_token: SecretStr | None = _env(
+        "CLAUDE_CODE_OAUTH_TOKEN",
+        "Claude subscription token (from `claude setup-token`) of hosts whose user gave no "
+        "credential; for one person's own use (a service for many uses API keys).",
     )  # type: ignore[assignment]
     anthropic_base_url: str | None = _env(
         "ANTHROPIC_BASE_URL", "Anthropic API address handed to Claude Code (empty: Anthropic's)."
@@ -110,22 +159,41 @@ class Settings(BaseSettings):
         "COCKPIT_RETRY_MAX_SECONDS", "Longest delay between two tries of a send.", 300.0
     )  # type: ignore[assignment]
     send_timeout_seconds: float = _env(
-        "COCKPIT_SEND_TIMEOUT_SECONDS", "HTTP timeout of one call to Twilio's API.", 15.0
+        "COCKPIT_SEND_TIMEOUT_SECONDS",
+        "HTTP timeout of one call to Twilio's API (keep it at most COCKPIT_SEND_LEASE_SECONDS).",
+        10.0,
     )  # type: ignore[assignment]
     host_lease_seconds: float = _env(
         "COCKPIT_HOST_LEASE_SECONDS",
         "How long a relay holds the right to follow a user's host unrenewed; then another may.",
-        15.0,
+        10.0,
     )  # type: ignore[assignment]
     send_lease_seconds: float = _env(
         "COCKPIT_SEND_LEASE_SECONDS",
-        "How long a relay owns a message it is sending before another may reconcile it.",
-        60.0,
+        "How long a relay's claim on a send lasts unrenewed; then another reconciles it.",
+        10.0,
     )  # type: ignore[assignment]
     inbox_lease_seconds: float = _env(
         "COCKPIT_INBOX_LEASE_SECONDS",
-        "How long a relay owns an inbound message it is handling before another may take it.",
-        300.0,
+        "How long a relay's claim on an inbound message lasts unrenewed; then another takes it.",
+        10.0,
+    )  # type: ignore[assignment]
+    claim_lease_seconds: float = _env(
+        "COCKPIT_CLAIM_LEASE_SECONDS",
+        "How long a relay's claim on a status look-up, GitHub delivery or signup setup lasts"
+        " unrenewed; then another relay takes the work over.",
+        10.0,
+    )  # type: ignore[assignment]
+    lease_renew_seconds: float = _env(
+        "COCKPIT_LEASE_RENEW_SECONDS",
+        "How often a live relay renews all its claims (at most a third of the shortest lease).",
+        3.0,
+    )  # type: ignore[assignment]
+    shutdown_seconds: float = _env(
+        "COCKPIT_SHUTDOWN_SECONDS",
+        "On SIGTERM, how long in-flight sends and messages may finish before their claims are"
+        " handed to the other relays.",
+        4.0,
     )  # type: ignore[assignment]
     order_timeout_seconds: float = _env(
         "COCKPIT_ORDER_TIMEOUT_SECONDS",
@@ -142,6 +210,18 @@ class Settings(BaseSettings):
     )  # type: ignore[assignment]
     max_request_bytes: int = _env(
         "COCKPIT_MAX_REQUEST_BYTES", "Largest webhook body accepted; larger gets 413.", 65536
+    )  # type: ignore[assignment]
+    database_wait_seconds: float = _env(
+        "COCKPIT_DATABASE_WAIT_SECONDS",
+        "How long a request waits for the database (SQLite: its turn to write, or a lock "
+        "another process holds) before it is answered 503; keep it under Twilio's 15 s.",
+        5.0,
+    )  # type: ignore[assignment]
+    keep_alive_seconds: int = _env(
+        "COCKPIT_KEEP_ALIVE_SECONDS",
+        "How long the relay keeps an idle HTTP connection open; longer than its clients' "
+        "and proxies' own idle limits, so no request meets a connection being closed.",
+        75,
     )  # type: ignore[assignment]
     poll_seconds: float = _env(
         "COCKPIT_POLL_SECONDS",
@@ -369,7 +449,10 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 12 characters (or empty: /admin off)")
         return value
 
-    @field_validator("heartbeat_seconds", "status_check_seconds")
+    @field_validator(
+        "heartbeat_seconds", "status_check_seconds", "lease_renew_seconds",
+        "inbox_lease_seconds", "send_lease_seconds", "host_lease_seconds", "claim_lease_seconds",
+    )  # fmt: skip
     @classmethod
     def _positive(cls, value: float) -> float:
         if value <= 0:
@@ -386,6 +469,7 @@ class Settings(BaseSettings):
     @field_validator(
         "twilio_api_base_url", "twilio_media_base_url", "public_url", "anthropic_base_url",
         "fly_api_base_url", "github_api_base_url", "github_oauth_base_url",
+        "twilio_content_base_url", "twilio_messaging_base_url",
     )  # fmt: skip
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
@@ -400,10 +484,35 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'cockpit.db').resolve()}"
 
+    def twilio_base(self, api: Literal["content", "messaging"]) -> str:
+        """Base URL of Twilio's Content or Messaging API: the setting, else Twilio's own
+        unless TWILIO_API_BASE_URL points elsewhere (the simulator serves every API)."""
+        chosen = (
+            self.twilio_content_base_url if api == "content" else self.twilio_messaging_base_url
+        )
+        if chosen:
+            return chosen
+        if self.twilio_api_base_url != TWILIO_API:
+            return self.twilio_api_base_url
+        return f"https://{api}.twilio.com"
+
+    @property
+    def renew_every(self) -> float:
+        """How often the heartbeat renews claims: `COCKPIT_LEASE_RENEW_SECONDS`, but at
+        least three times per shortest lease, so one missed renewal loses nothing."""
+        shortest = min(self.inbox_lease_seconds, self.send_lease_seconds,
+                       self.host_lease_seconds, self.claim_lease_seconds)  # fmt: skip
+        return min(self.lease_renew_seconds, shortest / 3)
+
     @property
     def uses_twilio(self) -> bool:
         """True when real Twilio credentials are configured."""
         return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def secret_keyring(self) -> list[SecretStr]:
+        """The secret key first (it wraps anything new), then the previous one if rotating."""
+        return [k for k in (self.secret_key, self.secret_key_previous) if k is not None]
 
     def require(self, *names: str) -> None:
         """Fail with one message naming every missing setting among `names`."""
@@ -433,7 +542,7 @@ class Settings(BaseSettings):
             return
         path = self.data_dir / "secret_key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
         self.secret_key = SecretStr(path.read_text().strip())
@@ -458,6 +567,7 @@ _SECRET_NAMES = {
     "COCKPIT_SECRET_KEY", "TWILIO_AUTH_TOKEN", "ANTHROPIC_API_KEY", "COCKPIT_ADMIN_PASSWORD",
     "FLY_API_TOKEN", "GITHUB_CLIENT_SECRET", "COCKPIT_INVITE_CODES", "COCKPIT_GIT_TOKEN",
     "COCKPIT_METRICS_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN", "COCKPIT_SECRET_KEY_PREVIOUS",
 }  # fmt: skip
 
 

@@ -88,8 +88,72 @@ def _claude_check(_settings: Settings) -> CheckResult:
     return CheckResult("claude code", True, out)
 
 
+_BOTH_FIXES = (
+    "Set ANTHROPIC_API_KEY=sk-ant-api03-… (console.anthropic.com) or "
+    "CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-… (run `claude setup-token`) in .env."
+)
+
+
+def _credential_check(settings: Settings) -> CheckResult:
+    """The operator's Claude credential: present and well formed."""
+    from cockpit.core.signup import claude_credential
+
+    if settings.agent != "claude":
+        return CheckResult("claude credential", True, f"not needed by the {settings.agent} agent")
+    given = [(name, value.get_secret_value()) for name, value in (
+        ("ANTHROPIC_API_KEY", settings.anthropic_api_key),
+        ("CLAUDE_CODE_OAUTH_TOKEN", settings.claude_code_oauth_token),
+    ) if value is not None]  # fmt: skip
+    if not given:
+        return CheckResult("claude credential", False,
+                           "neither ANTHROPIC_API_KEY nor CLAUDE_CODE_OAUTH_TOKEN is set: "
+                           "hosts without their user's own credential cannot answer",
+                           _BOTH_FIXES)  # fmt: skip
+    for name, value in given:
+        kind = "oauth_token" if name == "CLAUDE_CODE_OAUTH_TOKEN" else "api_key"
+        try:
+            found, _ = claude_credential(value)
+        except ValueError:
+            found = ""
+        if found != kind:
+            return CheckResult("claude credential", False, f"{name} is malformed", _BOTH_FIXES)
+    return CheckResult("claude credential", True, ", ".join(name for name, _ in given))
+
+
+def _twilio_check(settings: Settings) -> CheckResult:
+    """With Twilio configured: its credentials work and the sender is on the account."""
+    import asyncio
+
+    from cockpit.channels.twilio import check_account
+    from cockpit.core.signup import is_sandbox
+    from cockpit.errors import PermanentSendError, TransientSendError
+
+    if not (settings.uses_twilio and settings.twilio_whatsapp_from):
+        return CheckResult("twilio", True, "not configured")
+    assert settings.twilio_account_sid and settings.twilio_auth_token
+    try:
+        detail = asyncio.run(check_account(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token.get_secret_value(),
+            sender=settings.twilio_whatsapp_from, base_url=settings.twilio_api_base_url,
+            sandbox=is_sandbox(settings.twilio_whatsapp_from, settings.twilio_sandbox_keyword),
+        ))  # fmt: skip
+    except PermanentSendError as exc:
+        return CheckResult("twilio", False, str(exc), _TWILIO_FIX)
+    except (TransientSendError, ValueError) as exc:
+        return CheckResult("twilio", False, str(exc), "Check TWILIO_API_BASE_URL and the network.")
+    return CheckResult("twilio", True, detail)
+
+
+_TWILIO_FIX = (
+    "Copy the Account SID and Auth Token from console.twilio.com; TWILIO_WHATSAPP_FROM must "
+    "be a WhatsApp sender of that account (docs/deploy.md)."
+)
+
+
 CHECKS: list[Callable[[Settings], CheckResult]] = [
-    _settings_check, _database_check, _chromium_check, _claude_check,
+    _settings_check, _database_check, _chromium_check, _claude_check, _credential_check,
+    _twilio_check,
 ]  # fmt: skip
 
 

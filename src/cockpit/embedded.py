@@ -37,6 +37,7 @@ def prepare_local(settings: Settings, host: str, port: int) -> None:
 def create_local_app(settings: Settings) -> tuple[FastAPI, PhoneSimulator | None]:
     """The relay app, with the phone simulator mounted when Twilio is not configured."""
     relay = build_relay(settings)
+    relay.db.check()  # a damaged SQLite file must not acknowledge webhooks (StoreError)
     if users.list_users(relay.db) == []:
         users.add_user(relay.db, DEMO_PHONE, DEMO_NAME)
     simulator = None
@@ -59,6 +60,14 @@ def create_local_app(settings: Settings) -> tuple[FastAPI, PhoneSimulator | None
 
 
 def _templates(settings: Settings) -> dict[str, str]:
-    """The WhatsApp templates the simulator knows: the one that re-opens the window."""
-    sid = settings.twilio_content_sid_reopen
-    return {sid: REOPEN_TEXT} if sid else {}
+    """The WhatsApp templates the simulator knows: the one that re-opens the window, and
+    the authentication template when one is configured (codes typed on the pages)."""
+    known = {}
+    if settings.twilio_content_sid_reopen:
+        known[settings.twilio_content_sid_reopen] = REOPEN_TEXT
+    if settings.twilio_content_sid_verify:
+        known[settings.twilio_content_sid_verify] = VERIFY_TEXT
+    return known
+
+
+VERIFY_TEXT = "{{1}} is your verification code. For your security, do not share this code."

@@ -3,6 +3,7 @@
     CockpitError                    everything raised on purpose by cockpit
     ├── ConfigError                 a setting is missing or malformed (start-up)
     ├── StoreError                  the database refused or is unreachable
+    │   └── NewerSchemaError        host.db is from a newer cockpit (host/db_schema.py)
     ├── ChannelError                sending through Twilio (or the simulator) failed
     │   ├── TransientSendError      429, 5xx, connection refused: try again later
     │   │   └── UnknownOutcomeError the request may have created the message
@@ -38,6 +39,10 @@ class ConfigError(CockpitError):
 
 class StoreError(CockpitError):
     """The database refused an operation or cannot be reached."""
+
+
+class InvalidDataError(StoreError):
+    """The database refused a value (too long, out of range): the same request fails again."""
 
 
 class ChannelError(CockpitError):

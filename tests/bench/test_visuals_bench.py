@@ -36,6 +36,7 @@ def test_visuals_benchmark_renders_diffs_and_takes_screenshots(tmp_path: Path) -
     assert status == 0, text
     assert "| 6 | " in text and "(1 picture(s))" in text and "(6 pages)" in text
     assert "| cold: new Screenshotter" in text
+    assert "| warm mobile ÷ before, within each run |" in text
     assert "diff2html baseline not run: --skip-diff2html" in text
 
 

@@ -157,3 +157,79 @@ def test_screenshot_of_a_conversation(page: Any, stack: Stack) -> None:
     )
     page.screenshot(path=str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def _content(stack: Stack, kind: str, variables: str) -> str:
+    """Send a Content API message of `kind` to Ada; its message SID."""
+    from cockpit.core import interactive
+
+    hx = stack.client.post("/v1/Content", json=interactive.definition(kind)).json()["sid"]
+    sent = stack.send(body=None, ContentSid=hx, ContentVariables=variables)
+    assert sent.status_code == 201, sent.text
+    return str(sent.json()["sid"])
+
+
+def test_tapping_a_quick_reply_button_posts_its_payload(page: Any, stack: Stack) -> None:
+    """Buttons show under the bubble; a tap posts ButtonPayload, ButtonText and Body."""
+    from cockpit.core import interactive
+
+    sid = _content(stack, "approval", interactive.approval("ap_7", "Run `ls`?").variables_json())
+    page.locator(".action", has_text="Allow for session").click()
+    (hit,) = wait_until(stack.receiver.webhooks)
+    assert hit.is_signed() and hit.params["ButtonPayload"] == "ap_7:allow_session"
+    assert hit.params["ButtonText"] == hit.params["Body"] == "Allow for session"
+    assert hit.params["OriginalRepliedMessageSid"] == sid
+    assert page.locator(".actions .action").count() == 3
+
+
+def test_a_list_picker_opens_its_items_and_a_choice_is_sent(page: Any, stack: Stack) -> None:
+    """The list's button opens its items; choosing one posts that item's id."""
+    from cockpit.core import interactive
+
+    options = ["PostgreSQL", "SQLite", "MySQL", "DuckDB"]
+    asked = interactive.question("q_5", "Which database?", options)
+    assert asked is not None
+    _content(stack, asked.kind, asked.variables_json())
+    page.locator(".list-open").click()
+    page.locator(".sheet-item", has_text="DuckDB").click()
+    (hit,) = wait_until(stack.receiver.webhooks)
+    assert (hit.params["ButtonPayload"], hit.params["Body"]) == ("q_5:4", "DuckDB")
+    assert page.locator("#sheet").is_hidden()
+
+
+def test_the_header_says_typing_while_the_indicator_is_live(page: Any, stack: Stack) -> None:
+    """A typing indicator call shows "typing…" in the header; the next message ends it."""
+    inbound = stack.phone_send("run it")["sid"]
+    stack.client.post(
+        "/v2/Indicators/Typing.json", data={"messageId": inbound, "channel": "whatsapp"}
+    )
+    page.wait_for_function("document.getElementById('conn').textContent === 'typing…'")
+    stack.send(body="Done.")
+    page.wait_for_function("document.getElementById('conn').textContent === 'online'")
+
+
+@pytest.mark.parametrize("width", [390, 1440])
+def test_the_time_never_overlaps_a_short_message(browser: Any, stack: Stack, width: int) -> None:
+    """On "1", "👀 on it" and "Let me look." the time sits beside the text, not on it."""
+    stack.phone_send("1")
+    for body in ("👀 on it", "Let me look."):
+        stack.send(body=body)
+    context = browser.new_context(viewport={"width": width, "height": 800}, device_scale_factor=2)
+    tab = context.new_page()
+    tab.goto(f"{stack.url}/phone?number={ADA}")
+    tab.wait_for_function("document.querySelectorAll('.bubble').length === 3")
+    wait_until(lambda: tab.locator(".bubble.out[data-status='delivered']").count() == 1)
+    overlaps = tab.evaluate(
+        """() => [...document.querySelectorAll('.bubble')].map((bubble) => {
+          const range = document.createRange();
+          const text = bubble.querySelector('.text');
+          range.setStart(text, 0);
+          range.setEnd(text, text.childNodes.length - 1);  // the words, not the spacer
+          const words = range.getBoundingClientRect();
+          const time = bubble.querySelector('.meta').getBoundingClientRect();
+          return words.right > time.left && words.bottom > time.top;
+        })"""
+    )
+    tab.screenshot(path=f"/tmp/phone-short-{width}.png")
+    context.close()
+    assert overlaps == [False, False, False]

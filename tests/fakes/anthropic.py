@@ -315,6 +315,7 @@ class AnthropicFake:
         self.url = ""
         self.requests: list[Body] = []
         self.api_keys: list[str] = []  # the `x-api-key` of each request, in order
+        self.authorizations: list[str] = []  # the `Authorization` header (OAuth tokens)
         self.side_requests: list[Body] = []
         self.unknown: list[str] = []
         self.unscripted: list[Body] = []
@@ -353,6 +354,7 @@ class AnthropicFake:
         body: Body = await request.json()
         self.requests.append(body)
         self.api_keys.append(request.headers.get("x-api-key", ""))
+        self.authorizations.append(request.headers.get("authorization", ""))
         if is_side_request(body):
             self.side_requests.append(body)
             return self._answer(body, Say(text="OK"))

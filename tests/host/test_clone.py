@@ -45,3 +45,23 @@ def test_a_workspace_with_files_is_left_as_it_is(tmp_path: Path) -> None:
     (workspace / "notes.txt").write_text("mine")
     ensure_repo(workspace, "http://127.0.0.1:9/nowhere", TOKEN)
     assert (workspace / "notes.txt").read_text() == "mine" and (workspace / ".git").is_dir()
+
+
+def test_a_changed_repository_is_cloned_afresh_and_the_old_one_kept(tmp_path: Path) -> None:
+    """A workspace cloned from one repository, started with another, becomes a clone of the
+    new one; the old clone's branches and uncommitted work are saved in a bundle first."""
+    with git_server(tmp_path / "git", TOKEN) as server:
+        server.add_repo("grace/compiler", {"README.md": "# compiler\n"})
+        server.add_repo("grace/linker", {"LINKER.md": "# linker\n"})
+        workspace, kept = tmp_path / "ws", tmp_path / "previous"
+        ensure_repo(workspace, f"{server.url}/grace/compiler", TOKEN)
+        (workspace / "notes.txt").write_text("unsaved work\n")
+        assert ensure_repo(workspace, f"{server.url}/grace/compiler", TOKEN) is False
+        assert ensure_repo(workspace, f"{server.url}/grace/linker", TOKEN, keep_old=kept)
+    assert (workspace / "LINKER.md").exists() and not (workspace / "README.md").exists()
+    (bundle,) = kept.glob("*.bundle")
+    restored = tmp_path / "restored"
+    subprocess.run(["git", "clone", "-q", str(bundle), str(restored)], check=True)
+    heads = subprocess.run(["git", "bundle", "list-heads", str(bundle)],
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "refs/stash" in heads and (restored / "README.md").exists()  # work and history

@@ -226,3 +226,36 @@ async def test_twelve_tool_calls_make_twelve_progress_events(
     assert len(progress) == 12
     assert {p["text"] for p in progress} == {f"✏️ writing f{i}.txt" for i in range(12)}
     assert len(list(host.workspace.glob("f*.txt"))) == 12
+
+
+async def test_without_any_credential_the_answer_names_the_fix(
+    start_host: Any, anthropic_fake: AnthropicFake
+) -> None:
+    """No API key and no subscription token: the turn fails with one plain sentence that
+    names both settings and `claude setup-token`, never Claude Code's "Please run /login"."""
+    host = await start_host(anthropic_api_key=None)
+    events = host.reader()
+    await host.turn("t1", "fix the login page")
+    failure = await events.finished("t1")
+    assert failure["type"] == "error" and failure["kind"] == "auth"
+    assert "ANTHROPIC_API_KEY" in failure["message"]
+    assert "CLAUDE_CODE_OAUTH_TOKEN" in failure["message"]
+    assert "claude setup-token" in failure["message"]
+    assert "/login" not in failure["message"]
+    assert not [e for e in events.events if e["type"] == "text"]  # nothing else said
+    assert anthropic_fake.main_requests == []
+
+
+async def test_a_subscription_token_reaches_claude_code(
+    start_host: Any, anthropic_fake: AnthropicFake
+) -> None:
+    """With only CLAUDE_CODE_OAUTH_TOKEN, Claude Code answers, sending the token as a
+    bearer credential to Anthropic."""
+    token = "sk-ant-oat01-" + "T0k3n" * 12
+    host = await start_host(anthropic_api_key=None, claude_code_oauth_token=token)
+    anthropic_fake.script([say("Hello from the subscription.")])
+    events = host.reader()
+    await host.turn("t1", "hi")
+    result = await events.finished("t1")
+    assert result["type"] == "result", result
+    assert f"Bearer {token}" in anthropic_fake.authorizations

@@ -38,10 +38,11 @@ def _of(events: list[Event], turn_id: str) -> list[Event]:
     return [e for e in events if e["turn_id"] == turn_id]
 
 
-async def test_diff_command_sends_one_picture_per_changed_file(
+async def test_diff_command_sends_one_picture_for_small_changed_files(
     start_host: Callable[..., Any],
 ) -> None:
-    """POST /visuals/diff sends a summary, then one PNG at least 1,500 px wide per file."""
+    """POST /visuals/diff sends a summary, then one PNG at least 1,500 px wide whose
+    caption names both small files."""
     host: RunningHost = await start_host()
     (host.workspace / "settings.py").write_text(PY)
     (host.workspace / "style.css").write_text("body { color: red; }\n")
@@ -50,14 +51,13 @@ async def test_diff_command_sends_one_picture_per_changed_file(
     assert response.status_code == 202
     request_id = response.json()["request_id"]
     assert request_id.startswith("visuals-")
-    await reader.wait_for(lambda e: len(_of(reader.of("image"), request_id)) == 2)
+    await reader.wait_for(lambda e: len(_of(reader.of("image"), request_id)) == 1)
     sent = _of(reader.events, request_id)
-    assert [e["type"] for e in sent] == ["message", "image", "image"]
+    assert [e["type"] for e in sent] == ["message", "image"]
     assert sent[0]["session"] == "main" and sent[0]["text"].startswith("📝 2 files changed")
-    for event in sent[1:]:
-        image = await _picture(host, event)
-        assert image.format == "PNG" and image.width >= 1500
-    assert {e["caption"].split()[0] for e in sent[1:]} == {"settings.py", "style.css"}
+    image = await _picture(host, sent[1])
+    assert image.format == "PNG" and image.width >= 1500
+    assert sent[1]["caption"].startswith("settings.py ") and " · style.css " in sent[1]["caption"]
 
 
 async def test_show_finds_a_misspelled_file_and_ignores_words_that_name_none(
@@ -159,7 +159,8 @@ async def test_screenshot_command_and_a_fresh_screenshot_after_a_change(
 async def test_a_turn_that_changes_files_shows_them_before_its_result(
     start_host: Callable[..., Any], anthropic_fake: AnthropicFake
 ) -> None:
-    """After Claude's text: the announcement, one picture per file, then the result; off: none."""
+    """After Claude's text: the announcement (marked as the turn's changes), one picture
+    for both small files, then the result; off: none."""
     require_claude_cli()
     host: RunningHost = await start_host()
     ws = host.workspace
@@ -178,7 +179,8 @@ async def test_a_turn_that_changes_files_shows_them_before_its_result(
     kinds = [
         e["type"] for e in reader.events if e["type"] in ("text", "message", "image", "result")
     ]
-    assert kinds == ["text", "message", "image", "image", "result"]
+    assert kinds == ["text", "message", "image", "result"]
+    assert reader.of("message", "t1")[0]["part"] == "changes"
     await host.client.post("/visuals/auto", json={"enabled": False})
     anthropic_fake.script([tool("Write", {"file_path": str(ws / "c.py"), "content": "x = 1\n"}),
                            say("Wrote c.", when=has_tool_result)])  # fmt: skip

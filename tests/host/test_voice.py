@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.errors import TooLongError, UnheardError
+from cockpit.errors import TooLongError, UnheardError, VoiceError
 from cockpit.host.db import HostDB, Turn
 from cockpit.host.events import EventLog
 from cockpit.host.failures import Failure
@@ -18,7 +19,8 @@ from cockpit.host.voice_notes import DICTATED, OFF, VoiceNotes, heard_line
 from cockpit.voice import Hearing
 from cockpit.voice.decode import decode, seconds
 from cockpit.voice.transcribers import PocketSphinx
-from tests.voice import CONTENT_TYPES, encode, silence, spoken_wav, voice_note
+from tests.live import wait_until
+from tests.voice import CONTENT_TYPES, encode, long_note, silence, spoken_wav, voice_note
 
 UNHEARD = "I couldn't hear anything in that voice note."
 
@@ -155,3 +157,23 @@ def test_whisper_whose_model_cannot_be_fetched_says_so_plainly(tmp_path: Path) -
     )
     assert "I couldn't load the speech model (whisper base)" in done.stdout, done.stderr[-2000:]
     assert "could not be downloaded" in done.stdout
+
+
+def _gone(pid: int) -> bool:
+    """Whether process `pid` has ended (a zombie awaiting its parent counts)."""
+    try:
+        return "\nState:\tZ" in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+
+
+async def test_the_transcriber_process_ends_with_the_host_even_mid_note(tmp_path: Path) -> None:
+    """Closing (host shutdown) ends the child at once; the note being heard gets an answer."""
+    hearing = Hearing("pocketsphinx", "base", tmp_path)
+    pid = await hearing.pid()
+    heard = asyncio.ensure_future(hearing.hear(long_note(tmp_path, 8), 300))
+    await asyncio.sleep(1.0)
+    hearing.close()
+    await asyncio.to_thread(wait_until, lambda: _gone(pid), timeout=5)
+    with pytest.raises(VoiceError):
+        await asyncio.wait_for(heard, 10)

@@ -160,13 +160,14 @@ async def test_an_idle_process_is_closed_and_the_next_message_resumes(
 ) -> None:
     """After COCKPIT_CLIENT_IDLE_SECONDS without a message the process exits; the next
     message starts a new one that continues the same Claude session."""
-    host = await start_host(client_idle_seconds=0.5)
+    host = await start_host(client_idle_seconds=1.0)
     events = host.reader()
     anthropic_fake.script([say("Noted: HERON.")])
-    first = await run_turn(host, events, "t1", "remember HERON")
-    live = await process_of(host)
-    assert live is not None
-    await until(lambda: gone(live["pid"]))
+    await host.turn("t1", "remember HERON")
+    await until(lambda: len(our_claude_processes()) == 1)  # its process, while it works
+    (pid,) = our_claude_processes()
+    first = await events.finished("t1")
+    await until(lambda: gone(pid))
     assert await process_of(host) is None and our_claude_processes() == []
     anthropic_fake.script([say("HERON.")])
     second = await run_turn(host, events, "t2", "which word?")
@@ -204,14 +205,15 @@ async def test_a_process_that_does_not_close_is_killed_with_its_children(
 ) -> None:
     """A Claude Code process that hangs (stopped) when closed is killed after
     COCKPIT_CLIENT_CLOSE_SECONDS, and no claude process is left behind."""
-    host = await start_host(client_idle_seconds=1.0, client_close_seconds=0.5)
+    host = await start_host(client_idle_seconds=3.0, client_close_seconds=0.5)
     events = host.reader()
     anthropic_fake.script([say("done")])
-    await run_turn(host, events, "t1", "hi")
-    live = await process_of(host)
-    assert live is not None
-    os.kill(live["pid"], signal.SIGSTOP)  # our own child: it will not exit on its own
-    await until(lambda: gone(live["pid"]), within=15)
+    await host.turn("t1", "hi")
+    await until(lambda: len(our_claude_processes()) == 1)
+    (pid,) = our_claude_processes()
+    await events.finished("t1")
+    os.kill(pid, signal.SIGSTOP)  # our own child: it will not exit on its own
+    await until(lambda: gone(pid), within=15)
     assert our_claude_processes() == []
     anthropic_fake.script([say("still here")])
     assert (await run_turn(host, events, "t2", "hello again"))["type"] == "result"

@@ -152,6 +152,22 @@ async def test_stop_and_start_keep_the_workspace(local: LocalProvisioner, tmp_pa
     assert marker.read_text() == "kept"
 
 
+async def test_destroy_removes_the_workspace_it_made_but_never_a_given_one(
+    local: LocalProvisioner, tmp_path: Path
+) -> None:
+    """Destroying a host removes its data folder and the workspace the relay made for it;
+    a repository the operator named (`users add --repo`) is left alone."""
+    await local.create(ALICE)
+    made = tmp_path / "workspaces" / "15550001111"
+    assert made.is_dir()
+    await local.destroy(ALICE.user_id)
+    assert not made.exists() and not (tmp_path / "hosts" / "15550001111").exists()
+    own = tmp_path / "operators-repo"
+    await local.create(HostSpec(user_id=3, phone="+15550003333", token="t", workspace=own))
+    await local.destroy(3)
+    assert (own / ".git").is_dir()
+
+
 async def test_aclose_leaves_no_host_process(tmp_path: Path) -> None:
     """Closing the provisioner terminates every host it started."""
     provisioner = LocalProvisioner(load_settings(data_dir=tmp_path))

@@ -70,6 +70,21 @@ class Stack:
         result: dict[str, Any] = response.json()
         return result
 
+    def tap(self, title: str, number: str = ADA) -> dict[str, Any]:
+        """Tap the button (or list item) `title` under the newest message that has it."""
+        shown = [m for m in self.received(number) if any(b["title"] == title for b in m.buttons)]
+        assert shown, f"no message with a {title!r} button"
+        button = next(b for b in shown[-1].buttons if b["title"] == title)
+        return self.tap_id(shown[-1].sid, button["id"], number)
+
+    def tap_id(self, sid: str, button_id: str, number: str = ADA) -> dict[str, Any]:
+        """Tap the button `button_id` of message `sid`, as a person would on the page."""
+        payload = {"from": number, "sid": sid, "id": button_id}
+        response = httpx.post(f"{self.sim_url}/phone/api/tap", json=payload, timeout=10)
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
     def received(self, number: str = ADA) -> list[SimMessage]:
         """What the phone has received from the relay so far, in order."""
         return [m for m in self.sim.messages(number) if m.direction != "inbound"]
@@ -138,11 +153,26 @@ def claude_db(tmp_path: Path) -> str:
     return url
 
 
+# The thread as it was before typing… and joined answers (docs/phone.md): "👀 on it", then
+# each reply on its own. Modules whose assertions are about something else (faults,
+# sessions, stuck turns) pin it by overriding the `thread` fixture with this.
+CLASSIC_THREAD: dict[str, Any] = {"typing_indicator": False, "merge_seconds": 0.0}
+
+
 @pytest.fixture
-def claude_stack(claude_db: str, tmp_path: Path, anthropic_fake: AnthropicFake) -> Iterator[Stack]:
+def thread() -> dict[str, Any]:
+    """Settings of the thread's shape; the product's defaults unless a module overrides."""
+    return {}
+
+
+@pytest.fixture
+def claude_stack(
+    claude_db: str, tmp_path: Path, anthropic_fake: AnthropicFake, thread: dict[str, Any]
+) -> Iterator[Stack]:
     """The stack with the Claude agent: a local host runs the real CLI for Ada."""
     require_claude_cli()
-    with running_stack(claude_db, tmp_path / "data", **claude_overrides(anthropic_fake)) as s:
+    overrides = claude_overrides(anthropic_fake) | thread
+    with running_stack(claude_db, tmp_path / "data", **overrides) as s:
         wait_until(lambda: host_answers(tmp_path / "data" / "hosts" / "15551230001"), timeout=90)
         yield s
 

@@ -10,13 +10,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cockpit.host.turn_stream import slow_answer_text
 from tests.fakes.anthropic import AnthropicFake, conversation_text, cut, error, held, say
 from tests.live import wait_until
-from tests.relay.conftest import Stack, claude_overrides, host_answers, running_stack
+from tests.relay.conftest import (
+    CLASSIC_THREAD,
+    Stack,
+    claude_overrides,
+    host_answers,
+    running_stack,
+)
 from tests.requirements import require_claude_cli
 
 pytestmark = [pytest.mark.claude, pytest.mark.slow]
@@ -31,6 +38,12 @@ LOST = (
 )
 
 
+@pytest.fixture
+def thread() -> dict[str, Any]:
+    """This module checks replies one by one: the classic thread ("👀 on it", no joins)."""
+    return CLASSIC_THREAD
+
+
 def _after(stack: Stack, count: int, last: str) -> list[str]:
     """The messages after the first `count`, once one of them starts with `last`."""
     wait_until(lambda: any(b.startswith(last) for b in stack.bodies()[count:]), timeout=60)
@@ -41,7 +54,7 @@ def _after(stack: Stack, count: int, last: str) -> list[str]:
 def patient_stack(claude_db: str, tmp_path: Path, anthropic_fake: AnthropicFake) -> Iterator[Stack]:
     """The Claude stack with the slow-answer notice after 3 s instead of a minute."""
     require_claude_cli()
-    overrides = claude_overrides(anthropic_fake) | {"slow_answer_seconds": 3.0}
+    overrides = claude_overrides(anthropic_fake) | CLASSIC_THREAD | {"slow_answer_seconds": 3.0}
     with running_stack(claude_db, tmp_path / "data", **overrides) as stack:
         wait_until(lambda: host_answers(tmp_path / "data" / "hosts" / "15551230001"), timeout=90)
         yield stack

@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -15,10 +16,16 @@ from PIL import Image
 from cockpit.core.host_events import NOT_STORED
 from tests.fakes.anthropic import AnthropicFake, has_tool_result, say, tool
 from tests.live import wait_until
-from tests.relay.conftest import Stack
+from tests.relay.conftest import CLASSIC_THREAD, Stack
 from tests.requirements import require
 
 pytestmark = [pytest.mark.claude, pytest.mark.slow]
+
+
+@pytest.fixture
+def thread() -> dict[str, Any]:
+    """This module checks replies one by one: the classic thread ("👀 on it", no joins)."""
+    return CLASSIC_THREAD
 
 
 @contextmanager

@@ -172,14 +172,13 @@ def test_killed_mid_turn_every_host_event_reaches_the_phone_once(
     }
     with relay_and_simulator(relay_env, tmp_path, extra) as (relay, sim, sim_url):
         assert _send(sim_url, "write a.txt, then think") == 200
-        wait_until(lambda: len(_phone(sim)) >= 2, timeout=60)  # 👀 and the progress line
+        wait_until(lambda: len(_phone(sim)) >= 1, timeout=60)  # the progress line
         relay.kill()
         relay.start()
-        wait_until(lambda: any(b.startswith("✅ Done") for b in _phone(sim)), timeout=60)
+        wait_until(lambda: any("✅ Done" in b for b in _phone(sim)), timeout=60)
         time.sleep(1.0)
         bodies = _phone(sim)
-    assert bodies[0] == "👀 on it"
-    assert bodies[1].startswith("✏️")
-    assert bodies[-1].startswith("✅ Done")
-    assert "Finished after the crash." in bodies
+    assert bodies[0].startswith("✏️")  # typing… instead of "👀 on it"
+    assert "✅ Done" in bodies[-1]
+    assert any(b.startswith("Finished after the crash.") for b in bodies)
     assert len(bodies) == len(set(bodies))  # nothing twice

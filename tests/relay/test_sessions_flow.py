@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -17,9 +18,15 @@ from tests.fakes.anthropic import (
     tool,
 )
 from tests.live import wait_until
-from tests.relay.conftest import ADA, Stack
+from tests.relay.conftest import ADA, CLASSIC_THREAD, Stack
 
 pytestmark = [pytest.mark.claude, pytest.mark.slow]
+
+
+@pytest.fixture
+def thread() -> dict[str, Any]:
+    """This module checks replies one by one: the classic thread ("👀 on it", no joins)."""
+    return CLASSIC_THREAD
 
 
 def _after(stack: Stack, count: int, text: str, timeout: float = 30) -> list[str]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from tests.fakes.anthropic import AnthropicFake, Body, has_tool_result, last_user_text, say, tool
 from tests.live import wait_until
-from tests.relay.conftest import Stack
+from tests.relay.conftest import CLASSIC_THREAD, Stack
 
 pytestmark = [pytest.mark.claude, pytest.mark.slow]
 
@@ -18,6 +19,12 @@ QUESTION = (
     "❓ Agent may be stuck (3 failed attempts at `false`). "
     "Reply *fresh* to start a fresh session with a summary, *continue*, or *stop*."
 )
+
+
+@pytest.fixture
+def thread() -> dict[str, Any]:
+    """This module checks replies one by one: the classic thread ("👀 on it", no joins)."""
+    return CLASSIC_THREAD
 
 
 def _fresh_prompt(body: Body) -> bool:

@@ -52,7 +52,8 @@ def _wait_images(stack: Stack, count: int, timeout: float = 30) -> list[SimMessa
 def test_claude_edits_two_files_and_the_phone_gets_answer_announcement_and_diffs(
     claude_stack: Stack, anthropic_fake: AnthropicFake
 ) -> None:
-    """Answer, "📝 2 files changed", two PNGs ≥ 1,500 px fetched by URL, then ✅ Done, in order."""
+    """One message with the answer, "📝 2 files changed" and ✅ Done, then one PNG ≥ 1,500 px
+    (fetched by URL) whose caption names both files."""
     ws = _workspace(claude_stack)
     anthropic_fake.script(
         [
@@ -63,18 +64,15 @@ def test_claude_edits_two_files_and_the_phone_gets_answer_announcement_and_diffs
     )
     claude_stack.send("add settings and a helper")
     claude_stack.wait_for("✅ Done", timeout=60)
-    images = _images(claude_stack)
+    (image,) = _wait_images(claude_stack, 1)
     received = claude_stack.received()
-    bodies = [m.body for m in received]
-    answer = bodies.index("I changed *two files*.")
-    announce = next(i for i, b in enumerate(bodies) if b.startswith("📝 2 files changed"))
-    shown = [received.index(m) for m in images]
-    done = next(i for i, b in enumerate(bodies) if b.startswith("✅ Done"))
-    assert len(shown) == 2 and answer < announce < shown[0] < shown[1] < done
-    assert [m.body.split()[0] for m in images] == ["add.ts", "settings.py"]
-    for message in images:
-        picture = _picture(message)
-        assert picture.format == "PNG" and picture.width >= 1500
+    (answer,) = [m for m in received if m.body.startswith("I changed *two files*.")]
+    lines = answer.body.splitlines()
+    assert lines[2].startswith("📝 2 files changed") and lines[-1].startswith("✅ Done")
+    assert received.index(answer) < received.index(image)
+    assert image.body.startswith("add.ts ") and " · settings.py " in image.body
+    picture = _picture(image)
+    assert picture.format == "PNG" and picture.width >= 1500
 
 
 def test_claude_screenshot_of_the_dev_server_reaches_the_phone_as_a_jpeg(
@@ -114,14 +112,15 @@ def test_diff_show_and_visuals_off_from_the_phone(
     (ws / "settings.py").write_text(PY)
     (ws / "add.ts").write_text(TS)
     claude_stack.send("/diff")
-    assert [m.body.split()[0] for m in _wait_images(claude_stack, 2)] == ["add.ts", "settings.py"]
+    (both,) = _wait_images(claude_stack, 1)  # two small diffs share one picture
+    assert both.body.startswith("add.ts ") and " · settings.py " in both.body
     claude_stack.send("Show setings.py.")
-    third = _wait_images(claude_stack, 3)[-1]
+    third = _wait_images(claude_stack, 2)[-1]
     assert third.body.startswith("settings.py +2") and _picture(third).width >= 1500
     anthropic_fake.script([say("Claude heard it.")])
     claude_stack.send("show me the settings page")
     claude_stack.wait_for("✅ Done", timeout=60)
-    assert "Claude heard it." in claude_stack.bodies()
+    assert any(b.startswith("Claude heard it.") for b in claude_stack.bodies())
     claude_stack.send("/visuals off")
     claude_stack.wait_for("🙈 Automatic visuals are off")
     told_before = sum(b.startswith("📝") for b in claude_stack.bodies())
@@ -134,5 +133,5 @@ def test_diff_show_and_visuals_off_from_the_phone(
     claude_stack.send("write more.py")
     wait_until(lambda: sum(b.startswith("✅ Done") for b in claude_stack.bodies()) == 2, 60)
     assert (ws / "more.py").exists()
-    assert len(_images(claude_stack)) == 3
+    assert len(_images(claude_stack)) == 2
     assert sum(b.startswith("📝") for b in claude_stack.bodies()) == told_before

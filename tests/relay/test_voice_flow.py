@@ -54,7 +54,8 @@ def test_a_voice_note_is_shown_as_heard_then_claude_gets_the_words(
     bodies = claude_stack.wait_for("✅ Done", timeout=90)
     heard = _heard(claude_stack)
     assert len(heard) == 1 and HEARD["please run the tests"] in heard[0], bodies
-    assert bodies.index(heard[0]) < bodies.index("Running the tests now.")
+    answer = next(b for b in bodies if b.startswith("Running the tests now."))
+    assert bodies.index(heard[0]) < bodies.index(answer)
     prompt = last_user_text(anthropic_fake.main_requests[0])
     assert "please run the tests" in prompt and "voice note" in prompt
     assert "attachment1.ogg" not in prompt  # the words, not a file to open

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import AsyncIterator
@@ -13,6 +14,9 @@ import httpx
 import pytest
 
 from cockpit.config import load_settings
+from cockpit.core import signup
+from cockpit.core.messages import Inbound
+from cockpit.relay import ingress
 from cockpit.relay.app import build_relay, create_relay_app
 from cockpit.relay.runtime import Relay
 from cockpit.store import outbox, users
@@ -23,7 +27,8 @@ PHONE = "+15557654321"
 ANTHROPIC = "sk-ant-api03-" + "Wq3e" * 20 + "-Hk7Z"
 GITHUB = "github_pat_11AAAAAAA0" + "Xy9z" * 15 + "Qp4R"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-_CODE = re.compile(r"Your cockpit code is (\d{6})\.")
+_SHOWN = re.compile(r'id="chat-code">(\d{6})<')
+VERIFY_TEMPLATE = "HX" + "5" * 32  # an authentication template: codes are sent to type
 
 
 def web_settings(db_url: str, data_dir: Path, **overrides: Any) -> Any:
@@ -43,6 +48,7 @@ class Site:
 
     client: httpx.AsyncClient
     relay: Relay
+    sent: int = 0
 
     async def form(self, page: str, action: str, **fields: str) -> httpx.Response:
         """Open `page`, then post `fields` (with the page's CSRF token) to `action`."""
@@ -52,11 +58,35 @@ class Site:
         return await self.client.post(action, data={"csrf": match.group(1), **fields})
 
     def last_code(self, phone: str = PHONE) -> str:
-        """The code in the latest WhatsApp message queued to `phone`."""
-        bodies = [r.body for r in outbox.for_recipient(self.relay.db, phone)]
-        codes = [m.group(1) for b in bodies if (m := _CODE.search(b))]
-        assert codes, f"no code was sent to {phone}: {bodies}"
-        return codes[-1]
+        """The code the latest template message queued to `phone` carries (typed mode),
+        derived as the sender does."""
+        rows = [r for r in outbox.for_recipient(self.relay.db, phone) if r.kind == "code"]
+        assert rows, f"no code was sent to {phone}"
+        assert self.relay.settings.secret_key is not None
+        secret = self.relay.settings.secret_key.get_secret_value()
+        return str(json.loads(signup.code_variables(secret, rows[-1].key))["1"])
+
+    async def shown_code(self, page: str) -> str:
+        """The click-to-chat code the page `page` shows."""
+        opened = await self.client.get(page)
+        match = _SHOWN.search(opened.text)
+        assert match, f"no code on {page}: {opened.status_code} {opened.text[:300]}"
+        return match.group(1)
+
+    def send(self, body: str, phone: str = PHONE, sid: str | None = None) -> str:
+        """The phone sends `body` on WhatsApp (through the relay's inbound path)."""
+        self.sent += 1
+        message = Inbound(sid=sid or f"SM{self.sent:032d}", from_number=phone,
+                          to="whatsapp:+15550009999", body=body)  # fmt: skip
+        return ingress.accept(self.relay, message)
+
+    async def prove(self, kind: str, phone: str = PHONE) -> httpx.Response:
+        """Prove `phone` on the code page of `kind` (`signup` or `account`), either way."""
+        if self.relay.settings.twilio_content_sid_verify:
+            code = self.last_code(phone)
+            return await self.form(f"/{kind}/verify", f"/{kind}/verify", code=code)
+        assert self.send(await self.shown_code(f"/{kind}/verify"), phone) == "proof"
+        return await self.form(f"/{kind}/verify", f"/{kind}/verify")
 
     def messages(self, phone: str = PHONE) -> list[str]:
         """Every message queued to `phone`, in order."""
@@ -69,8 +99,8 @@ class Site:
         """Go through the first signup step: invite, phone, code."""
         sent = await self.form("/signup", "/signup", invite=INVITE, phone=phone, name="Grace")
         assert sent.status_code == 303, sent.text
-        checked = await self.form("/signup/verify", "/signup/verify", code=self.last_code(phone))
-        assert checked.headers["location"] == "/signup/github"
+        checked = await self.prove("signup", phone)
+        assert checked.headers["location"] == "/signup/github", checked.text
 
 
 @pytest.fixture(scope="session")
@@ -91,8 +121,23 @@ def sqlite_url(_migrated_sqlite: Path, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def site(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Site]:
-    """The relay app in-process (its workers not started), and a client with cookies."""
-    relay = build_relay(web_settings(sqlite_url, tmp_path / "data"))
+    """The relay app in-process (its workers not started), and a client with cookies;
+    phones are proven by click-to-chat (no verification template)."""
+    async for made in _site(web_settings(sqlite_url, tmp_path / "data")):
+        yield made
+
+
+@pytest.fixture
+async def typed_site(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Site]:
+    """As `site`, with an authentication template: codes are sent to the phone to type."""
+    data = tmp_path / "data"
+    settings = web_settings(sqlite_url, data, twilio_content_sid_verify=VERIFY_TEMPLATE)
+    async for made in _site(settings):
+        yield made
+
+
+async def _site(settings: Any) -> AsyncIterator[Site]:
+    relay = build_relay(settings)
     app = create_relay_app(relay)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://relay.test") as client:

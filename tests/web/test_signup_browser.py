@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from cockpit.channels.simulator import PhoneSimulator
-from cockpit.core.signup import GOODBYE, WELCOME
+from cockpit.core.signup import GOODBYE, PROVEN, WELCOME
 from cockpit.relay.app import build_relay, create_relay_app
 from cockpit.store.db import Database
 from cockpit.store.migrate import upgrade
@@ -43,12 +44,34 @@ def github_git(tmp_path: Path) -> Iterator[GitServer]:
     """GitHub's git side: grace/compiler, readable with the user's token."""
     with git_server(tmp_path / "git", GITHUB) as server:
         server.add_repo("grace/compiler", {"README.md": "# The compiler\n"})
+        server.add_repo("grace/linker", {"LINKER.md": "# The linker\n"})
         yield server
 
 
 @pytest.fixture
 def local(tmp_path: Path, anthropic_fake: AnthropicFake, github_git: GitServer) -> Iterator[Local]:
-    """Relay + phone simulator on one loopback port (as `cockpit up`), Claude hosts, no users."""
+    """Relay + phone simulator on one loopback port (as `cockpit up`), Claude hosts, no users;
+    the simulator refuses free-form messages to numbers that never wrote, as WhatsApp does."""
+    with _local(tmp_path, anthropic_fake, github_git) as made:
+        yield made
+
+
+@pytest.fixture
+def typed_local(
+    tmp_path: Path, anthropic_fake: AnthropicFake, github_git: GitServer
+) -> Iterator[Local]:
+    """As `local`, with an approved authentication template: codes go to the phone."""
+    with _local(tmp_path, anthropic_fake, github_git, twilio_content_sid_verify=VERIFY) as made:
+        yield made
+
+
+VERIFY = "HX" + "9" * 32
+
+
+@contextmanager
+def _local(
+    tmp_path: Path, anthropic_fake: AnthropicFake, github_git: GitServer, **overrides: Any
+) -> Iterator[Local]:
     require_claude_cli()
     db_url = f"sqlite:///{tmp_path / 'cockpit.db'}"
     upgrade(db_url)
@@ -58,6 +81,7 @@ def local(tmp_path: Path, anthropic_fake: AnthropicFake, github_git: GitServer) 
         db_url, tmp_path / "data", public_url=url, twilio_api_base_url=url, agent="claude",
         anthropic_base_url=anthropic_fake.url, claude_max_retries=0, poll_seconds=0.1,
         retry_base_seconds=0.05, order_timeout_seconds=2.0, github_oauth_base_url=github_git.url,
+        **overrides,
     )  # fmt: skip
     relay = build_relay(settings)
     assert settings.twilio_auth_token is not None
@@ -67,6 +91,8 @@ def local(tmp_path: Path, anthropic_fake: AnthropicFake, github_git: GitServer) 
         whatsapp_from=settings.twilio_whatsapp_from or "",
         webhook_url=f"{url}/twilio/messages",
         callback_delay=0.02,
+        templates={VERIFY: "Your cockpit code is {{1}}. It expires in 10 minutes."},
+        first_contact_open=False,
     )
     app = create_relay_app(relay, extra_routers=[sim.router], closers=[sim.aclose])
     with serve(app, sock):
@@ -115,11 +141,19 @@ def code_on(phone: Any) -> str:
     return found[-1]
 
 
+def send_from(phone: Any, text: str) -> None:
+    """Type `text` on the simulated phone and send it."""
+    phone.fill("#composer", text)
+    phone.click("#send")
+
+
 def test_signup_in_chromium_to_a_welcome_then_deleting_destroys_the_host(
     local: Local, browser: Any, anthropic_fake: AnthropicFake
 ) -> None:
-    """Sign up in Chromium → code read on the phone → host with the user's key and clone →
-    welcome; a rotated key reaches the restarted host; deleting destroys it, no secret left."""
+    """Sign up in Chromium → the code read off the page is sent from the phone → the page
+    moves on by itself → host with the user's key and clone → welcome (the phone never
+    wrote before, so only the proving message lets it through); a rotated key reaches the
+    restarted host; deleting destroys it, no secret left."""
     # wait_for_function polls with eval, which the phone page's CSP forbids (see test_surface)
     context = browser.new_context(viewport={"width": 390, "height": 800}, bypass_csp=True)
     context.set_default_timeout(20_000)
@@ -130,8 +164,12 @@ def test_signup_in_chromium_to_a_welcome_then_deleting_destroys_the_host(
     page.fill("#phone", PHONE)
     page.fill("#name", "Grace")
     page.click("#send-code")
-    page.fill("#code", code_on(phone))
-    page.click("#verify")
+    code = page.inner_text("#chat-code").strip()
+    assert page.get_attribute("#chat-link", "href") == f"https://wa.me/15550009999?text={code}"
+    assert page.locator("#qr svg").count() == 1
+    send_from(phone, code)
+    page.wait_for_url("**/signup/github")
+    wait_until(lambda: PROVEN["signup"] in phone_texts(phone), timeout=20)
     page.fill("#token", GITHUB)
     page.click("#save-token")
     page.fill("#anthropic_api_key", ANTHROPIC)
@@ -159,10 +197,17 @@ def test_signup_in_chromium_to_a_welcome_then_deleting_destroys_the_host(
     assert "restarted with the new keys" in page.inner_text("#notice")
     assert "…Vb2M" in page.inner_text("#hint-anthropic")
     anthropic_fake.script([say("Still here, with the new key.")])
-    phone.fill("#composer", "again")
-    phone.click("#send")
-    wait_until(lambda: "Still here, with the new key." in phone_texts(phone), timeout=60)
+    send_from(phone, "again")
+    answered = "Still here, with the new key."  # the bubble may carry its ✅ line too
+    wait_until(lambda: any(answered in t for t in phone_texts(phone)), timeout=60)
     assert set(anthropic_fake.api_keys) == {ROTATED}  # Claude on the restarted host used it
+
+    page.goto(f"{local.url}/account")
+    page.fill("#repo", "grace/linker")
+    page.click("#save-repo")
+    assert "fresh clone" in page.inner_text("#notice")
+    assert (workspace / "LINKER.md").exists() and not (workspace / "README.md").exists()
+    assert list((host_dir / "previous").glob("*.bundle"))  # the old clone, kept
 
     pid = host_pid(host_dir)
     page.goto(f"{local.url}/account")
@@ -171,7 +216,29 @@ def test_signup_in_chromium_to_a_welcome_then_deleting_destroys_the_host(
     page.wait_for_selector("#deleted")
     wait_until(lambda: GOODBYE in phone_texts(phone), timeout=20)
     assert not host_dir.exists() and not Path(f"/proc/{pid}").exists()
+    assert not workspace.exists()  # the clone goes with the account
     with local.db.engine.connect() as conn:
         for table in ("user_secrets", "user_data_keys", "users"):
             assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0  # noqa: S608
+    context.close()
+
+
+def test_with_a_verification_template_the_code_arrives_on_the_phone_to_type(
+    typed_local: Local, browser: Any
+) -> None:
+    """With TWILIO_CONTENT_SID_VERIFY the code reaches a phone that never wrote (a template
+    may), is typed on the page, and the page moves on; the database never held the code."""
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    context.set_default_timeout(20_000)
+    page, phone = context.new_page(), context.new_page()
+    phone.goto(f"{typed_local.url}/phone?number={PHONE}")
+    page.goto(f"{typed_local.url}/signup")
+    page.fill("#invite", INVITE)
+    page.fill("#phone", PHONE)
+    page.click("#send-code")
+    code = code_on(phone)
+    assert code.encode() not in database_bytes(typed_local.db)
+    page.fill("#code", code)
+    page.click("#verify")
+    page.wait_for_url("**/signup/github")
     context.close()

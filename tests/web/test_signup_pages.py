@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text, update
 
 from cockpit.core.signup import WELCOME
+from cockpit.provision.hostenv import host_env
+from cockpit.provision.local import LocalProvisioner
+from cockpit.relay.hosts import HostManager
 from cockpit.store import secrets
 from cockpit.store.models import PhoneCode, utcnow
 from tests.web.conftest import ANTHROPIC, GITHUB, INVITE, PHONE, Site
@@ -44,19 +49,24 @@ async def test_a_form_without_the_csrf_token_is_refused(site: Site) -> None:
     assert site.messages() == [] and site.user() is None
 
 
-async def test_the_code_is_sent_on_whatsapp_and_stored_only_hashed(site: Site) -> None:
-    """The phone gets a 6-digit code; the database keeps a digest, not the code."""
+async def test_the_code_is_sent_in_the_template_and_stored_only_hashed(typed_site: Site) -> None:
+    """With a verification template the phone gets a 6-digit code in it; the database
+    keeps a digest, not the code, and nobody is registered before the code is typed."""
+    site = typed_site
     await site.form("/signup", "/signup", invite=INVITE, phone=PHONE, name="Grace")
     code = site.last_code()
     with site.relay.db.engine.connect() as conn:
         (digest,) = conn.execute(text("SELECT digest FROM phone_codes")).one()
     assert code not in digest and len(digest) == 64
+    assert site.user() is None  # registered only once the number is proven
+    await site.prove("signup")
     user = site.user()
     assert user is not None and user.status == "pending"  # not yet allowed to message
 
 
-async def test_wrong_codes_lock_the_code_after_five_tries(site: Site) -> None:
+async def test_wrong_codes_lock_the_code_after_five_tries(typed_site: Site) -> None:
     """Four wrong codes say so; the fifth locks it, and then even the right one fails."""
+    site = typed_site
     await site.form("/signup", "/signup", invite=INVITE, phone=PHONE)
     right = site.last_code()
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
@@ -69,8 +79,50 @@ async def test_wrong_codes_lock_the_code_after_five_tries(site: Site) -> None:
     assert late.status_code == 429
 
 
-async def test_an_expired_code_is_refused(site: Site) -> None:
+async def test_a_new_code_does_not_reset_the_wrong_tries(typed_site: Site) -> None:
+    """Wrong tries count per phone across codes: four, a new code, one more locks the
+    number, and no new code can be asked for until the lock ends."""
+    site = typed_site
+    await site.form("/signup", "/signup", invite=INVITE, phone=PHONE)
+    for _ in range(4):
+        await site.form("/signup/verify", "/signup/verify", code=_wrong(site.last_code()))
+    _age_code(site, 31)
+    assert (await site.form("/signup/verify", "/signup/resend")).status_code == 303
+    locked = await site.form("/signup/verify", "/signup/verify", code=_wrong(site.last_code()))
+    assert locked.status_code == 429
+    right = await site.form("/signup/verify", "/signup/verify", code=site.last_code())
+    assert right.status_code == 429  # locked, even for the right code
+    _age_code(site, 3600)
+    again = await site.form("/signup/verify", "/signup/resend")
+    assert again.status_code == 429 and "Too many wrong codes" in again.text
+
+
+async def test_each_new_code_waits_longer(typed_site: Site) -> None:
+    """The first resend may come after 30 s, the next only after 60 s."""
+    site = typed_site
+    await site.form("/signup", "/signup", invite=INVITE, phone=PHONE)
+    _age_code(site, 31)
+    assert (await site.form("/signup/verify", "/signup/resend")).status_code == 303
+    _age_code(site, 31)
+    too_soon = await site.form("/signup/verify", "/signup/resend")
+    assert too_soon.status_code == 429 and "Wait" in too_soon.text
+    _age_code(site, 61)
+    assert (await site.form("/signup/verify", "/signup/resend")).status_code == 303
+
+
+def _wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+def _age_code(site: Site, seconds: float) -> None:
+    """Pretend the phone's latest code was sent `seconds` ago."""
+    with site.relay.db.transaction() as s:
+        s.execute(update(PhoneCode).values(sent_at=utcnow() - timedelta(seconds=seconds)))
+
+
+async def test_an_expired_code_is_refused(typed_site: Site) -> None:
     """A code typed after its 10 minutes gets a 400 asking for a new one."""
+    site = typed_site
     await site.form("/signup", "/signup", invite=INVITE, phone=PHONE)
     with site.relay.db.transaction() as s:
         s.execute(update(PhoneCode).values(expires_at=utcnow()))
@@ -78,16 +130,18 @@ async def test_an_expired_code_is_refused(site: Site) -> None:
     assert response.status_code == 400 and "expired" in response.text
 
 
-async def test_asking_again_at_once_is_refused(site: Site) -> None:
+async def test_asking_again_at_once_is_refused(typed_site: Site) -> None:
     """A second code within 30 s gets a 429 and no second message."""
+    site = typed_site
     await site.form("/signup", "/signup", invite=INVITE, phone=PHONE)
     again = await site.form("/signup/verify", "/signup/resend")
     assert again.status_code == 429 and "Wait" in again.text
     assert len(site.messages()) == 1
 
 
-async def test_sandbox_senders_get_join_instructions(site: Site) -> None:
+async def test_sandbox_senders_get_join_instructions(typed_site: Site) -> None:
     """With TWILIO_SANDBOX_KEYWORD set, the page says which join message to send first."""
+    site = typed_site
     site.relay.settings.twilio_sandbox_keyword = "silver-fox"
     page = await site.client.get("/signup")
     assert "Send join silver-fox to +15550009999 on WhatsApp." in _text(page.text)
@@ -174,3 +228,43 @@ async def test_later_steps_need_a_verified_phone(site: Site, path: str) -> None:
     """Without a verified phone, every later step sends the browser back to the start."""
     response = await site.client.get(path)
     assert response.status_code == 303 and response.headers["location"] == "/signup"
+
+
+OAUTH_TOKEN = "sk-ant-oat01-" + "Pl4n" * 20 + "-Mx3V"
+
+
+async def test_a_subscription_token_is_taken_instead_of_an_api_key(site: Site) -> None:
+    """The Claude field takes a `claude setup-token` token: stored encrypted under its own
+    name, shown by its last four, enough to submit, and its host gets it as
+    CLAUDE_CODE_OAUTH_TOKEN without the operator's API key."""
+    await site.verified()
+    await site.form("/signup/github", "/signup/github", token=GITHUB)
+    saved = await site.form("/signup/keys", "/signup/keys", anthropic_api_key=OAUTH_TOKEN)
+    assert saved.headers["location"] == "/signup/repo"
+    await site.form("/signup/repo", "/signup/repo", repo="grace/compiler")
+    review = await site.client.get("/signup/review")
+    assert "subscription token …Mx3V" in review.text and OAUTH_TOKEN not in review.text
+    assert "Add your Anthropic" not in review.text
+    user = site.user()
+    assert user is not None
+    site.relay.settings.anthropic_api_key = SecretStr("sk-ant-api03-operator-" + "x" * 20)
+    spec = HostManager(site.relay, LocalProvisioner(site.relay.settings))._spec(user)
+    env = host_env(site.relay.settings, spec, "/data", "/workspace")
+    assert env["CLAUDE_CODE_OAUTH_TOKEN"] == OAUTH_TOKEN and "ANTHROPIC_API_KEY" not in env
+
+
+async def test_a_new_api_key_replaces_a_saved_token(site: Site) -> None:
+    """Saving an API key after a token keeps only the key (Claude Code would prefer it)."""
+    await site.verified()
+    await site.form("/signup/keys", "/signup/keys", anthropic_api_key=OAUTH_TOKEN)
+    await site.form("/signup/keys", "/signup/keys", anthropic_api_key=ANTHROPIC)
+    user = site.user()
+    assert user is not None
+    assert set(secrets.secret_hints(site.relay.db, user.id)) == {"anthropic_api_key"}
+
+
+async def test_a_truncated_token_is_refused(site: Site) -> None:
+    """Half a token gets a 400 that says to copy the whole `claude setup-token` line."""
+    await site.verified()
+    bad = await site.form("/signup/keys", "/signup/keys", anthropic_api_key="sk-ant-oat01-abc")
+    assert bad.status_code == 400 and "claude setup-token" in bad.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from cockpit.core.messages import MessageStatus, SendReceipt, SentMessage
 
@@ -26,6 +26,15 @@ class Channel(Protocol):
 
         With `content_sid` an approved template is sent instead of `body` (the only
         thing WhatsApp delivers outside the 24-hour window)."""
+        ...
+
+    async def create_content(self, definition: Mapping[str, Any]) -> str:
+        """Create a Content API template from `definition`; its content SID (HX…)."""
+        ...
+
+    async def typing(self, message_sid: str) -> None:
+        """Show the typing indicator for the inbound message `message_sid`; raise a
+        ChannelError subclass when it was not accepted."""
         ...
 
     async def sent_since(self, to: str, since: datetime) -> list[SentMessage]:

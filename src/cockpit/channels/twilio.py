@@ -27,6 +27,8 @@ from cockpit.errors import (
 )
 
 MAX_MEDIA_PER_MESSAGE = 10  # Twilio's documented maximum of NumMedia
+# The inbound columns' widths (store/models.py): longer values never reach the database.
+MAX_SID, MAX_TO, MAX_PROFILE_NAME, MAX_WA_ID = 64, 40, 200, 32
 
 
 class TwilioChannel:
@@ -41,8 +43,12 @@ class TwilioChannel:
         base_url: str,
         timeout: float,
         media_base_url: str | None = None,
+        content_base_url: str | None = None,
+        messaging_base_url: str | None = None,
     ):
         self._account_sid = account_sid
+        self._content_url = f"{content_base_url or base_url}/v1/Content"
+        self._typing_url = f"{messaging_base_url or base_url}/v2/Indicators/Typing.json"
         self._from = from_ if from_.startswith("whatsapp:") else to_whatsapp(from_)
         self._validator = RequestValidator(auth_token)
         self._messages_url = f"{base_url}/2010-04-01/Accounts/{account_sid}/Messages.json"
@@ -96,6 +102,39 @@ class TwilioChannel:
         if response.status_code >= 400:
             raise _error_from(response)
         return response
+
+    async def create_content(self, definition: Mapping[str, Any]) -> str:
+        """Create a Content API template (`POST /v1/Content`, JSON); its HX sid."""
+        try:
+            response = await self._client.post(self._content_url, json=dict(definition))
+        except httpx.HTTPError as exc:
+            raise TransientSendError(f"cannot reach the Content API: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            raise _error_from(response)
+        try:
+            sid = str(response.json()["sid"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PermanentSendError(f"unreadable answer from the Content API: {exc!r}") from exc
+        if not (sid.startswith("HX") and sid.isalnum()):
+            raise PermanentSendError(f"the Content API answered no HX sid: {sid[:40]!r}")
+        return sid
+
+    async def typing(self, message_sid: str) -> None:
+        """Show "typing…" for the message `message_sid` (WhatsApp typing indicator, beta);
+        it also marks that message read."""
+        data = {"messageId": message_sid, "channel": "whatsapp"}
+        try:
+            response = await self._client.post(self._typing_url, data=data)
+        except httpx.HTTPError as exc:
+            raise TransientSendError(f"cannot reach the typing API: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            raise _error_from(response)
+        try:
+            accepted = response.json().get("success") is True
+        except (ValueError, AttributeError):
+            accepted = False
+        if not accepted:
+            raise PermanentSendError("the typing indicator was not accepted")
 
     async def sent_since(self, to: str, since: datetime) -> list[SentMessage]:
         params = {"To": to_whatsapp(to), "DateSent>": since.strftime("%Y-%m-%d"), "PageSize": "100"}
@@ -194,7 +233,7 @@ class WebhookError(ValueError):
 def parse_inbound(params: Mapping[str, str]) -> Inbound:
     """Read Twilio's inbound-message parameters, or raise WebhookError saying why."""
     sid = params.get("MessageSid") or params.get("SmsMessageSid") or ""
-    if not sid or len(sid) > 64:
+    if not sid or len(sid) > MAX_SID:
         raise WebhookError("MessageSid is missing or malformed")
     try:
         sender = normalize_e164(params.get("From", ""))
@@ -203,14 +242,21 @@ def parse_inbound(params: Mapping[str, str]) -> Inbound:
     return Inbound(
         sid=sid,
         from_number=sender,
-        to=params.get("To", "")[:40],
+        to=params.get("To", "")[:MAX_TO],
         body=params.get("Body", ""),
         media=_media(params),
-        profile_name=(params.get("ProfileName") or None),
-        wa_id=(params.get("WaId") or None),
-        replied_sid=(params.get("OriginalRepliedMessageSid") or None),
-        button_payload=(params.get("ButtonPayload") or None),
+        # A display name is cut to fit; an identifier too long to be real is dropped
+        # (it can match nothing): the message itself is kept either way.
+        profile_name=(params.get("ProfileName") or "")[:MAX_PROFILE_NAME] or None,
+        wa_id=_identifier(params.get("WaId"), MAX_WA_ID),
+        replied_sid=_identifier(params.get("OriginalRepliedMessageSid"), MAX_SID),
+        # A tapped quick-reply button (or list item) carries the id we gave it.
+        button_payload=(params.get("ButtonPayload") or params.get("ListId") or None),
     )
+
+
+def _identifier(value: str | None, limit: int) -> str | None:
+    return value if value and len(value) <= limit else None
 
 
 def _media(params: Mapping[str, str]) -> tuple[MediaRef, ...]:
@@ -225,3 +271,31 @@ def _media(params: Mapping[str, str]) -> tuple[MediaRef, ...]:
         kind = params.get(f"MediaContentType{i}", "application/octet-stream")
         items.append(MediaRef(url=url, content_type=kind))
     return tuple(items)
+
+
+async def check_account(
+    *, account_sid: str, auth_token: str, sender: str, base_url: str, sandbox: bool
+) -> str:
+    """What Twilio says of these credentials and this WhatsApp sender, as one sentence;
+    raises PermanentSendError (credentials refused, sender not on the account) or
+    TransientSendError (Twilio unreachable) with the reason."""
+    number = normalize_e164(sender)
+    account = f"{base_url}/2010-04-01/Accounts/{account_sid}"
+    async with httpx.AsyncClient(auth=(account_sid, auth_token), timeout=10) as client:
+        try:
+            answer = await client.get(f"{account}.json")
+            if answer.status_code in (401, 403, 404):
+                raise PermanentSendError(
+                    f"Twilio refused TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN ({answer.status_code})"
+                )
+            answer.raise_for_status()
+            if sandbox:
+                return f"account {answer.json().get('status', '?')}; sender is Twilio's sandbox"
+            owned = await client.get(f"{account}/IncomingPhoneNumbers.json",
+                                     params={"PhoneNumber": number})  # fmt: skip
+            owned.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise TransientSendError(f"Twilio did not answer: {type(exc).__name__}") from None
+    if not owned.json().get("incoming_phone_numbers"):
+        raise PermanentSendError(f"{number} is not a phone number of this Twilio account")
+    return f"account {answer.json().get('status', '?')}; sender {number} is on the account"

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cockpit.core import interactive
 from cockpit.core.formatting import format_for_whatsapp
+from cockpit.core.interactive import Interactive
 
 APPROVAL_CHOICES = "Reply *1* allow · *2* allow for this session · *3* deny"
 
@@ -42,6 +44,10 @@ class Reply:
     body: str = ""
     media_id: str | None = None
     kind: str = "text"
+    interactive: Interactive | None = None  # buttons or a list; `body` is the text fallback
+    hold: bool = False  # may wait briefly for what joins it (store/outbox.py `place`)
+    merge: bool = False  # joins the turn's held text when it fits
+    supersedes: str | None = None  # drops the turn's held row of this kind
 
 
 @dataclass
@@ -50,6 +56,7 @@ class EventOutcome:
     turn: TurnUpdate | None = None
     prompt_open: PromptOpen | None = None
     prompt_closed: str | None = None
+    prompt_resolution: str | None = None  # how it was closed, in words ("allowed")
     progress_ts: float | None = None
     answer: str | None = None  # Claude's answer text, kept whole for /full
 
@@ -64,6 +71,7 @@ class EventContext:
     tag: str = ""
     media_problem: str | None = None  # why `media_id` is missing, said to the user
     offer_pr: bool = False  # the user has a linked GitHub repository: offer `pr` after changes
+    buttons: bool = False  # approvals and questions go with buttons (Content API)
 
 
 NOT_FETCHED = "I couldn't fetch this image from your workspace."
@@ -73,8 +81,27 @@ NOT_STORED = (
 )
 
 
-def _texts(text: str, tag: str, kind: str = "text") -> list[Reply]:
-    return [Reply(body=tag + chunk, kind=kind) for chunk in format_for_whatsapp(text)]
+def _texts(text: str, tag: str, kind: str = "text", *, hold: bool = False) -> list[Reply]:
+    """Text in chunks; with `hold`, the last one waits briefly for the turn's ✅ line."""
+    chunks = format_for_whatsapp(text)
+    return [
+        Reply(body=tag + chunk, kind=kind, hold=hold and i == len(chunks) - 1)
+        for i, chunk in enumerate(chunks)
+    ]
+
+
+def _answer(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
+    """Claude's words: the last chunk may be joined by the change summary and ✅ line."""
+    text = str(event.get("text", ""))
+    return EventOutcome(_texts(text, ctx.tag, hold=True), answer=event.get("text"))
+
+
+def _message(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
+    """Words from the host; the change summary after a turn joins Claude's answer."""
+    if event.get("part") == "changes":
+        text = ctx.tag + str(event.get("text", ""))
+        return EventOutcome([Reply(text, kind="changes", hold=True, merge=True)])
+    return EventOutcome(_texts(str(event.get("text", "")), ctx.tag))
 
 
 def _ack(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
@@ -92,7 +119,7 @@ def _progress(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
     ts = float(event.get("ts") or 0.0)
     if ctx.last_progress_ts is not None and ts - ctx.last_progress_ts < ctx.progress_interval:
         return EventOutcome()
-    reply = Reply(ctx.tag + str(event.get("text", "working…")), kind="progress")
+    reply = Reply(ctx.tag + str(event.get("text", "working…")), kind="progress", hold=True)
     return EventOutcome([reply], progress_ts=ts)
 
 
@@ -104,19 +131,34 @@ def _image(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
     return EventOutcome([Reply(caption[:1000], media_id=ctx.media_id, kind="media")])
 
 
+DECIDED_WORDS = {
+    "allow": "allowed", "allow_session": "allowed for this session", "deny": "denied",
+}  # fmt: skip
+
+
 def _approval(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
-    text = f"🔐 {event.get('summary') or event.get('tool')}\n{APPROVAL_CHOICES}"
+    summary = str(event.get("summary") or event.get("tool"))
+    text = f"🔐 {summary}\n{APPROVAL_CHOICES}"
+    approval_id = str(event["approval_id"])
     prompt = PromptOpen(
-        str(event["approval_id"]),
+        approval_id,
         "approval",
         event.get("turn_id"),
         ["allow", "allow_session", "deny"],
     )
-    return EventOutcome([Reply(ctx.tag + text, kind="approval")], prompt_open=prompt)
+    buttons = interactive.approval(approval_id, ctx.tag + summary) if ctx.buttons else None
+    # the approval says what the held "🧪 running …" line of the same call would have said
+    reply = Reply(ctx.tag + text, kind="approval", interactive=buttons, supersedes="progress")
+    return EventOutcome([reply], prompt_open=prompt)
 
 
 def _approval_resolved(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
-    outcome = EventOutcome(prompt_closed=str(event.get("approval_id")))
+    decision = DECIDED_WORDS.get(str(event.get("decision")), "settled")
+    by_timeout = event.get("by") == "timeout"
+    outcome = EventOutcome(
+        prompt_closed=str(event.get("approval_id")),
+        prompt_resolution=f"{decision} (no answer in time)" if by_timeout else decision,
+    )
     if event.get("by") == "timeout":
         text = "⌛ No answer in time, so that request was denied and Claude was told."
         outcome.replies.append(Reply(ctx.tag + text, kind="notice"))
@@ -131,15 +173,22 @@ def _question(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
         lines = [f"❓ {event.get('question', '')}"]
         lines += [f"*{i}* {option}" for i, option in enumerate(options, 1)]
         lines.append("Reply with a number or in your own words." if options else "Reply to answer.")
+    question_id = str(event["question_id"])
     prompt = PromptOpen(
-        str(event["question_id"]), "question", event.get("turn_id"), options, event.get("session")
+        question_id, "question", event.get("turn_id"), options, event.get("session")
     )
-    return EventOutcome([Reply(ctx.tag + "\n".join(lines), kind="question")], prompt_open=prompt)
+    buttons = None
+    if ctx.buttons and not event.get("hint"):
+        asked = ctx.tag + str(event.get("question", ""))
+        buttons = interactive.question(question_id, asked, options)
+    reply = Reply(ctx.tag + "\n".join(lines), kind="question", interactive=buttons)
+    return EventOutcome([reply], prompt_open=prompt)
 
 
 def _question_resolved(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
     """A question ended without the user's answer (timeout, or its turn stopped)."""
-    return EventOutcome(prompt_closed=str(event.get("question_id")))
+    why = "no answer in time" if event.get("by") == "timeout" else "the task ended"
+    return EventOutcome(prompt_closed=str(event.get("question_id")), prompt_resolution=why)
 
 
 PR_OFFER = "Reply *pr* to open a pull request"
@@ -168,7 +217,7 @@ def _result(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
     text = ctx.tag + result_line(event)
     if ctx.offer_pr and event.get("changes") and state == "done":
         text += "\n" + PR_OFFER
-    return EventOutcome([Reply(text, kind="result")], turn)
+    return EventOutcome([Reply(text, kind="result", merge=True)], turn)
 
 
 def _error(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
@@ -183,8 +232,8 @@ def _error(event: dict[str, Any], ctx: EventContext) -> EventOutcome:
 _RULES = {
     "ack": _ack,
     "progress": _progress,
-    "text": lambda e, c: EventOutcome(_texts(str(e.get("text", "")), c.tag), answer=e.get("text")),
-    "message": lambda e, c: EventOutcome(_texts(str(e.get("text", "")), c.tag)),
+    "text": _answer,
+    "message": _message,
     "notice": lambda e, c: EventOutcome([Reply(c.tag + str(e.get("text", "")), kind="notice")]),
     "image": _image,
     "approval_request": _approval,

@@ -45,6 +45,16 @@ class OutboundDraft:
     # then holds the template's text, for the record.
     content_sid: str | None = None
     content_variables: str | None = None
+    # Buttons or a list (core/interactive.py kind): sent through the Content API with
+    # `content_variables`; `body` is the numbered text sent when that is not possible.
+    interactive: str | None = None
+    # Thread economy (store/outbox.py `place`): hold this row up to `hold_seconds` for
+    # what may join it; `merge` appends this text to the turn's held row instead;
+    # `supersedes` drops the turn's held row of that kind (an approval replaces the
+    # progress line of the same tool call).
+    hold_seconds: float = 0.0
+    merge: bool = False
+    supersedes: str | None = None
 
 
 @dataclass(frozen=True)

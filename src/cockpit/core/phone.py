@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")  # ASCII digits only: `\d` takes any script's
 WHATSAPP_PREFIX = "whatsapp:"
 
 
@@ -13,10 +13,10 @@ def normalize_e164(raw: str) -> str:
     text = raw.strip()
     if text.lower().startswith(WHATSAPP_PREFIX):
         text = text[len(WHATSAPP_PREFIX) :]
-    text = re.sub(r"[\s().-]", "", text)
+    text = re.sub(r"[ \t().-]", "", text)
     if text.startswith("00"):
         text = "+" + text[2:]
-    if not _E164.match(text):
+    if not _E164.fullmatch(text):
         raise ValueError(f"{raw!r} is not a phone number in E.164 form, e.g. +15551234567")
     return text
 

@@ -7,15 +7,55 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 from dataclasses import dataclass
+from urllib.parse import quote
 
 CODE_DIGITS = 6
 CODE_TTL_SECONDS = 600
 CODE_MAX_ATTEMPTS = 5
 CODE_RESEND_SECONDS = 30
 SANDBOX_NUMBER = "+14155238886"  # Twilio's shared WhatsApp sandbox sender
+PROOFS_PER_PHONE = 5  # click-to-chat codes alive at once for one number; older ones lapse
+
+
+@dataclass(frozen=True)
+class CodeRules:
+    """How often codes may be sent and typed wrong, per phone, across codes."""
+
+    max_failures: int = CODE_MAX_ATTEMPTS  # wrong tries before a lock
+    resend_seconds: float = CODE_RESEND_SECONDS  # first wait; doubles with each new code
+    max_resend_seconds: float = 3600
+    first_lock_seconds: float = 900  # 15 min; doubles with each lock
+    max_lock_seconds: float = 86400
+
+    def resend_wait(self, issued: int) -> float:
+        """Seconds to wait after the `issued`-th code before the next one may be sent."""
+        if issued <= 0:
+            return 0.0
+        return float(min(self.resend_seconds * 2 ** (issued - 1), self.max_resend_seconds))
+
+    def lock_seconds(self, failures: int) -> float:
+        """How long the number is locked after its `failures`-th wrong try."""
+        locks = max(failures // self.max_failures, 1)
+        return float(min(self.first_lock_seconds * 2 ** (locks - 1), self.max_lock_seconds))
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` attempts per `seconds` in one bucket (a session, an address, an invite)."""
+
+    scope: str
+    count: int
+    seconds: float
+
+
+# Codes asked for on the signup and sign-in pages, counted in the database for every relay.
+SIGNUP_LIMITS = (Limit("session", 3, 3600), Limit("address", 10, 3600), Limit("invite", 50, 3600))
+LOGIN_LIMITS = (Limit("session", 5, 3600), Limit("address", 20, 3600))
+TOO_MANY = "Too many codes were asked for from here. Try again in an hour."
 
 _ANTHROPIC = re.compile(r"^sk-ant-[A-Za-z0-9_-]{8,200}$")
 _OPENAI = re.compile(r"^sk-[A-Za-z0-9_-]{16,200}$")
@@ -51,6 +91,39 @@ def code_digest(secret_key: str, phone: str, code: str) -> str:
     return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
+def sent_code(secret_key: str, message_key: str) -> str:
+    """The code a `code` message carries, derived from its outbox key (which holds a
+    random nonce) when it is sent: the database never holds the code itself."""
+    return session_code(secret_key, message_key, "sent")
+
+
+def code_variables(secret_key: str, message_key: str) -> str:
+    """The authentication template's variables for a `code` message: the code as {{1}}."""
+    return json.dumps({"1": sent_code(secret_key, message_key)})
+
+
+def session_code(secret_key: str, nonce: str, phone: str) -> str:
+    """The click-to-chat code a page shows: derived from a nonce in the session, so the
+    page can show it again without the code being stored anywhere."""
+    mac = hmac.new(secret_key.encode(), f"cockpit-chat-code:{nonce}:{phone}".encode(), "sha256")
+    return f"{int.from_bytes(mac.digest()[:8], 'big') % 10**CODE_DIGITS:0{CODE_DIGITS}d}"
+
+
+_CODE_MESSAGE = re.compile(r"^\s*(?:cockpit\s*)?([0-9]{6})\s*$", re.IGNORECASE)
+
+
+def code_in_message(body: str) -> str | None:
+    """The code of a WhatsApp message that is only a code (`482913`, `cockpit 482913`)."""
+    match = _CODE_MESSAGE.match(body)
+    return match.group(1) if match else None
+
+
+def chat_link(sender: str | None, code: str) -> str:
+    """The click-to-chat address that opens WhatsApp with `code` typed to `sender`."""
+    digits = "".join(ch for ch in (sender or "").removeprefix("whatsapp:") if ch.isdigit())
+    return f"https://wa.me/{digits}?text={quote(code)}"
+
+
 def clean_code(raw: str) -> str:
     """The six digits a person typed (spaces allowed), or ValueError."""
     code = re.sub(r"\s", "", raw)
@@ -68,13 +141,31 @@ def check_invite(raw: str, valid: list[str]) -> None:
         raise ValueError("That invite code is not valid. Check it with the person who invited you.")
 
 
+_OAUTH_TOKEN = re.compile(r"^sk-ant-oat[0-9]{2}-[A-Za-z0-9_-]{20,300}$")
+
+
+def claude_credential(raw: str) -> tuple[str, str]:
+    """A Claude credential as (kind, value): `oauth_token` for a subscription token from
+    `claude setup-token` (`sk-ant-oat01-…`), else `api_key` for an API key; or ValueError."""
+    text = raw.strip()
+    if text.startswith("sk-ant-oat"):
+        if not _OAUTH_TOKEN.match(text):
+            raise ValueError(
+                "That does not look like a whole Claude subscription token: copy the full "
+                "sk-ant-oat01-… line that `claude setup-token` prints."
+            )
+        return "oauth_token", text
+    return "api_key", anthropic_key(text)
+
+
 def anthropic_key(raw: str) -> str:
     """A well-formed Anthropic API key (`sk-ant-…`), or ValueError."""
     key = raw.strip()
     if not _ANTHROPIC.match(key):
         raise ValueError(
             "That does not look like an Anthropic API key: it starts with sk-ant- and has no "
-            "spaces. Create one at console.anthropic.com → API keys."
+            "spaces. Create one at console.anthropic.com → API keys, or give a subscription "
+            "token from `claude setup-token`."
         )
     return key
 
@@ -134,5 +225,9 @@ def code_message(code: str) -> str:
     )
 
 
+PROVEN = {
+    "signup": "✅ Your number is confirmed. Go back to the signup page to continue.",
+    "login": "✅ Signed in. Go back to the account page.",
+}
 WELCOME = "You're set up. Send me anything to start."
 GOODBYE = "Your cockpit account is deleted: your workspace is gone and your keys are erased."

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -111,7 +112,8 @@ def create_host_app(
     data_dir = settings.data_dir.resolve()
     workspace = workspace_path(settings)
     git_token = settings.git_token.get_secret_value() if settings.git_token else None
-    ws.ensure_repo(workspace, settings.repo_url, git_token)
+    if ws.ensure_repo(workspace, settings.repo_url, git_token, keep_old=data_dir / "previous"):
+        shutil.rmtree(data_dir / "worktrees", ignore_errors=True)  # they belonged to the old one
     db = HostDB(data_dir / "host.db")
     events = EventLog(db)
     waits = Waits(db, events, settings.approval_timeout_seconds)

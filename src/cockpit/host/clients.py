@@ -53,22 +53,33 @@ class Binding:
     session: str = ""
     watch: StuckWatch | None = None
     phone: PhoneContext | None = None  # the one context its phone tools were built with
+    ready: asyncio.Future[None] | None = None  # no tool of the turn runs before this is done
 
-    def bind(self, turn_id: str, watch: StuckWatch) -> None:
-        """Route the client's callbacks to this turn."""
-        self.turn_id, self.watch = turn_id, watch
+    def bind(
+        self, turn_id: str, watch: StuckWatch, ready: asyncio.Future[None] | None = None
+    ) -> None:
+        """Route the client's callbacks to this turn; its tools wait for `ready` (the
+        before-turn look at the folder, taken while the model thinks)."""
+        self.turn_id, self.watch, self.ready = turn_id, watch, ready
         if self.phone is not None:
             self.phone.turn_id = turn_id
 
     def unbind(self) -> None:
         """The turn is over: approvals and hooks have no turn until the next one."""
-        self.turn_id, self.watch = None, None
+        self.turn_id, self.watch, self.ready = None, None, None
+
+    async def wait_ready(self) -> None:
+        """Hold a tool call until the turn's before-turn work is done."""
+        ready = self.ready
+        if ready is not None and not ready.done():
+            await asyncio.shield(ready)
 
     def hooks(self, answer_timeout: float) -> dict[Any, list[HookMatcher]]:
         """Hooks for the client's whole life, each handing over to the current turn's watch."""
         return hook_matchers(self._before, self._after, answer_timeout)
 
     async def _before(self, hook_input: Any, tool_use_id: str | None, context: Any) -> Any:
+        await self.wait_ready()
         watch = self.watch
         return await watch.before(hook_input, tool_use_id, context) if watch else {}
 

@@ -1,11 +1,12 @@
-"""The host's own SQLite database: every SQL statement of the host lives here.
+"""The host's own SQLite database: every query of the host lives here.
 
 One file per host (`COCKPIT_DATA_DIR/host.db`), separate from the relay's store:
 the numbered event log, turns with their text and state, the Claude session id of
 each cockpit session, approvals, questions, tools allowed for a session, files
 shown to the phone, and the user's preferences (automatic visuals). All calls run
 on the host's event loop thread; each write commits before it returns, so an event
-is durable before anyone can stream it.
+is durable before anyone can stream it. Its tables and
+their versions are in `db_schema.py`.
 """
 
 from __future__ import annotations
@@ -13,32 +14,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, turn_id TEXT,
-  session TEXT, ts REAL NOT NULL, payload TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS turns (
-  turn_id TEXT PRIMARY KEY, session TEXT NOT NULL, text TEXT NOT NULL, reply_to TEXT,
-  media TEXT NOT NULL DEFAULT '[]', state TEXT NOT NULL, created REAL NOT NULL,
-  finished REAL, error_kind TEXT, error_message TEXT);
-CREATE TABLE IF NOT EXISTS sessions (
-  name TEXT PRIMARY KEY, claude_session_id TEXT);
-CREATE TABLE IF NOT EXISTS session_tools (
-  session TEXT NOT NULL, tool TEXT NOT NULL, PRIMARY KEY (session, tool));
-CREATE TABLE IF NOT EXISTS waits (
-  wait_id TEXT PRIMARY KEY, kind TEXT NOT NULL, turn_id TEXT, session TEXT,
-  subject TEXT NOT NULL, detail TEXT NOT NULL, state TEXT NOT NULL,
-  answer TEXT, by TEXT, created REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS files (
-  file_id TEXT PRIMARY KEY, path TEXT NOT NULL, content_type TEXT NOT NULL,
-  filename TEXT NOT NULL, created REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS prefs (
-  name TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+from cockpit.host.db_schema import STEPS, Step, migrate
 
 ACTIVE_STATES = ("queued", "running")
 
@@ -104,12 +85,18 @@ class Wait:
 class HostDB:
     """Small typed access to the host's SQLite file."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, steps: Sequence[Step] = STEPS):
+        """Open (or create) the file and migrate it through `steps` (see db_schema.py);
+        raises NewerSchemaError, a StoreError, for a file from a newer cockpit."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.executescript(_SCHEMA)
+        try:
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self.schema_version = migrate(self._conn, steps, name=str(path))
+        except BaseException:
+            self._conn.close()
+            raise
 
     def close(self) -> None:
         """Close the connection."""

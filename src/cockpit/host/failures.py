@@ -1,6 +1,7 @@
 """Why a turn failed, said plainly to the user: each kind with its sentence.
 
-Kinds: overloaded, api_error, auth, cli_crash, interrupted, timeout, internal, voice.
+Kinds: overloaded, api_error, auth (a refused or missing credential), cli_crash,
+interrupted, timeout, internal, voice.
 Claude Code reports Anthropic's HTTP errors in its result (`api_error_status`)
 after its own retries; crashes of the CLI arrive as SDK exceptions.
 """
@@ -43,6 +44,18 @@ def from_api_status(status: int | None, detail: str | None) -> Failure:
     return Failure(
         "api_error", f"Claude Code stopped with an error: {_short(detail)}. {_RETRY}", True
     )
+
+
+NO_CREDENTIALS = (
+    "Claude Code has no Anthropic credential here, so it cannot answer. Set ANTHROPIC_API_KEY "
+    "or CLAUDE_CODE_OAUTH_TOKEN (from `claude setup-token`) in .env and restart, or add your "
+    "API key or subscription token on your account page; then reply *retry*."
+)
+
+
+def no_credentials() -> Failure:
+    """Claude Code found neither an API key nor a subscription token ("Not logged in")."""
+    return Failure("auth", NO_CREDENTIALS, True)
 
 
 def cli_crash(reason: str) -> Failure:

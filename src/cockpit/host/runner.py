@@ -57,8 +57,9 @@ class UnknownTurn(LookupError):
 
 
 class TurnObserver(Protocol):
-    """Told about each turn: before Claude starts, and after a successful turn's last
-    message, before its `result` event (what it emits then precedes the result)."""
+    """Told about each turn: before Claude's first tool call runs (the prompt is already
+    on its way to the model), and after a successful turn's last message, before its
+    `result` event (what it emits then precedes the result)."""
 
     async def before_turn(self, turn: Turn) -> None: ...
 
@@ -165,13 +166,16 @@ class Runner:
                 return
             turn = prepared
             resume = self._p.db.claude_session_id(turn.session)
-            # Claude Code starts (or is found running) while the observers look at the folder.
+            # The observers look at the folder while Claude Code starts (or is found running)
+            # and the model thinks; the turn's tools wait for them (`Binding.ready`).
+            before = asyncio.ensure_future(self._observe(turn, after=False))
             warming = asyncio.ensure_future(self.clients.acquire(turn.session, cwd, resume))
             try:
-                await self._observe(turn, after=False)
-                stream = await self._drive(turn, running, cwd, resume, warming)
+                stream = await self._drive(turn, running, cwd, resume, warming, before)
+                await before
             finally:
                 warming.cancel()  # only if a failure came before it was awaited
+                before.cancel()
             if stream.failure() is None and not running.interrupted:
                 await self._observe(turn, after=True)
             branch = await asyncio.to_thread(self._p.folders.branch, turn.session)
@@ -232,6 +236,7 @@ class Runner:
         cwd: Path,
         resume: str | None,
         warming: asyncio.Future[LiveClient],
+        before: asyncio.Future[None],
     ) -> TurnStream:
         """Run the turn; when the user answers *fresh* to "may be stuck", run it again in
         a new Claude session whose first prompt summarises the stuck one."""
@@ -242,7 +247,7 @@ class Runner:
             watch = self._watch(turn, running)
             live = await (client or self.clients.acquire(turn.session, cwd, resume))
             client = None
-            await self._session_run(turn, running, live, stream, watch, prompt)
+            await self._session_run(turn, running, live, stream, watch, prompt, before)
             if watch.decision != "fresh" or running.kill.is_set():
                 return stream
             log.info("host.fresh_session", turn_id=turn.turn_id, session=turn.session)
@@ -258,9 +263,10 @@ class Runner:
         stream: TurnStream,
         watch: StuckWatch,
         prompt: str,
+        before: asyncio.Future[None],
     ) -> None:
         running.client = live.sdk
-        live.binding.bind(turn.turn_id, watch)
+        live.binding.bind(turn.turn_id, watch, before)
         stream.spent_before = stream.spent_after = live.spent_usd
         try:
             if not running.kill.is_set():
@@ -347,6 +353,8 @@ class Runner:
         }
         if s.anthropic_api_key is not None:
             env["ANTHROPIC_API_KEY"] = s.anthropic_api_key.get_secret_value()
+        if s.claude_code_oauth_token is not None:  # a subscription token (claude setup-token)
+            env["CLAUDE_CODE_OAUTH_TOKEN"] = s.claude_code_oauth_token.get_secret_value()
         if s.anthropic_base_url:
             env["ANTHROPIC_BASE_URL"] = s.anthropic_base_url
         return {**env, **self._p.claude_env}
@@ -360,6 +368,7 @@ class Runner:
             turn_id, session = binding.turn_id, binding.session
             if turn_id is None:  # a call between turns: nobody is there to ask
                 return PermissionResultDeny(message="No task of the user is running now.")
+            await binding.wait_ready()
             if not policy.needs_approval(
                 name,
                 args,

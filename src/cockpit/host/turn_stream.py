@@ -130,6 +130,8 @@ class TurnStream:
             return failures.cli_crash("it ended without a result")
         if not result.is_error:
             return None
+        if result.api_error_status is None and _not_logged_in(self.api_error_text or result.result):
+            return failures.no_credentials()  # never Claude Code's own "Please run /login"
         if result.api_error_status is not None or self.api_error_text:
             return failures.from_api_status(
                 result.api_error_status, self.api_error_text or result.result
@@ -160,3 +162,8 @@ def slow_answer_text(seconds: float) -> str:
         f"⏳ Claude's model has not answered for {span}: Anthropic is slow right now. "
         "I'm still waiting; reply *stop* to cancel."
     )
+
+
+def _not_logged_in(text: str | None) -> bool:
+    """Whether Claude Code's error says it has no credential at all."""
+    return bool(text) and "not logged in" in str(text).lower()

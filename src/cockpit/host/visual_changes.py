@@ -20,6 +20,7 @@ from cockpit.host.visuals import DiffBundle, FileDiff, match_file, read_changes,
 from cockpit.host.visuals.errors import GitError
 from cockpit.host.visuals.overview import HINT, MAX_FILES_SHOWN, summary
 from cockpit.host.visuals.overview_image import render_overview
+from cockpit.host.visuals.stacked import stack_small
 
 # The relay reads message text as Markdown: **bold** is WhatsApp's *bold*.
 HINT_TEXT = HINT.replace("*show <file>*", "**show <file>**")
@@ -80,7 +81,7 @@ def bundle_of(diffs: list[FileDiff], *, title: str) -> DiffBundle:
     if len(diffs) > MAX_FILES_SHOWN:
         image = render_overview(diffs, title=title, hint=HINT)
         return DiffBundle([image], f"📝 {summary(diffs)}\n{HINT_TEXT}", paths)
-    images = [img for fd in diffs for img in render_file_diff(fd)]
+    images = stack_small([img for fd in diffs for img in render_file_diff(fd)])
     return DiffBundle(images, f"📝 {summary(diffs)}:", paths)
 
 

@@ -68,7 +68,7 @@ class AutoVisuals:
             bundle = await asyncio.to_thread(turn_bundle, repo, before, after)
         if bundle is not None:
             async with self.visuals.send_lock:
-                outlet.say(bundle.text)
+                outlet.say(bundle.text, part="changes")
                 outlet.show_all(bundle.images)
         if SCREENSHOT not in shown and await self.visuals.dev_running():
             await _screenshot(self.visuals, outlet, self.visuals.last_path)

@@ -84,9 +84,11 @@ class Outlet:
     def __init__(self, ctx: PhoneContext):
         self.ctx = ctx
 
-    def say(self, text: str) -> None:
-        """A `message` event with `text`."""
-        self.ctx.events.emit("message", self.ctx.turn_id, self.ctx.session, text=text)
+    def say(self, text: str, part: str | None = None) -> None:
+        """A `message` event with `text`; `part="changes"` marks a turn's change summary
+        (the relay joins it to Claude's answer)."""
+        extra = {"part": part} if part else {}
+        self.ctx.events.emit("message", self.ctx.turn_id, self.ctx.session, text=text, **extra)
 
     def show(self, picture: Picture) -> str:
         """Publish `picture` (an `image` event); returns its image id."""

@@ -7,9 +7,12 @@ for /health, and keeps files sent from the phone under `.cockpit/inbox/`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
+import shutil
 import subprocess
+import time
 from pathlib import Path
 
 INBOX = Path(".cockpit") / "inbox"
@@ -34,14 +37,28 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def ensure_repo(path: Path, clone_url: str | None = None, token: str | None = None) -> None:
-    """Make `path` a git repository with at least one commit.
+def ensure_repo(
+    path: Path,
+    clone_url: str | None = None,
+    token: str | None = None,
+    *,
+    keep_old: Path | None = None,
+) -> bool:
+    """Make `path` a git repository with at least one commit; True when it was re-cloned.
 
     An empty `path` with a `clone_url` becomes a clone of it (the repository chosen at
-    signup), authenticated with `token` when given; a clone that fails raises.
+    signup), authenticated with `token` when given; a clone that fails raises. A clone
+    of another repository (the person changed it on the account page) is replaced by a
+    clone of `clone_url`; with `keep_old`, the old one's every branch and its uncommitted
+    work (stashed) are first saved there as a git bundle.
     """
     path.mkdir(parents=True, exist_ok=True)
-    if clone_url and not (path / ".git").exists() and not any(path.iterdir()):
+    recloned = False
+    if clone_url and (path / ".git").exists() and _origin(path) not in (None, clone_url):
+        _set_aside(path, keep_old)
+        clone(clone_url, path, token)
+        recloned = True
+    elif clone_url and not (path / ".git").exists() and not any(path.iterdir()):
         clone(clone_url, path, token)
     if not (path / ".git").exists():
         _git(path, "init", "-q", "-b", "main")
@@ -55,6 +72,31 @@ def ensure_repo(path: Path, clone_url: str | None = None, token: str | None = No
     ):
         _git(path, "commit", "-q", "--allow-empty", "-m", "Start of the cockpit workspace")
     _exclude_inbox(path)
+    return recloned
+
+
+def _origin(path: Path) -> str | None:
+    """The URL the workspace was cloned from, or None."""
+    try:
+        return _git(path, "config", "--get", "remote.origin.url") or None
+    except RuntimeError:
+        return None
+
+
+def _set_aside(path: Path, keep_old: Path | None) -> None:
+    """Save the old clone as a bundle in `keep_old` (if given), then empty `path` (a
+    volume's mount point may not be removed, only emptied)."""
+    if keep_old is not None:
+        keep_old.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(RuntimeError):  # nothing to stash
+            _git(path, "stash", "push", "-u", "-q", "-m", "cockpit: before the repository changed")
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        _git(path, "bundle", "create", "-q", str(keep_old / f"workspace-{stamp}.bundle"), "--all")
+    for child in path.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 def clone(url: str, path: Path, token: str | None) -> None:

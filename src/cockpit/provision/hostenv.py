@@ -40,6 +40,20 @@ _INHERITED = (
 )
 
 
+# Claude Code's credentials: an API key, or a subscription token (`claude setup-token`).
+CREDENTIALS = {"ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"}
+
+
+def operator_credentials(settings: Settings) -> dict[str, str]:
+    """The relay's own Claude credentials from its settings, by environment name."""
+    found = {}
+    if settings.anthropic_api_key is not None:
+        found["ANTHROPIC_API_KEY"] = settings.anthropic_api_key.get_secret_value()
+    if settings.claude_code_oauth_token is not None:
+        found["CLAUDE_CODE_OAUTH_TOKEN"] = settings.claude_code_oauth_token.get_secret_value()
+    return found
+
+
 def phone_digits(phone: str) -> str:
     """The digits of a phone number: the per-user part of folder, container and volume names."""
     digits = "".join(ch for ch in phone if ch.isdigit())
@@ -57,8 +71,9 @@ def host_env(settings: Settings, spec: HostSpec, data_dir: str, workspace: str) 
             value = str(value).lower()
         if value is not None:
             env[setting_env_name(name)] = str(value)
-    if settings.anthropic_api_key is not None:
-        env["ANTHROPIC_API_KEY"] = settings.anthropic_api_key.get_secret_value()
+    if not CREDENTIALS & spec.env.keys():  # the user's own credential, else the operator's
+        for variable, value in operator_credentials(settings).items():
+            env[variable] = value
     if settings.anthropic_base_url:
         env["ANTHROPIC_BASE_URL"] = settings.anthropic_base_url
     env.update(spec.env)

@@ -135,12 +135,15 @@ class LocalProvisioner:
                 await self._halt(host)
 
     async def destroy(self, user_id: int) -> None:
-        """Stop the host and delete its data folder; the workspace (the user's code) stays."""
+        """Stop the host and delete its data folder and the workspace the relay made for it
+        (a repository the operator named with `users add --repo` is never deleted)."""
         async with self._lock:
             host = self._hosts.pop(user_id, None)
             if host is not None:
                 await self._halt(host)
                 await asyncio.to_thread(shutil.rmtree, host.data_dir, True)
+                if host.spec.workspace is None:  # COCKPIT_DATA_DIR/workspaces/<digits>
+                    await asyncio.to_thread(shutil.rmtree, host.workspace, True)
 
     async def status(self, user_id: int) -> HostState:
         """running, starting, stopped, failed (died, restart pending) or absent."""

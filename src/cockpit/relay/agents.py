@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from cockpit.core.formatting import format_for_whatsapp
 from cockpit.core.messages import OutboundDraft
@@ -42,7 +42,7 @@ class EchoAgent:
         return drafts
 
 
-def _reply(record: InboundRecord, part: str, **fields: str) -> OutboundDraft:
+def _reply(record: InboundRecord, part: str, **fields: Any) -> OutboundDraft:
     """A reply to `record`; its key makes handling the message twice harmless."""
     return OutboundDraft(
         key=f"echo:{record.message.sid}:{part}",

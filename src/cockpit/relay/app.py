@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +15,7 @@ from cockpit.channels.twilio import TwilioChannel
 from cockpit.config import Settings
 from cockpit.errors import StoreError
 from cockpit.headers import SecurityHeaders
+from cockpit.log import get_logger
 from cockpit.media.signing import MediaSigner
 from cockpit.media.store import LocalImageStore
 from cockpit.provision.factory import build_provisioner
@@ -20,16 +23,21 @@ from cockpit.relay.agents import Agent, EchoAgent
 from cockpit.relay.dispatcher import Dispatcher
 from cockpit.relay.github_routes import router as github_router
 from cockpit.relay.github_worker import GitHubWorker
-from cockpit.relay.heartbeat import Heartbeat
+from cockpit.relay.heartbeat import Heartbeat, Leases
 from cockpit.relay.host_agent import HostAgent
 from cockpit.relay.hosts import HostManager
 from cockpit.relay.routes import router, store_unavailable
 from cockpit.relay.runtime import Relay
 from cockpit.relay.sender import Sender
 from cockpit.relay.status_check import StatusChecker
-from cockpit.relay.workers import Jobs, TaskGroup
+from cockpit.relay.wakeup import Wakeup, notify_all
+from cockpit.relay.workers import Jobs, TaskGroup, in_thread
+from cockpit.store import leases
 from cockpit.store.db import Database
 from cockpit.web import mount_web
+from cockpit.web.setup import SetupResumer
+
+log = get_logger(__name__)
 
 
 def build_relay(settings: Settings) -> Relay:
@@ -46,10 +54,12 @@ def build_relay(settings: Settings) -> Relay:
         base_url=settings.twilio_api_base_url,
         timeout=settings.send_timeout_seconds,
         media_base_url=settings.twilio_media_base_url,
+        content_base_url=settings.twilio_base("content"),
+        messaging_base_url=settings.twilio_base("messaging"),
     )
     return Relay(
         settings=settings,
-        db=Database(settings.effective_database_url),
+        db=Database(settings.effective_database_url, wait_seconds=settings.database_wait_seconds),
         channel=channel,
         images=LocalImageStore(settings.data_dir / "media"),
         signer=MediaSigner(settings.secret_key.get_secret_value(), settings.media_url_ttl_seconds),
@@ -62,6 +72,37 @@ def default_agent(relay: Relay) -> tuple[Agent, HostManager | None]:
         return EchoAgent(), None
     manager = HostManager(relay, build_provisioner(relay.settings))
     return HostAgent(manager), manager
+
+
+# Claims whose work may finish during a graceful stop; a host's stream is just handed over.
+FINISHING = ("inbox", "send", "status", "github", "setup")
+
+
+async def stop_gracefully(relay: Relay, jobs: Jobs, workers: TaskGroup) -> None:
+    """SIGTERM (a deploy): take no new work, let work in hand finish for up to
+    `COCKPIT_SHUTDOWN_SECONDS`, stop the workers, then hand every claim still held to
+    the other relays and wake them, so they go on at once instead of after a lease."""
+    relay.stopping.set()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(relay.claims.none_of(FINISHING), relay.settings.shutdown_seconds)
+    # Bounded: a task that does not end when cancelled must not keep the relay from exiting.
+    closing = asyncio.ensure_future(_close_all(jobs, workers))
+    _, late = await asyncio.wait({closing}, timeout=3.0)
+    if late:
+        log.warning("relay.stop_slow", tasks=workers.running())
+    try:
+        released = await in_thread(leases.release_all, relay.db, relay.worker_id)
+        if relay.db.is_postgres:
+            await in_thread(notify_all, relay.db, relay.worker_id)
+    except StoreError as exc:  # the database is away: the leases run out instead
+        log.warning("relay.handback_failed", error=str(exc))
+        return
+    log.info("relay.stopped", worker=relay.worker_id, handed_back=released)
+
+
+async def _close_all(jobs: Jobs, workers: TaskGroup) -> None:
+    await jobs.aclose()
+    await workers.aclose()
 
 
 def create_relay_app(
@@ -91,12 +132,16 @@ def create_relay_app(
         workers.start("sender", Sender(relay).run)
         workers.start("status_check", StatusChecker(relay).run)
         workers.start("heartbeat", Heartbeat(relay).run)
+        workers.start("leases", Leases(relay).run)
         workers.start("github", GitHubWorker(relay, manager).run)
+        workers.start("setup", SetupResumer(relay, app.state.jobs, manager).run)
+        if relay.db.is_postgres:
+            workers.start("wakeup", Wakeup(relay).run)
         try:
             yield
         finally:
-            await app.state.jobs.aclose()
-            await workers.aclose()
+            await stop_gracefully(relay, app.state.jobs, workers)
+            await relay.typing.aclose()
             if manager is not None:
                 await manager.aclose()
             for close in closers:

@@ -50,6 +50,8 @@ class Dispatcher:
         records = await in_thread(inbox.due, self.relay.db, 50, worker)
         postponed: set[int | None] = set()
         for record in records:
+            if self.relay.stopping.is_set():
+                break  # shutting down: the other relays take what is left
             if record.user_id in postponed:
                 continue  # its sender's earlier message waits or is taken: keep their order
             lease = self.relay.settings.inbox_lease_seconds
@@ -57,13 +59,17 @@ class Dispatcher:
             if claimed is None:  # another relay has it (or just finished it)
                 postponed.add(record.user_id)
                 continue
+            self.relay.claims.hold("inbox", claimed.id)  # the heartbeat renews it meanwhile
             try:
                 handled = await self.handle(claimed)
             except asyncio.CancelledError:  # stopping: let another relay take it now
                 # Best effort: if the database is away too, the lease frees it later.
                 with contextlib.suppress(Exception):
                     inbox.release(self.relay.db, claimed.id, worker)
+                self.relay.inbox_ready.set()
                 raise
+            finally:
+                self.relay.claims.drop("inbox", claimed.id)
             if not handled:
                 postponed.add(record.user_id)
         return bool(records)
@@ -76,7 +82,11 @@ class Dispatcher:
         except CockpitError as exc:
             await self._postpone(record, exc)
             return False
-        await in_thread(inbox.finish, self.relay.db, record.id, drafts)
+        worker = self.relay.worker_id
+        if not await in_thread(inbox.finish, self.relay.db, record.id, drafts, worker):
+            # Our claim lapsed and another relay took the message over: its answer stands.
+            log.warning("dispatcher.claim_lost", sid=record.message.sid)
+            return True
         log.info("dispatcher.handled", sid=record.message.sid, replies=len(drafts))
         self.relay.outbox_ready.set()
         return True

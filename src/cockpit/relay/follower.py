@@ -41,6 +41,10 @@ RESTARTED = (
 )
 
 
+class LeaseLost(Exception):
+    """This relay no longer holds the host's lease: it stops reading the stream."""
+
+
 class HostFollower:
     """Reads one user's host events from the stored cursor, forever."""
 
@@ -52,11 +56,13 @@ class HostFollower:
     async def run(self) -> None:
         """Follow while this relay holds the host's lease, reconnecting with backoff whenever
         the stream breaks; other relays wait until the lease lapses (docs/scaling.md)."""
-        delay, lease = 0.2, self.relay.settings.host_lease_seconds
+        delay = 0.2
         try:
             while True:
-                if not await self._lead():
-                    await asyncio.sleep(lease / 3)  # another relay follows this host
+                if self.relay.stopping.is_set() or not await self._lead():
+                    # Another relay follows this host: look again soon after its lease
+                    # would lapse.
+                    await asyncio.sleep(self.relay.settings.renew_every)
                     continue
                 try:
                     await self._follow()
@@ -65,6 +71,7 @@ class HostFollower:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         finally:
+            self.relay.claims.drop("host", self.user.id)
             with contextlib.suppress(Exception):  # stopping: let another relay follow at once
                 await in_thread(
                     hosts.release_lease, self.relay.db, self.user.id, self.relay.worker_id
@@ -73,21 +80,24 @@ class HostFollower:
     async def _lead(self) -> bool:
         """Take or renew the lease on this host; False while another relay holds it."""
         try:
-            return await in_thread(
+            leading = await in_thread(
                 hosts.take_lease, self.relay.db, self.user.id, self.relay.worker_id,
                 self.relay.settings.host_lease_seconds,
             )  # fmt: skip
         except StoreError as exc:
             log.warning("follower.lease_unknown", user_id=self.user.id, error=str(exc))
             return False
+        if leading:  # from now on the heartbeat renews it, however long the host takes
+            self.relay.claims.hold("host", self.user.id)
+        else:
+            self.relay.claims.drop("host", self.user.id)
+        return leading
 
     async def _keep_lease(self) -> None:
-        """Renew the lease while the stream is read; return when it was lost."""
-        while True:
-            await asyncio.sleep(self.relay.settings.host_lease_seconds / 3)
-            if not await self._lead():
-                log.warning("follower.lease_lost", user_id=self.user.id)
-                return
+        """While the stream is read the relay's heartbeat renews the lease (relay/heartbeat.py,
+        one statement for all hosts); return when it finds the lease taken over."""
+        await self.relay.claims.hold("host", self.user.id).wait()
+        log.warning("follower.lease_lost", user_id=self.user.id)
 
     async def _read(self, client: HostClient, cursor: int) -> None:
         async for seq, event in client.events(cursor):
@@ -103,7 +113,11 @@ class HostFollower:
             for task in (reader, keeper):
                 task.cancel()
             await asyncio.gather(reader, keeper, return_exceptions=True)
+            self.relay.claims.drop("host", self.user.id)
         if reader.done() and not reader.cancelled() and reader.exception() is not None:
+            if isinstance(reader.exception(), LeaseLost):
+                log.warning("follower.fenced", user_id=self.user.id)
+                return
             raise reader.exception()  # type: ignore[misc]
 
     async def _follow(self) -> None:
@@ -131,25 +145,48 @@ class HostFollower:
             tag=f"[{session}] " if several and session else "",
             media_problem=problem,
             offer_pr=await self._offers_pr(event),
+            buttons=self.relay.settings.buttons,
         )
         outcome = translate(event, ctx)
+        await self._typing(event, outcome)
         if several and event.get("type") in ("result", "error") and outcome.replies:
             await self._add_board(outcome)
         turn_id = str(event["turn_id"]) if event.get("turn_id") else None
-        drafts = [
-            OutboundDraft(key=f"host:{self.user.id}:{seq}:{i}", to=self.user.phone, body=r.body,
-                          media_id=r.media_id, kind=r.kind, user_id=self.user.id, session=session,
-                          turn_id=turn_id)
-            for i, r in enumerate(outcome.replies)
-        ]  # fmt: skip
-        await in_thread(
-            hosts.apply_event, self.relay.db, self.user.id, seq, outcome, drafts, turn_id
-        )
+        drafts = [self._draft(f"host:{self.user.id}:{seq}:{i}", r, session, turn_id)
+                  for i, r in enumerate(outcome.replies)]  # fmt: skip
+        applied = await in_thread(
+            hosts.apply_event, self.relay.db, self.user.id, seq, outcome, drafts, turn_id,
+            owner=self.relay.worker_id,
+        )  # fmt: skip
+        if applied is None:  # fenced: another relay took the host over while we were away
+            raise LeaseLost(f"lease on user {self.user.id}'s host taken over")
         if outcome.progress_ts is not None:
             self._progress_ts = outcome.progress_ts
         log.debug("follower.event", user_id=self.user.id, seq=seq, type=event.get("type"))
         if drafts:
             self.relay.outbox_ready.set()
+
+    def _draft(self, key: str, r: Reply, session: Any, turn_id: str | None) -> OutboundDraft:
+        hold = self.relay.settings.merge_seconds if r.hold and turn_id else 0.0
+        return OutboundDraft(
+            key=key, to=self.user.phone, body=r.body, media_id=r.media_id, kind=r.kind,
+            user_id=self.user.id, session=session, turn_id=turn_id,
+            interactive=r.interactive.kind if r.interactive else None,
+            content_variables=r.interactive.variables_json() if r.interactive else None,
+            hold_seconds=hold, merge=r.merge and turn_id is not None, supersedes=r.supersedes,
+        )  # fmt: skip
+
+    async def _typing(self, event: dict[str, Any], outcome: EventOutcome) -> None:
+        """A turn that starts shows "typing…" instead of "👀 on it" when the indicator
+        is accepted; its end stops the renewals."""
+        turn_id = str(event.get("turn_id") or "")
+        kind = event.get("type")
+        if kind in ("result", "error"):
+            self.relay.typing.stop(turn_id)
+        if kind != "ack" or event.get("queued") or not turn_id:
+            return
+        if await self.relay.typing.start(self.user.phone, turn_id):
+            outcome.replies = [r for r in outcome.replies if r.kind != "ack"]
 
     async def _offers_pr(self, event: dict[str, Any]) -> bool:
         """Whether a finished turn's changes may go to GitHub (`pr`): a repository is linked."""

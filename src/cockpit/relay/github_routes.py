@@ -59,7 +59,7 @@ async def github_webhook(request: Request) -> JSONResponse:
             raise HTTPException(401, _BAD_SIGNATURE)
         assert relay.settings.secret_key is not None
         secret = await in_thread(
-            github.webhook_secret, relay.db, owner, full_name, key=relay.settings.secret_key
+            github.webhook_secret, relay.db, owner, full_name, key=relay.settings.secret_keyring
         )
         if secret is None or not signature_ok(secret, body, _signature(request)):
             relay.metrics.github.labels("rejected").inc()

@@ -29,7 +29,11 @@ async def user_token(relay: Relay, user_id: int) -> str | None:
     """The user's GitHub token, decrypted (None when they have none)."""
     assert relay.settings.secret_key is not None
     return await in_thread(
-        secrets.get_secret, relay.db, user_id, github.GITHUB_TOKEN, key=relay.settings.secret_key
+        secrets.get_secret,
+        relay.db,
+        user_id,
+        github.GITHUB_TOKEN,
+        key=relay.settings.secret_keyring,
     )
 
 
@@ -53,12 +57,22 @@ class GitHubWorker:
 
     async def drain(self) -> bool:
         """Handle every pending delivery; True when there was any."""
-        due = await in_thread(github.due, self.relay.db)
+        relay = self.relay
+        due = await in_thread(github.due, relay.db)
         for delivery in due:
+            if relay.stopping.is_set():
+                break  # shutting down: the other relays take what is left
+            lease = relay.settings.claim_lease_seconds
+            key = delivery.delivery_id
+            if not await in_thread(github.claim, relay.db, key, relay.worker_id, lease):
+                continue  # another relay has it
+            relay.claims.hold("github", key)  # the heartbeat renews it meanwhile
             try:
                 await self.handle(delivery)
             except Exception as exc:  # one bad delivery must not stop the ones after it
                 await self._failed(delivery, exc)
+            finally:
+                relay.claims.drop("github", key)
         return bool(due)
 
     async def _failed(self, delivery: DeliveryRecord, exc: Exception) -> None:
@@ -87,7 +101,9 @@ class GitHubWorker:
         if notice is not None and user is not None:
             drafts.append(self._draft(delivery, user.id, user.phone, notice.text))
         fix = notice.fix.as_dict() if notice is not None and notice.fix is not None else None
-        mine = await in_thread(github.finish, self.relay.db, delivery.delivery_id, drafts, fix)
+        mine = await in_thread(
+            github.finish, self.relay.db, delivery.delivery_id, drafts, fix, self.relay.worker_id
+        )
         log.info("github.handled", delivery=delivery.delivery_id, messages=len(drafts), mine=mine)
         if drafts:
             self.relay.outbox_ready.set()

@@ -8,7 +8,7 @@ from cockpit.errors import StoreError
 from cockpit.log import get_logger
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import in_thread
-from cockpit.store import heartbeats
+from cockpit.store import heartbeats, leases
 
 log = get_logger(__name__)
 
@@ -33,3 +33,44 @@ class Heartbeat:
             except StoreError as exc:
                 log.warning("heartbeat.failed", worker=self.relay.worker_id, error=str(exc))
             await asyncio.sleep(interval)
+
+
+class Leases:
+    """Renews every claim this relay holds, one statement per kind, every
+    `Settings.renew_every` seconds (store/leases.py).
+
+    This is what keeps a relay's work its own while it lives, however long a Claude turn
+    runs; a relay that dies stops renewing and the others take its work over once the
+    leases lapse (10 s by default). A claim found taken over is reported to its holder,
+    which stops working on it.
+    """
+
+    def __init__(self, relay: Relay):
+        self.relay = relay
+
+    async def run(self) -> None:
+        """Renew until cancelled."""
+        while True:
+            await asyncio.sleep(self.relay.settings.renew_every)
+            await self.renew_once()
+
+    async def renew_once(self) -> None:
+        """One round of renewals; a failure is logged (the leases still run meanwhile)."""
+        relay = self.relay
+        held = relay.claims.held()
+        if not held:
+            return
+        try:
+            lost = await in_thread(leases.renew, relay.db, relay.worker_id, held, relay.leases())
+        except StoreError as exc:
+            log.warning("leases.renew_failed", worker=relay.worker_id, error=str(exc))
+            return
+        for kind, keys in lost.items():
+            # Some of these only finished between the snapshot and the renewal: that is fine,
+            # their holders have already dropped them.
+            still = keys & relay.claims.held().get(kind, set())
+            if still:
+                # Usually the work moved on (a status callback beat the send's answer);
+                # a claim taken over is logged by the holder that finds it fenced.
+                log.info("leases.gone", kind=kind, keys=sorted(map(str, still))[:20])
+                relay.claims.mark_lost(kind, still)

@@ -9,7 +9,8 @@ quoted reply goes to the session that wrote the quoted message.
 
 from __future__ import annotations
 
-from cockpit.core import commands
+from cockpit.core import commands, interactive
+from cockpit.core.host_events import DECIDED_WORDS
 from cockpit.core.messages import OutboundDraft
 from cockpit.core.replies import approval_decision, fold, question_answer
 from cockpit.core.visual_commands import VisualCommand, visual_command
@@ -19,7 +20,7 @@ from cockpit.relay.hostclient import HostClient
 from cockpit.relay.hosts import HostManager
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import in_thread
-from cockpit.store import github, hosts, sessions
+from cockpit.store import github, hosts, outbox, sessions
 from cockpit.store.hosts import PromptRecord
 from cockpit.store.inbox import InboundRecord
 
@@ -35,6 +36,11 @@ AUTO_VISUALS = {
     "*/visuals on* turns them back on.",
 }
 VISUAL_SLASH = {"diff", "screenshot", "visuals"}
+UNKNOWN_TAP = "That button belongs to a request I no longer have; nothing was done."
+STALE_APPROVAL = (
+    "🔐 Your message went to Claude. An approval still waits: tap *Allow*, *Allow for "
+    "session* or *Deny* under it (or quote it and reply *1*, *2* or *3*)."
+)
 
 
 class HostAgent:
@@ -52,7 +58,15 @@ class HostAgent:
             return [self._reply(record, reply)] if reply else []
         text = commands.literal(record.message.body)
         await self._submit(relay, client, record, record.message.sid, session, text)
+        if approval_decision(text) is not None and await self._approval_waits(relay, record):
+            return [self._reply(record, STALE_APPROVAL)]  # "yes" went to Claude: say so
         return []
+
+    @staticmethod
+    async def _approval_waits(relay: Relay, record: InboundRecord) -> bool:
+        assert record.user_id is not None
+        prompt = await in_thread(hosts.open_prompt, relay.db, record.user_id)
+        return prompt is not None and prompt.kind == "approval"
 
     async def _session(self, relay: Relay, record: InboundRecord) -> tuple[str, bool]:
         """The session a message is for: the quoted message's, else the current one."""
@@ -72,6 +86,9 @@ class HostAgent:
         """The reply to a command or answer; None when the message is for Claude."""
         if record.message.media:
             return None
+        tap = interactive.parse_payload(record.message.button_payload)
+        if tap is not None:
+            return await self._tap(relay, client, record, tap)
         text = record.message.body
         parsed = commands.parse(text)
         if isinstance(parsed, commands.Invocation) and not text.strip().startswith("/"):
@@ -96,7 +113,7 @@ class HostAgent:
         prompt = await in_thread(
             hosts.open_prompt, relay.db, record.user_id, session if quoted else None
         )
-        if prompt is not None:
+        if prompt is not None and (quoted or await self._typed_counts(relay, record, prompt)):
             return await self._answer(relay, client, prompt, text)
         if fold(text) == "approve":
             return await self._approve_is_pr(relay, client, record, session)
@@ -126,6 +143,39 @@ class HostAgent:
             return None
         return await self._answer(relay, client, prompt, text)
 
+    @staticmethod
+    async def _typed_counts(relay: Relay, record: InboundRecord, prompt: PromptRecord) -> bool:
+        """A typed 1/2/3 or yes answers an approval only while it is clearly the thing
+        being asked: nothing reached the phone after it (a quote or a tap always counts)."""
+        if prompt.kind != "approval" or prompt.created_at is None:
+            return True
+        later = await in_thread(
+            outbox.sent_after, relay.db, record.message.from_number, prompt.created_at
+        )
+        return not later
+
+    async def _tap(
+        self, relay: Relay, client: HostClient, record: InboundRecord, tap: interactive.Tap
+    ) -> str:
+        """A tapped button answers exactly the prompt it came with, or says in one short
+        line why not; a tap never reaches Claude."""
+        prompt = await in_thread(hosts.get_prompt, relay.db, tap.prompt_id)
+        if prompt is None or prompt.user_id != record.user_id:
+            return UNKNOWN_TAP
+        if prompt.state != "open":
+            return _already(prompt)
+        text = _tapped_text(prompt, tap.choice)
+        if text is None:
+            return UNKNOWN_TAP
+        reply = await self._answer(relay, client, prompt, text)
+        if reply is None:
+            return UNKNOWN_TAP
+        settled = await in_thread(hosts.get_prompt, relay.db, prompt.id)
+        if settled is not None and reply.startswith("That question"):
+            return _already(settled)
+        # Tapped: the thread shows the choice; "typing…" says Claude goes on.
+        return "" if await relay.typing.show(record.message.sid) else reply
+
     def _context(
         self, relay: Relay, client: HostClient, record: InboundRecord, session: str
     ) -> handlers.CommandContext:
@@ -149,17 +199,18 @@ class HostAgent:
                 if decision is None:
                     return None
                 await client.resolve_approval(prompt.id, decision)
-                reply = DECIDED[decision]
+                reply, resolution = DECIDED[decision], DECIDED_WORDS[decision]
             else:
-                await client.answer_question(prompt.id, question_answer(text, prompt.options))
-                reply = ""
+                answer = question_answer(text, prompt.options)
+                await client.answer_question(prompt.id, answer)
+                reply, resolution = "", f"“{answer[:150]}”"
         except HostUnreachableError:
             raise
         except HostError as exc:
             if exc.status not in (404, 409):
                 raise
-            reply = "That question was already settled (it may have timed out)."
-        await in_thread(hosts.close_prompt, relay.db, prompt.id)
+            reply, resolution = "That question was already settled (it may have timed out).", None
+        await in_thread(hosts.close_prompt, relay.db, prompt.id, resolution)
         return reply
 
     @staticmethod
@@ -213,6 +264,22 @@ class HostAgent:
             key=f"reply:{record.message.sid}", to=record.message.from_number, body=body,
             user_id=record.user_id, inbound_id=record.id, kind="notice",
         )  # fmt: skip
+
+
+def _tapped_text(prompt: PromptRecord, choice: str) -> str | None:
+    """What the tap means in the words of a typed answer; None when it fits no option."""
+    if prompt.kind == "approval":  # the decision as its typed number
+        return {"allow": "1", "allow_session": "2", "deny": "3"}.get(choice)
+    if choice.isdigit() and 1 <= int(choice) <= len(prompt.options):
+        return prompt.options[int(choice) - 1]
+    return None
+
+
+def _already(prompt: PromptRecord) -> str:
+    """ "That was already answered: allowed at 14:02 UTC." """
+    how = prompt.resolution or "settled"
+    when = f" at {prompt.resolved_at:%H:%M} UTC" if prompt.resolved_at else ""
+    return f"That was already answered: {how}{when}."
 
 
 def _as_visual(name: str, args: str) -> VisualCommand:

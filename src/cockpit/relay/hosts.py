@@ -16,6 +16,7 @@ from cockpit.store import secrets, users
 # Which of a user's stored secrets their host gets, and under which environment name.
 HOST_SECRETS = {
     secrets.ANTHROPIC_API_KEY: "ANTHROPIC_API_KEY",
+    secrets.CLAUDE_OAUTH_TOKEN: "CLAUDE_CODE_OAUTH_TOKEN",  # from `claude setup-token`
     "openai_api_key": "OPENAI_API_KEY",
     secrets.GITHUB_TOKEN: "COCKPIT_GIT_TOKEN",  # to clone (and later push) their repository
 }
@@ -38,7 +39,7 @@ class HostManager:
         assert settings.secret_key is not None
         env = {}
         for name, variable in HOST_SECRETS.items():
-            value = secrets.get_secret(self.relay.db, user.id, name, key=settings.secret_key)
+            value = secrets.get_secret(self.relay.db, user.id, name, key=settings.secret_keyring)
             if value is not None:
                 env[variable] = value
         if user.repo_url:

@@ -4,17 +4,61 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from cockpit.channels.base import Channel
 from cockpit.config import Settings
 from cockpit.media.signing import MediaSigner
 from cockpit.media.store import ImageStore
+from cockpit.relay.content import ContentTemplates
 from cockpit.relay.metrics import RelayMetrics
+from cockpit.relay.typing import Typing
+from cockpit.relay.workers import Signal
 from cockpit.store.db import Database
 from cockpit.store.models import utcnow
+
+
+class Claims:
+    """The claims this relay is working on right now, by kind (store/leases.py): the
+    heartbeat renews exactly these, and tells a holder whose claim was taken over."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, set[Any]] = defaultdict(set)
+        self._lost: dict[tuple[str, Any], asyncio.Event] = {}
+        self._dropped = asyncio.Event()
+
+    def hold(self, kind: str, key: Any) -> asyncio.Event:
+        """Start renewing `key`; the event is set if the claim is found taken over."""
+        self._held[kind].add(key)
+        return self._lost.setdefault((kind, key), asyncio.Event())
+
+    def drop(self, kind: str, key: Any) -> None:
+        """Stop renewing `key` (its work is finished or handed back)."""
+        self._held[kind].discard(key)
+        self._lost.pop((kind, key), None)
+        self._dropped.set()
+
+    async def none_of(self, kinds: tuple[str, ...]) -> None:
+        """Return once no claim of these kinds is held (a stopping relay's work is done)."""
+        while any(self._held[kind] for kind in kinds):
+            self._dropped.clear()
+            await self._dropped.wait()
+
+    def held(self) -> dict[str, set[Any]]:
+        """A copy of every claim held, by kind."""
+        return {kind: set(keys) for kind, keys in self._held.items() if keys}
+
+    def mark_lost(self, kind: str, keys: set[Any]) -> None:
+        """The heartbeat found these claims held by another relay (or their work done)."""
+        for key in keys:
+            self._held[kind].discard(key)
+            event = self._lost.pop((kind, key), None)
+            if event is not None:
+                event.set()
 
 
 @dataclass
@@ -28,11 +72,33 @@ class Relay:
     signer: MediaSigner
     metrics: RelayMetrics = field(default_factory=RelayMetrics)
     worker_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    inbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
-    outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
-    github_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    inbox_ready: Signal = field(default_factory=lambda: Signal("inbox"))
+    outbox_ready: Signal = field(default_factory=lambda: Signal("outbox"))
+    github_ready: Signal = field(default_factory=lambda: Signal("github"))
+    setup_ready: Signal = field(default_factory=lambda: Signal("setup"))
+    claims: Claims = field(default_factory=Claims)
+    # Set when the relay begins to stop (SIGTERM): workers take no new work.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # The relay's idea of now for WhatsApp's 24-hour window; tests move it forward.
     clock: Callable[[], datetime] = utcnow
+    typing: Typing = field(init=False)  # WhatsApp's typing indicator (relay/typing.py)
+    content: ContentTemplates = field(init=False)  # buttons' templates (relay/content.py)
+
+    def __post_init__(self) -> None:
+        self.typing = Typing(self)
+        self.content = ContentTemplates(self)
+
+    def signals(self) -> dict[str, Signal]:
+        """The wake-up signals by kind (what NOTIFY payloads name)."""
+        return {s.kind: s for s in (self.inbox_ready, self.outbox_ready, self.github_ready,
+                                    self.setup_ready)}  # fmt: skip
+
+    def leases(self) -> dict[str, float]:
+        """The lease of each kind of claim (store/leases.py), from the settings."""
+        s = self.settings
+        return {"inbox": s.inbox_lease_seconds, "send": s.send_lease_seconds,
+                "status": s.claim_lease_seconds, "host": s.host_lease_seconds,
+                "github": s.claim_lease_seconds, "setup": s.claim_lease_seconds}  # fmt: skip
 
     @property
     def public_url(self) -> str:

@@ -10,9 +10,11 @@ held and the window's template queued instead (relay/window.py).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import datetime, timedelta
 
+from cockpit.core import signup
 from cockpit.core import window as rules
 from cockpit.core.backoff import retry_delay
 from cockpit.errors import (
@@ -53,6 +55,8 @@ class Sender:
 
     async def drain(self) -> bool:
         """Try every due head-of-line row once; True when there were any."""
+        if self.relay.stopping.is_set():
+            return False  # shutting down: the other relays send what is left
         heads = await in_thread(outbox.due_heads, self.relay.db)
         await asyncio.gather(*(self.deliver(row) for row in heads))
         return bool(heads)
@@ -68,15 +72,24 @@ class Sender:
         )
         if row is None:
             return  # another worker has it
+        self.relay.claims.hold("send", row.id)  # the heartbeat renews it while we send
+        try:
+            await self._attempt(row, seen, closed)
+        finally:
+            self.relay.claims.drop("send", row.id)
+
+    async def _attempt(self, row: OutboundRecord, seen: datetime | None, closed: bool) -> None:
         try:
             if row.maybe_sent and await self._reconcile(row):
                 return
             if closed:
+                await self._plain(row, "window_closed")
                 await self._hold(row, seen, window.CLOSED)
                 return
             await self._send(row)
         except PermanentSendError as exc:
             if exc.code == rules.OUTSIDE_WINDOW and _free_form(row):
+                await self._plain(row, "window_closed")
                 await self._hold(row, seen, f"{window.CLOSED} ({exc})")
             else:
                 await self._fail(row, exc)
@@ -102,19 +115,50 @@ class Sender:
             log.info("sender.held", outbound_id=row.id, user_id=row.user_id, reason=reason)
             window.warn_if_no_template(relay, row.id, row.user_id)
 
+    async def _plain(self, row: OutboundRecord, reason: str) -> None:
+        """A prompt that cannot have buttons goes (later) as its numbered text."""
+        if row.interactive:
+            log.info("content.fallback", outbound_id=row.id, kind=row.interactive, reason=reason)
+            await in_thread(outbox.drop_content, self.relay.db, row.id)
+
+    async def _content(self, row: OutboundRecord) -> tuple[str | None, str | None]:
+        """The content SID and variables to send `row` with: its template's, its
+        buttons' (created once), or none (plain text, logged) when the Content API fails."""
+        if not row.interactive or not self.relay.settings.buttons:
+            return row.content_sid, row.content_variables
+        try:
+            return await self.relay.content.sid(row.interactive), row.content_variables
+        except (ChannelError, StoreError) as exc:
+            log.warning("content.fallback", outbound_id=row.id, kind=row.interactive,
+                        reason="content_api", error=str(exc))  # fmt: skip
+            return None, None
+
     async def _send(self, row: OutboundRecord) -> None:
         relay = self.relay
         media_url = relay.media_url(row.media_id) if row.media_id else None
+        callback = relay.status_callback_url(row.id)
         started = time.perf_counter()
-        receipt = await relay.channel.send(
-            row.to, row.body, media_url, relay.status_callback_url(row.id),
-            content_sid=row.content_sid, content_variables=row.content_variables,
-        )  # fmt: skip
+        content_sid, variables = await self._content(row)
+        if row.kind == "code" and relay.settings.secret_key is not None:  # derived, not stored
+            variables = signup.code_variables(relay.settings.secret_key.get_secret_value(), row.key)
+        try:
+            receipt = await relay.channel.send(
+                row.to, row.body, media_url, callback,
+                content_sid=content_sid, content_variables=variables,
+            )  # fmt: skip
+        except PermanentSendError as exc:
+            if not row.interactive or content_sid is None or exc.code == rules.OUTSIDE_WINDOW:
+                raise
+            log.warning("content.fallback", outbound_id=row.id, kind=row.interactive,
+                        reason="send_refused", error=str(exc), code=exc.code)  # fmt: skip
+            if exc.code in UNKNOWN_CONTENT:
+                await relay.content.forget(row.interactive)
+            receipt = await relay.channel.send(row.to, row.body, media_url, callback)
         relay.metrics.outbound_latency.observe(time.perf_counter() - started)
         relay.metrics.outbound.labels("sent").inc()
         await in_thread(
             outbox.mark_accepted, relay.db, row.id, receipt.sid, receipt.status,
-            relay.settings.order_timeout_seconds,
+            relay.settings.order_timeout_seconds, attempts=row.attempts,
         )  # fmt: skip
         log.info("sender.accepted", outbound_id=row.id, sid=receipt.sid, attempt=row.attempts)
 
@@ -123,7 +167,8 @@ class Sender:
         since = row.created_at - timedelta(days=1)
         listed = await self.relay.channel.sent_since(row.to, since)
         media_count = 1 if row.media_id else 0
-        candidates = [m for m in listed if m.body == row.body and m.num_media == media_count]
+        bodies = {row.body, _button_body(row)}
+        candidates = [m for m in listed if m.body in bodies and m.num_media == media_count]
         sids = [m.sid for m in candidates]
         taken = await in_thread(outbox.sids_in_use, self.relay.db, sids, besides=row.id)
         match = next((m for m in reversed(candidates) if m.sid not in taken), None)
@@ -132,7 +177,7 @@ class Sender:
             return False
         await in_thread(
             outbox.mark_accepted, self.relay.db, row.id, match.sid, match.status,
-            self.relay.settings.order_timeout_seconds,
+            self.relay.settings.order_timeout_seconds, attempts=row.attempts,
         )  # fmt: skip
         log.info("sender.reconciled_found", outbound_id=row.id, sid=match.sid)
         return True
@@ -147,6 +192,10 @@ class Sender:
             retry_after=exc.retry_after,
         )  # fmt: skip
         maybe_sent = isinstance(exc, UnknownOutcomeError) or row.maybe_sent
+        if isinstance(exc, UnknownOutcomeError):
+            # The lost request may still be on its way into Twilio: looking at its list
+            # sooner than a whole timeout later could miss it and send the message twice.
+            delay = max(delay, settings.send_timeout_seconds)
         next_at = utcnow() + timedelta(seconds=delay)
         await in_thread(
             outbox.mark_retry, self.relay.db, row, str(exc), next_at, maybe_sent=maybe_sent
@@ -158,6 +207,17 @@ class Sender:
         await in_thread(outbox.mark_failed, self.relay.db, row, str(exc), exc.code)
         self.relay.metrics.outbound.labels("failed").inc()
         log.error("sender.failed", outbound_id=row.id, error=str(exc), code=exc.code)
+
+
+UNKNOWN_CONTENT = (20404, 21655)  # Twilio knows no such ContentSid
+
+
+def _button_body(row: OutboundRecord) -> str:
+    """The text a message with buttons shows (its first variable), for reconciliation."""
+    try:
+        return str(json.loads(row.content_variables or "{}").get("1", row.body))
+    except (ValueError, AttributeError):
+        return row.body
 
 
 def _free_form(row: OutboundRecord) -> bool:

@@ -52,19 +52,34 @@ class StatusChecker:
         self._after_id = rows[-1].id if len(rows) == BATCH else 0
         moved = 0
         for row in rows:
+            if relay.stopping.is_set():
+                break
             assert row.provider_sid is not None  # the query selects only rows with one
+            lease = relay.settings.claim_lease_seconds
+            if not await in_thread(outbox.claim_lookup, relay.db, row.id, relay.worker_id, lease):
+                continue  # another relay is looking it up
+            relay.claims.hold("status", row.id)
             try:
-                found = await relay.channel.status(row.provider_sid)
-            except ChannelError as exc:
-                log.warning("status_check.lookup_failed", outbound_id=row.id, error=str(exc))
-                continue
-            if found.status in ("", "queued", "accepted", "sending"):
-                continue  # Twilio has not sent it yet: ask again next round
-            await in_thread(_record, relay, row.id, row.provider_sid, found)
-            relay.outbox_ready.set()  # a later row to that phone may go now
-            moved += 1
-            log.info("status_check.applied", outbound_id=row.id, status=found.status)
+                moved += await self._look_up(row.id, row.provider_sid)
+            finally:
+                relay.claims.drop("status", row.id)
+                await in_thread(outbox.end_lookup, relay.db, row.id, relay.worker_id)
         return moved
+
+    async def _look_up(self, row_id: int, sid: str) -> int:
+        """Ask the provider about one row and apply the answer; 1 when the row moved on."""
+        relay = self.relay
+        try:
+            found = await relay.channel.status(sid)
+        except ChannelError as exc:
+            log.warning("status_check.lookup_failed", outbound_id=row_id, error=str(exc))
+            return 0
+        if found.status in ("", "queued", "accepted", "sending"):
+            return 0  # Twilio has not sent it yet: ask again next round
+        await in_thread(_record, relay, row_id, sid, found)
+        relay.outbox_ready.set()  # a later row to that phone may go now
+        log.info("status_check.applied", outbound_id=row_id, status=found.status)
+        return 1
 
 
 def _record(relay: Relay, row_id: int, sid: str, found: MessageStatus) -> None:

@@ -31,10 +31,42 @@ async def in_thread(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> 
         raise
 
 
+class Signal(asyncio.Event):
+    """A worker's wake-up signal. `set()` wakes this relay's worker and, on PostgreSQL,
+    the other relays' too (relay/wakeup.py, LISTEN/NOTIFY); `set_here()` only this one."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.announce: Callable[[str], None] | None = None
+        self.idle = 0  # workers here waiting on this signal (relay/workers.py:wait_for_work)
+
+    def set(self) -> None:
+        """Wake the worker here; if it is busy, announce the work to the other relays.
+
+        An idle worker here takes the work at once itself, and waking the others would
+        only make them race it for the claim: that is what keeps NOTIFY cheap."""
+        busy = not self.idle
+        super().set()
+        if busy and self.announce is not None:
+            self.announce(self.kind)
+
+    def set_here(self) -> None:
+        """Wake this relay's worker only (another relay announced the work)."""
+        super().set()
+
+
 async def wait_for_work(signal: asyncio.Event, poll_seconds: float) -> None:
     """Return when `signal` is set, or after `poll_seconds` to look anyway."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(signal.wait(), timeout=poll_seconds)
+    counter = signal if isinstance(signal, Signal) else None  # counts its idle workers
+    if counter is not None:
+        counter.idle += 1
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(signal.wait(), timeout=poll_seconds)
+    finally:
+        if counter is not None:
+            counter.idle -= 1
 
 
 class TaskGroup:
@@ -62,6 +94,10 @@ class TaskGroup:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+
+    def running(self) -> list[str]:
+        """Names of the tasks that have not finished (a slow shutdown logs them)."""
+        return [t.get_name() for t in self._tasks if not t.done()]
 
 
 async def _supervised(name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:

@@ -2,30 +2,58 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import column, create_engine, event, func, select, table
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DatabaseError, DataError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cockpit.errors import StoreError
+from cockpit.errors import InvalidDataError, StoreError
 
 SQLITE_POOL = 40  # starlette's thread pool size
+PG_POOL = 40  # connections at most, the same: one per worker thread
+# How long a writing transaction may wait, in all, for its turn among this process's
+# writers and then for SQLite's lock (another process may hold it) before the request
+# is answered 503: well inside Twilio's 15 s, so Twilio never times out on the relay.
+WAIT_SECONDS = 5.0
+# SQLite's primary result codes for a damaged file: retrying cannot help.
+_SQLITE_DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+# Tables whose pages the health check reads (not `SELECT 1`: that reads no page).
+HEALTH_TABLES = tuple(table(name, column("id")) for name in
+                      ("users", "inbound_messages", "outbound_messages"))  # fmt: skip
+_WRITE = "cockpit_write"  # execution option: False for a transaction that only reads
+_DEADLINE = "cockpit_deadline"  # execution option: time.monotonic() the wait ends at
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    # The driver's own transaction handling off: `_sqlite_begin` says BEGIN itself.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    # WAL lets the webhook insert while a worker reads; busy_timeout waits out writers.
+    # WAL lets the webhook insert while a worker reads (persistent; a no-op once set).
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A writing transaction takes the write lock at BEGIN (waiting in the busy handler):
+    # a deferred one that read first could not upgrade once another connection wrote,
+    # and would fail at once (SQLITE_BUSY_SNAPSHOT) instead of waiting its turn.
+    options = conn.get_execution_options()
+    left = options.get(_DEADLINE, time.monotonic() + WAIT_SECONDS) - time.monotonic()
+    conn.exec_driver_sql(f"PRAGMA busy_timeout = {max(1, int(left * 1000))}")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE, True) else "BEGIN")
 
 
 def normalize_url(url: str) -> str:
@@ -38,17 +66,36 @@ def normalize_url(url: str) -> str:
 
 
 def ensure_sqlite_folder(url: str) -> None:
-    """Create the folder of a SQLite database file, so a fresh checkout just works."""
+    """Create the folder of a SQLite database file, so a fresh checkout just works.
+
+    Both are private to the relay's user (folder 0700, file 0600; SQLite gives its
+    -wal and -shm files the file's mode): the file holds users' numbers and codes' state.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_file(Path(path))
+
+
+def private_file(path: Path) -> None:
+    """Make `path` (created empty if missing) readable and writable by its owner only."""
+    with contextlib.suppress(OSError):  # a read-only or foreign file: SQLite will say so
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
+def _damaged(exc: DatabaseError) -> bool:
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and (code & 0xFF) in _SQLITE_DAMAGED
 
 
 class Database:
     """One engine and its session factory; `transaction()` is the unit of work."""
 
-    def __init__(self, url: str, *, pool_size: int = 10):
+    def __init__(self, url: str, *, wait_seconds: float = WAIT_SECONDS):
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.is_postgres = self.url.startswith("postgresql")
@@ -57,40 +104,80 @@ class Database:
             # As many connections as threads that may use them, so none is reopened per call.
             self.engine: Engine = create_engine(
                 self.url,
-                connect_args={"check_same_thread": False, "timeout": 10},
+                connect_args={"check_same_thread": False, "timeout": wait_seconds},
                 pool_size=SQLITE_POOL,
                 max_overflow=SQLITE_POOL,
             )
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
         else:
+            # Room for every worker thread (no thread waits for a connection), half of them
+            # kept open; a thread that still finds none fails within the wait, as a 503.
             self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-            )
+                self.url, pool_size=PG_POOL // 2, max_overflow=PG_POOL - PG_POOL // 2,
+                pool_timeout=wait_seconds, pool_pre_ping=True,
+            )  # fmt: skip
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._closed = False
-        # SQLite has one writer at a time and its busy handler waits in coarse sleeps;
-        # queueing this process's transactions on a lock is fairer and much faster.
-        self._turn: AbstractContextManager[object] = (
-            threading.RLock() if self.is_sqlite else nullcontext()
-        )
+        self.damaged: str | None = None  # why the SQLite file is unusable, once seen
+        self.wait_seconds = wait_seconds
+        # SQLite has one writer at a time, and its busy handler polls in sleeps of up to
+        # 100 ms, which favours newcomers: this process's writers take turns on a lock
+        # instead (woken on release). The turn and SQLite's lock share one deadline, so a
+        # lock held by another process fails every waiter within `wait_seconds` at once,
+        # never one after another; reads take no turn (WAL) and never wait.
+        self._turn = threading.RLock()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits on success and rolls back on error."""
+        yield from self._unit_of_work(write=True)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it never waits for the write lock."""
+        yield from self._unit_of_work(write=False)
+
+    def _unit_of_work(self, *, write: bool) -> Iterator[Session]:
         if self._closed:
             # A request finishing during shutdown must not open a connection nobody closes.
             raise StoreError("database is closed (shutting down)")
-        with self._turn:
-            yield from self._unit_of_work()
+        if self.damaged:
+            # Nothing is acknowledged on a file that lost data: Twilio keeps the message.
+            raise StoreError(f"database unavailable: {self.damaged}")
+        deadline = time.monotonic() + self.wait_seconds
+        if not (self.is_sqlite and write):
+            yield from self._session({_WRITE: write, _DEADLINE: deadline})
+            return
+        if not self._turn.acquire(timeout=self.wait_seconds):
+            raise StoreError(f"database busy: no turn to write within {self.wait_seconds:g} s")
+        try:
+            yield from self._session({_WRITE: True, _DEADLINE: deadline})
+        finally:
+            self._turn.release()
 
-    def _unit_of_work(self) -> Iterator[Session]:
+    def _session(self, options: dict[str, Any]) -> Iterator[Session]:
         session = self._sessions()
         try:
+            if self.is_sqlite:
+                session.connection(execution_options=options)
             yield session
             session.commit()
-        except OperationalError as exc:
+        except IntegrityError:
             session.rollback()
-            raise StoreError(f"database unavailable: {exc.orig}") from exc
+            raise  # a constraint: callers tell "already there" from a failure
+        except DataError as exc:
+            session.rollback()
+            raise InvalidDataError(f"database refused a value: {_first_line(exc)}") from None
+        except DatabaseError as exc:
+            # Unreachable, locked, damaged: all "unavailable", so the caller answers 503.
+            session.rollback()
+            if self.is_sqlite and _damaged(exc):
+                self.damaged = f"the SQLite file is damaged ({exc.orig}); restore it from a backup"
+            raise StoreError(f"database unavailable: {self.damaged or exc.orig}") from exc
+        except PoolTimeoutError as exc:
+            session.rollback()
+            raise StoreError(f"database busy: {exc}") from exc
         except BaseException:
             session.rollback()
             raise
@@ -98,11 +185,28 @@ class Database:
             session.close()
 
     def ping(self) -> None:
-        """Raise StoreError unless the database answers."""
-        with self.transaction() as s:
-            s.connection().exec_driver_sql("SELECT 1")
+        """Raise StoreError unless the database answers with rows of its real tables."""
+        with self.reading() as s:
+            for checked in HEALTH_TABLES:
+                # Both ends of the table's b-tree: a page that cannot be read fails here.
+                s.execute(select(func.min(checked.c.id), func.max(checked.c.id))).all()
+
+    def check(self) -> None:
+        """At start: raise StoreError when the SQLite file is damaged (`PRAGMA quick_check`)."""
+        if not self.is_sqlite:
+            return
+        with self.reading() as s:
+            problems = [row[0] for row in s.connection().exec_driver_sql("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            self.damaged = "the SQLite file is damaged; restore it from a backup"
+            raise StoreError(f"{self.damaged}: {'; '.join(problems[:3])}")
 
     def dispose(self) -> None:
         """Close every pooled connection; later transactions are refused."""
         self._closed = True
         self.engine.dispose()
+
+
+def _first_line(exc: DatabaseError) -> str:
+    # The driver's message without the statement and its parameters (message text, phones).
+    return str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__

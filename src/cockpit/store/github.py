@@ -11,10 +11,10 @@ import hashlib
 import secrets as random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -108,11 +108,15 @@ def record_delivery(
         return s.scalar(stmt.returning(GitHubDelivery.delivery_id)) is not None
 
 
+def _unclaimed(now: datetime) -> Any:
+    return or_(GitHubDelivery.claimed_until.is_(None), GitHubDelivery.claimed_until < now)
+
+
 def due(db: Database, limit: int = 20) -> list[DeliveryRecord]:
-    """Deliveries not yet turned into messages, oldest first."""
+    """Deliveries not yet turned into messages that no relay works on, oldest first."""
     query = (
         select(GitHubDelivery)
-        .where(GitHubDelivery.state == "pending")
+        .where(GitHubDelivery.state == "pending", _unclaimed(utcnow()))
         .order_by(GitHubDelivery.received_at)
         .limit(limit)
     )
@@ -123,16 +127,41 @@ def due(db: Database, limit: int = 20) -> list[DeliveryRecord]:
         ]
 
 
+def claim(db: Database, delivery_id: str, worker: str, lease: float) -> bool:
+    """Take a pending delivery for handling (a compare-and-set); False when another relay
+    holds a live claim on it or it is done."""
+    now = utcnow()
+    stmt = (
+        update(GitHubDelivery)
+        .where(
+            GitHubDelivery.delivery_id == delivery_id,
+            GitHubDelivery.state == "pending",
+            or_(_unclaimed(now), GitHubDelivery.claimed_by == worker),
+        )
+        .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
+    )
+    with db.transaction() as s:
+        return bool(getattr(s.execute(stmt), "rowcount", 0) == 1)
+
+
 def finish(
-    db: Database, delivery_id: str, drafts: Sequence[OutboundDraft], fix: dict[str, Any] | None
+    db: Database,
+    delivery_id: str,
+    drafts: Sequence[OutboundDraft],
+    fix: dict[str, Any] | None,
+    worker: str | None = None,
 ) -> bool:
     """The delivery's messages go to the outbox in the same transaction that closes it;
-    False when another relay closed it first (its row is locked while we look)."""
+    False when another relay closed it first (its row is locked while we look), or, with
+    `worker`, took it over after this relay's claim lapsed (fencing)."""
     with db.transaction() as s:
         row = s.get(GitHubDelivery, delivery_id, with_for_update=True)
         if row is None or row.state != "pending":
             return False
+        if worker is not None and row.claimed_by != worker:
+            return False
         row.state, row.fix, row.processed_at = "done", fix, utcnow()
+        row.claimed_by, row.claimed_until = None, None
         outbox.enqueue(s, drafts, is_postgres=db.is_postgres)
         return True
 
@@ -144,6 +173,7 @@ def postpone(db: Database, delivery_id: str, error: str, *, give_up: bool) -> No
         if row is not None:
             row.attempts += 1
             row.last_error = error[:500]
+            row.claimed_by, row.claimed_until = None, None
             if give_up:
                 row.state = "failed"
 

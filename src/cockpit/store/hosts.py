@@ -48,6 +48,23 @@ class PromptRecord:
     kind: str
     turn_id: str | None
     options: list[str]
+    state: str = "open"
+    created_at: datetime | None = None
+    resolution: str | None = None
+    resolved_at: datetime | None = None
+    user_id: int | None = None
+
+
+def _prompt_record(p: Prompt) -> PromptRecord:
+    return PromptRecord(p.id, p.kind, p.turn_id, list(p.options), p.state, p.created_at,
+                        p.resolution, p.resolved_at, p.user_id)  # fmt: skip
+
+
+def _close(prompt: Prompt, resolution: str | None) -> None:
+    if prompt.state != "closed":
+        prompt.state = "closed"
+        prompt.resolution = (resolution or prompt.resolution or "")[:200] or None
+        prompt.resolved_at = utcnow()
 
 
 def _link(s: Session, user_id: int, *, lock: bool = False) -> HostLink:
@@ -80,13 +97,20 @@ def apply_event(
     outcome: EventOutcome,
     drafts: Sequence[OutboundDraft],
     turn_id: str | None = None,
-) -> bool:
-    """Apply one host event and move the cursor past it, atomically; False if seen before."""
+    owner: str | None = None,
+) -> bool | None:
+    """Apply one host event and move the cursor past it, atomically; False if seen before.
+
+    With `owner`, only while that relay holds the host's lease (fencing): None when
+    another relay has taken the host over, and nothing is written.
+    """
     with db.transaction() as s:
         link = _link(s, user_id, lock=True)
+        if owner is not None and link.owner != owner:
+            return None
         if seq <= link.cursor:
             return False
-        outbox.enqueue(s, drafts, is_postgres=db.is_postgres)
+        outbox.place(s, drafts, is_postgres=db.is_postgres)
         if outcome.turn is not None:
             _update_turn(s, outcome.turn)
         if outcome.answer and turn_id is not None:
@@ -103,7 +127,7 @@ def apply_event(
         if outcome.prompt_closed is not None:
             prompt = s.get(Prompt, outcome.prompt_closed)
             if prompt is not None:
-                prompt.state = "closed"
+                _close(prompt, outcome.prompt_resolution)
         if outcome.progress_ts is not None:
             link.last_progress_ts = outcome.progress_ts
         link.cursor = seq
@@ -175,15 +199,22 @@ def open_prompt(db: Database, user_id: int, session: str | None = None) -> Promp
         query = query.where(Prompt.session == session)
     with db.transaction() as s:
         p = s.scalars(query.limit(1)).first()
-        return PromptRecord(p.id, p.kind, p.turn_id, list(p.options)) if p else None
+        return _prompt_record(p) if p else None
 
 
-def close_prompt(db: Database, prompt_id: str) -> None:
-    """Mark a question answered."""
+def get_prompt(db: Database, prompt_id: str) -> PromptRecord | None:
+    """The approval or question with this id, open or closed."""
+    with db.transaction() as s:
+        p = s.get(Prompt, prompt_id)
+        return _prompt_record(p) if p else None
+
+
+def close_prompt(db: Database, prompt_id: str, resolution: str | None = None) -> None:
+    """Mark a question answered (`resolution`: the decision or answer, for a late tap)."""
     with db.transaction() as s:
         prompt = s.get(Prompt, prompt_id)
         if prompt is not None:
-            prompt.state = "closed"
+            _close(prompt, resolution)
 
 
 def take_lease(db: Database, user_id: int, owner: str, seconds: float) -> bool:
@@ -270,3 +301,10 @@ def all_links(db: Database) -> dict[int, LinkRecord]:
                                   r.unreachable_since)
             for r in s.scalars(select(HostLink))
         }  # fmt: skip
+
+
+def turn_state(db: Database, turn_id: str) -> str | None:
+    """The state of a turn (submitted, queued, running, done, …), None when unknown."""
+    with db.transaction() as s:
+        turn = s.get(Turn, turn_id)
+        return turn.state if turn else None

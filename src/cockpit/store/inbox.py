@@ -87,8 +87,12 @@ def accept(
     A stored message re-opens WhatsApp's 24-hour window at `now`: the user's last
     inbound time moves and the messages held while it was closed become due.
     """
+    # Plain statements, no ORM objects: the lookup locks the sender's row (PostgreSQL), so
+    # a user's messages get their inbox ids in the order they are stored.
+    sender = select(User.id, User.status).where(User.phone == msg.from_number).with_for_update()
     with db.transaction() as s:
-        user = s.scalar(select(User).where(User.phone == msg.from_number).with_for_update())
+        conn = s.connection()  # Core: no ORM-enabled statements for the hot path
+        user = conn.execute(sender).first()
         if (
             user is None
             or user.status != "active"
@@ -97,11 +101,11 @@ def accept(
             told = paused if paused and user and user.status == "paused" else refusal
             outbox.enqueue(s, [told], is_postgres=db.is_postgres)
             return "refused"
-        stored = s.execute(_insert(msg, user.id, is_postgres=db.is_postgres)).first()
+        stored = conn.execute(_insert(msg, user.id, is_postgres=db.is_postgres)).first()
         if stored is None:
             return "duplicate"
-        user.last_inbound_at = now or utcnow()
-        outbox.release_held(s, user.phone)
+        conn.execute(update(User).where(User.id == user.id).values(last_inbound_at=now or utcnow()))
+        outbox.release_held(s, msg.from_number)
         return "accepted"
 
 
@@ -176,18 +180,28 @@ def release(db: Database, inbound_id: int, worker: str) -> None:
         )
 
 
-def finish(db: Database, inbound_id: int, drafts: Sequence[OutboundDraft]) -> None:
-    """Mark a message handled, release its claim and queue its replies, in one transaction."""
+def finish(
+    db: Database, inbound_id: int, drafts: Sequence[OutboundDraft], worker: str | None = None
+) -> bool:
+    """Mark a message handled, release its claim and queue its replies, in one transaction.
+
+    With `worker`, only while that relay still holds the message (fencing): a relay whose
+    claim lapsed and was taken over writes nothing. False when nothing was written.
+    """
+    still_ours = true() if worker is None else InboundMessage.claimed_by == worker
     with db.transaction() as s:
-        s.execute(
+        result = s.execute(
             update(InboundMessage)
-            .where(InboundMessage.id == inbound_id)
+            .where(InboundMessage.id == inbound_id, still_ours)
             .values(
                 state="done", processed_at=utcnow(), last_error=None,
                 claimed_by=None, claimed_until=None,
             )
         )  # fmt: skip
+        if worker is not None and result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
         outbox.enqueue(s, drafts, is_postgres=db.is_postgres)
+        return True
 
 
 def postpone(

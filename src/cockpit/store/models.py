@@ -61,6 +61,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When the user last wrote to us: WhatsApp's 24-hour window runs from here.
     last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Which relay runs the signup's setup, and until when; then another takes it over.
+    setup_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    setup_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class InboundMessage(Base):
@@ -115,6 +118,9 @@ class OutboundMessage(Base):
     turn_id: Mapped[str | None] = mapped_column(String(80))
     content_sid: Mapped[str | None] = mapped_column(String(64))
     content_variables: Mapped[str | None] = mapped_column(Text)
+    # Buttons or a list (core/interactive.py): the kind of Content API template to send
+    # with `content_variables`; `body` is the numbered text sent when that fails.
+    interactive: Mapped[str | None] = mapped_column(String(32))
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     maybe_sent: Mapped[bool] = mapped_column(default=False)
@@ -213,6 +219,20 @@ class Prompt(Base):
     options: Mapped[list[str]] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How and when it was answered ("allow", an option, "timeout"), for a late tap.
+    resolution: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column()
+
+
+class ContentTemplate(Base):
+    """A Content API template the relay created (HX…), keyed by a hash of its definition."""
+
+    __tablename__ = "content_templates"
+
+    definition_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_sid: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ChatSession(Base):
@@ -296,6 +316,9 @@ class GitHubDelivery(Base):
     fixed_at: Mapped[datetime | None] = mapped_column()
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column()
+    # Which relay is handling the delivery, and until when; then another may take it.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
         Index("ix_github_deliveries_state", "state", "received_at"),
@@ -313,4 +336,46 @@ class PhoneCode(Base):
     digest: Mapped[str] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    # Across codes, until a right one: wrong tries, codes sent, and the lock they earned.
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    issued: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PhoneProof(Base):
+    """A click-to-chat code shown on a page, proven when its phone sends it on WhatsApp.
+
+    Keyed by the code's HMAC (bound to the phone): the code itself is never stored.
+    """
+
+    __tablename__ = "phone_proofs"
+    __table_args__ = (Index("ix_phone_proofs_phone", "phone", "created_at"),)
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ThrottleHit(Base):
+    """One counted attempt in a rate limit shared by every relay (`bucket` names it)."""
+
+    __tablename__ = "throttle_hits"
+    __table_args__ = (Index("ix_throttle_hits_bucket", "bucket", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSignin(Base):
+    """A signed-in web session; logging out deletes it, so a copied cookie stops working."""
+
+    __tablename__ = "web_signins"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime] = mapped_column()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -54,6 +54,8 @@ class OutboundRecord:
     user_id: int | None
     content_sid: str | None = None
     content_variables: str | None = None
+    interactive: str | None = None
+    turn_id: str | None = None
 
 
 # Makes the template that re-opens a user's closed window: (user id, phone, last
@@ -65,7 +67,7 @@ def _record(r: OutboundMessage) -> OutboundRecord:
     return OutboundRecord(
         r.id, r.idempotency_key, r.to_number, r.body, r.media_id, r.kind, r.status,
         r.attempts, r.maybe_sent, r.provider_sid, r.created_at, r.error_code, r.last_error,
-        r.user_id, r.content_sid, r.content_variables,
+        r.user_id, r.content_sid, r.content_variables, r.interactive, r.turn_id,
     )  # fmt: skip
 
 
@@ -79,15 +81,100 @@ def enqueue(session: Session, drafts: Sequence[OutboundDraft], *, is_postgres: b
             "idempotency_key": d.key, "user_id": d.user_id, "to_number": d.to, "body": d.body,
             "media_id": d.media_id, "kind": d.kind, "inbound_id": d.inbound_id,
             "session": d.session, "turn_id": d.turn_id, "content_sid": d.content_sid,
-            "content_variables": d.content_variables,
+            "content_variables": d.content_variables, "interactive": d.interactive,
             "status": "pending", "maybe_sent": False, "attempts": 0,
-            "next_attempt_at": now, "created_at": now, "updated_at": now,
+            "next_attempt_at": now + timedelta(seconds=d.hold_seconds), "created_at": now,
+            "updated_at": now,
         }
         for d in drafts
     ]  # fmt: skip
     insert = pg_insert if is_postgres else sqlite_insert
     for row in rows:  # one by one: keeps ids in the drafts' order on every database
         session.execute(insert(OutboundMessage).values(**row).on_conflict_do_nothing())
+
+
+MAX_MERGED = 1600  # Twilio's longest message body
+MERGEABLE = ("text", "changes")  # the kinds of held row a `merge` draft may join
+
+
+def place(session: Session, drafts: Sequence[OutboundDraft], *, is_postgres: bool) -> None:
+    """Add a host event's drafts, economically: a `merge` draft joins the turn's held row
+    when it fits, a `supersedes` draft drops the turn's held row of that kind, and any
+    draft but a picture lets the held rows go (they would otherwise hold it back)."""
+    for draft in drafts:
+        if draft.supersedes and draft.turn_id:
+            _drop_held(session, draft.to, draft.turn_id, draft.supersedes)
+        if not (draft.merge and _join_held(session, draft)):
+            enqueue(session, [draft], is_postgres=is_postgres)
+        if not draft.hold_seconds and draft.media_id is None:
+            _release_held(session, draft.to)
+
+
+def _held(to: str, now: datetime) -> Any:
+    return and_(
+        OutboundMessage.to_number == to, OutboundMessage.status == "pending",
+        OutboundMessage.attempts == 0, OutboundMessage.claimed_by.is_(None),
+        OutboundMessage.next_attempt_at > now,
+    )  # fmt: skip
+
+
+def _join_held(session: Session, draft: OutboundDraft) -> bool:
+    """Append `draft.body` to the turn's newest held text row if it fits; True if it did."""
+    query = (
+        select(OutboundMessage)
+        .where(_held(draft.to, utcnow()), OutboundMessage.turn_id == draft.turn_id,
+               OutboundMessage.kind.in_(MERGEABLE))
+        .order_by(OutboundMessage.id.desc())
+        .limit(1)
+        .with_for_update()
+    )  # fmt: skip
+    row = session.scalars(query).first()
+    if row is None or len(row.body) + 2 + len(draft.body) > MAX_MERGED:
+        return False
+    row.body = f"{row.body}\n\n{draft.body}"
+    if not draft.hold_seconds:
+        row.next_attempt_at = utcnow()
+    return True
+
+
+def _drop_held(session: Session, to: str, turn_id: str, kind: str) -> None:
+    held = select(OutboundMessage).where(
+        _held(to, utcnow()), OutboundMessage.turn_id == turn_id, OutboundMessage.kind == kind
+    )
+    for row in session.scalars(held):
+        session.delete(row)
+
+
+def _release_held(session: Session, to: str) -> None:
+    now = utcnow()
+    session.execute(update(OutboundMessage).where(_held(to, now)).values(next_attempt_at=now))
+
+
+def drop_content(db: Database, row_id: int) -> None:
+    """Send row `row_id` as its plain (numbered) text from now on, without buttons."""
+    with db.transaction() as s:
+        s.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == row_id)
+            .values(interactive=None, content_variables=None)
+        )
+
+
+def last_sent_at(db: Database, to: str) -> datetime | None:
+    """When the provider last accepted a message to `to`."""
+    query = select(func.max(OutboundMessage.accepted_at)).where(OutboundMessage.to_number == to)
+    with db.transaction() as s:
+        return s.scalar(query)
+
+
+def sent_after(db: Database, to: str, since: datetime) -> bool:
+    """Whether a message to `to` was written after `since` (besides replies to taps)."""
+    query = select(func.count(OutboundMessage.id)).where(
+        OutboundMessage.to_number == to, OutboundMessage.created_at > since,
+        OutboundMessage.status != "failed",
+    )  # fmt: skip
+    with db.transaction() as s:
+        return bool(s.scalar(query))
 
 
 def enqueue_now(db: Database, drafts: Sequence[OutboundDraft]) -> None:
@@ -146,8 +233,15 @@ def claim(db: Database, row: OutboundRecord, worker: str, lease: float) -> Outbo
         return _record(claimed)
 
 
-def mark_accepted(db: Database, row_id: int, sid: str, status: str, hold: float) -> None:
-    """The provider took the message; later rows wait up to `hold` seconds for `sent`."""
+def mark_accepted(
+    db: Database, row_id: int, sid: str, status: str, hold: float, attempts: int | None = None
+) -> bool:
+    """The provider took the message; later rows wait up to `hold` seconds for `sent`.
+
+    `attempts` is the claim's token (fencing): when another relay has claimed the row
+    since (its lease lapsed while this send was away), nothing is written and the answer
+    is False; that relay reconciles against the provider's list, which has this message.
+    """
     values = {
         "provider_sid": sid,
         "accepted_at": utcnow(),
@@ -157,17 +251,20 @@ def mark_accepted(db: Database, row_id: int, sid: str, status: str, hold: float)
         "next_attempt_at": utcnow() + timedelta(seconds=hold),
     }
     with db.transaction() as s:
-        row = s.get(OutboundMessage, row_id)
+        row = s.get(OutboundMessage, row_id, with_for_update=attempts is not None)
         assert row is not None
+        if attempts is not None and row.attempts != attempts:
+            return False
         if row.status == "held":  # a callback refused it meanwhile (outside the window)
             row.provider_sid = row.provider_sid or sid
-            return
+            return True
         for key, value in values.items():
             setattr(row, key, value)
         if _RANK.get(status, 1) > _RANK.get(row.status, 0) or row.status == "sending":
             row.status = "accepted" if status in ("queued", "accepted", "sending") else status
         if row.status in ("sent", "delivered", "read") and row.sent_at is None:
             row.sent_at = utcnow()
+        return True
 
 
 def _still_claimed(row: OutboundRecord) -> Any:
@@ -306,6 +403,7 @@ def release_held(s: Session, phone: str) -> int:
         update(OutboundMessage)
         .where(OutboundMessage.to_number == phone, OutboundMessage.status == "held")
         .values(status="pending", attempts=0, next_attempt_at=utcnow(), claimed_until=None)
+        .execution_options(synchronize_session=False)  # no ORM objects to keep in step
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -322,25 +420,35 @@ def held_count(db: Database, phone: str) -> int:
 def apply_status(
     db: Database, *, row_id: int | None, sid: str, status: str, error_code: int | None
 ) -> bool:
-    """Record a status callback; False when no row matches. Never moves a row back."""
+    """Record a status callback; False when no row matches. Never moves a row back.
+
+    One UPDATE (by id, else by the provider's sid) whose expressions read the row's old
+    values: a callback costs no ORM load and no read before the write.
+    """
+    row, new_rank = OutboundMessage, _RANK.get(status, -1)
+    early = row.status.in_(("sending", "unknown", "pending"))
+    advances = case(_RANK, value=row.status, else_=0) < new_rank
+    values: dict[Any, Any] = {
+        row.provider_sid: func.coalesce(row.provider_sid, sid),
+        # The callback proves the provider has the message: no retry may follow.
+        row.maybe_sent: case((early, False), else_=row.maybe_sent),
+        row.claimed_until: case((early, None), else_=row.claimed_until),
+        row.status: case((advances, status), else_=row.status),
+    }
+    if status in ("sent", "delivered", "read"):
+        values[row.sent_at] = case((and_(advances, row.sent_at.is_(None)), utcnow()),
+                                   else_=row.sent_at)  # fmt: skip
+    if status in ("failed", "undelivered"):
+        values[row.error_code] = case((advances, error_code), else_=row.error_code)
     with db.transaction() as s:
-        row = s.get(OutboundMessage, row_id) if row_id is not None else None
-        if row is None or (row.provider_sid not in (None, sid)):
-            row = s.scalar(select(OutboundMessage).where(OutboundMessage.provider_sid == sid))
-        if row is None:
-            return False
-        row.provider_sid = row.provider_sid or sid
-        if row.status in ("sending", "unknown", "pending"):
-            # The callback proves the provider has the message: no retry may follow.
-            row.maybe_sent = False
-            row.claimed_until = None
-        if _RANK.get(status, -1) > _RANK.get(row.status, 0):
-            row.status = status
-            if status in ("sent", "delivered", "read") and row.sent_at is None:
-                row.sent_at = utcnow()
-            if status in ("failed", "undelivered"):
-                row.error_code = error_code
-        return True
+        conn = s.connection()  # Core: no ORM-enabled UPDATE scanning the session
+        if row_id is not None:
+            mine = or_(row.provider_sid.is_(None), row.provider_sid == sid)
+            by_id = update(row).where(row.id == row_id, mine).values(values)
+            if conn.execute(by_id).rowcount == 1:
+                return True
+        by_sid = update(row).where(row.provider_sid == sid).values(values)
+        return bool(conn.execute(by_sid).rowcount)
 
 
 def stale_accepted(
@@ -361,6 +469,33 @@ def stale_accepted(
     )
     with db.transaction() as s:
         return [_record(r) for r in s.scalars(query)]
+
+
+def claim_lookup(db: Database, row_id: int, worker: str, lease: float) -> bool:
+    """Take an `accepted` row for a status look-up, so one relay asks the provider about
+    it; False while another relay's look-up claim is live (or the row moved on)."""
+    now = utcnow()
+    stmt = (
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.id == row_id,
+            OutboundMessage.status == "accepted",
+            or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until < now),
+        )
+        .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
+    )
+    with db.transaction() as s:
+        return bool(s.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+
+
+def end_lookup(db: Database, row_id: int, worker: str) -> None:
+    """The status look-up of a row is over: its claim ends (if it is still ours)."""
+    with db.transaction() as s:
+        s.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == row_id, OutboundMessage.claimed_by == worker)
+            .values(claimed_until=None)
+        )
 
 
 def sids_in_use(db: Database, sids: Iterable[str], *, besides: int) -> set[str]:

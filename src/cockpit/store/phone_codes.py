@@ -3,17 +3,21 @@
 A code is kept only as an HMAC digest (`core.signup.code_digest`), with an expiry
 and a count of wrong tries; the WhatsApp message carrying it is queued in the
 outbox in the same transaction, so a code exists exactly when its message does.
+The row outlives its codes: wrong tries and sends are counted per phone until a
+right code, so asking for a new code neither resets the lockout nor comes for free.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import hmac
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from cockpit.core.messages import OutboundDraft
+from cockpit.core.signup import CodeRules
 from cockpit.store import outbox
 from cockpit.store.db import Database
 from cockpit.store.models import PhoneCode, utcnow
@@ -30,14 +34,18 @@ def issue(
     phone: str,
     purpose: str,
     digest: str,
-    message: OutboundDraft,
+    message: OutboundDraft | None,
     *,
     ttl: float,
-    resend_after: float,
+    rules: CodeRules,
 ) -> None:
-    """Replace the phone's code with a new one and queue its message; TooSoonError if too soon."""
+    """Replace the phone's code with a new one and queue its message; TooSoonError if too soon.
+
+    `message` None keeps a code that is never sent (a sign-in for a number without an
+    account), so that the page and its limits behave exactly as for a known number.
+    """
     try:
-        _issue(db, phone, purpose, digest, message, ttl=ttl, resend_after=resend_after)
+        _issue(db, phone, purpose, digest, message, ttl=ttl, rules=rules)
     except IntegrityError:  # two first codes for one phone at the same instant: one wins
         raise TooSoonError("A code was just sent. Wait a moment before asking again.") from None
 
@@ -47,39 +55,69 @@ def _issue(
     phone: str,
     purpose: str,
     digest: str,
-    message: OutboundDraft,
+    message: OutboundDraft | None,
     *,
     ttl: float,
-    resend_after: float,
+    rules: CodeRules,
 ) -> None:
     now = utcnow()
     with db.transaction() as s:
         row = s.get(PhoneCode, phone, with_for_update=True)
-        if row is not None and now - row.sent_at < timedelta(seconds=resend_after):
-            wait = resend_after - (now - row.sent_at).total_seconds()
-            raise TooSoonError(f"A code was just sent. Wait {int(wait) + 1} s before asking again.")
+        if row is not None:
+            _refuse_if_locked(row, now)
+            wait = rules.resend_wait(row.issued) - (now - row.sent_at).total_seconds()
+            if wait > 0:
+                raise TooSoonError(
+                    f"A code was just sent. Wait {_duration(wait)} before asking again."
+                )
         if row is None:
-            row = PhoneCode(phone=phone)
+            row = PhoneCode(phone=phone, failures=0, issued=0)
             s.add(row)
         row.purpose, row.digest, row.attempts = purpose, digest, 0
+        row.issued = (row.issued or 0) + 1
         row.sent_at, row.expires_at = now, now + timedelta(seconds=ttl)
-        outbox.enqueue(s, [message], is_postgres=db.is_postgres)
+        if message is not None:
+            outbox.enqueue(s, [message], is_postgres=db.is_postgres)
 
 
-def check(db: Database, phone: str, purpose: str, digest: str, *, max_attempts: int) -> Check:
-    """Compare a typed code's digest with the phone's code; a right code is used up."""
+def _refuse_if_locked(row: PhoneCode, now: datetime) -> None:
+    if row.locked_until is not None and now < row.locked_until:
+        wait = (row.locked_until - now).total_seconds()
+        raise TooSoonError(f"Too many wrong codes for this number. Try again in {_duration(wait)}.")
+
+
+def _duration(seconds: float) -> str:
+    """`45 s` or `15 min`: how long to wait, for a person."""
+    if seconds < 90:
+        return f"{int(seconds) + 1} s"
+    return f"{int(seconds // 60) + 1} min"
+
+
+def check(db: Database, phone: str, purpose: str, digest: str, *, rules: CodeRules) -> Check:
+    """Compare a typed code's digest with the phone's code; a right code is used up.
+
+    Wrong tries count per phone across codes (a new code does not reset them): every
+    `rules.max_failures` of them lock the number for longer (`rules.lock_seconds`).
+    """
+    now = utcnow()
     with db.transaction() as s:
         row = s.get(PhoneCode, phone, with_for_update=True)
         if row is None or row.purpose != purpose:
             return "missing"
-        if row.attempts >= max_attempts:
+        if row.locked_until is not None and now < row.locked_until:
             return "locked"
-        if utcnow() >= row.expires_at:
+        if row.attempts >= rules.max_failures:
+            return "locked"  # this code is spent; a new one may be asked for
+        if now >= row.expires_at:
             return "expired"
-        if row.digest != digest:
+        if not hmac.compare_digest(row.digest, digest):
             row.attempts += 1
-            return "locked" if row.attempts >= max_attempts else "wrong"
-        s.delete(row)
+            row.failures = (row.failures or 0) + 1
+            if row.failures % rules.max_failures == 0:
+                row.locked_until = now + timedelta(seconds=rules.lock_seconds(row.failures))
+                return "locked"
+            return "wrong"
+        s.delete(row)  # a right code: the failures and the resend backoff start over
         return "ok"
 
 

@@ -10,13 +10,16 @@ Envelope encryption, all AES-256-GCM from `cryptography`:
 
 Stored blobs are `nonce (12 bytes) || ciphertext+tag`. Only the last four
 characters of a secret are kept in clear (`hint`), to show on the account page.
-Rotating COCKPIT_SECRET_KEY is not supported yet: the column `version` is there
-so that a future rotation can re-wrap data keys without touching the secrets.
+Rotating COCKPIT_SECRET_KEY re-wraps the data keys only (`rewrap`); the secrets
+themselves are untouched. A `key` may be a keyring (the new key first, then the old
+one): data keys open with either while the rotation runs, new ones use the first.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -36,13 +39,21 @@ _KEK_INFO = b"cockpit user secrets kek v1"
 
 # Names other modules use; any short name works, these are the known ones.
 ANTHROPIC_API_KEY = "anthropic_api_key"
+CLAUDE_OAUTH_TOKEN = "claude_oauth_token"  # noqa: S105 (a name, not a token)
+CLAUDE_CREDENTIALS = (ANTHROPIC_API_KEY, CLAUDE_OAUTH_TOKEN)  # a user has one of the two
 GITHUB_TOKEN = "github_token"  # noqa: S105 (a name, not a token)
 
-SecretKey = str | SecretStr
+OneKey = str | SecretStr
+SecretKey = OneKey | Sequence[OneKey]  # one key, or a keyring: the current key first
+
+
+def _ring(key: SecretKey) -> list[OneKey]:
+    return [key] if isinstance(key, str | SecretStr) else list(key)
 
 
 def _kek(key: SecretKey) -> AESGCM:
-    raw = key.get_secret_value() if isinstance(key, SecretStr) else key
+    first = _ring(key)[0] if _ring(key) else ""
+    raw = first.get_secret_value() if isinstance(first, SecretStr) else first
     if not raw:
         raise SecretKeyError("COCKPIT_SECRET_KEY is empty; user secrets need it")
     derived = HKDF(algorithm=SHA256(), length=32, salt=None, info=_KEK_INFO).derive(raw.encode())
@@ -66,14 +77,22 @@ def _secret_aad(user_id: int, name: str) -> bytes:
     return f"cockpit:secret:user={user_id}:name={name}".encode()
 
 
+def _unwrap_raw(row: UserDataKey, key: SecretKey) -> tuple[bytes, int]:
+    """The data key and the index in the keyring of the key that opened it."""
+    for index, one in enumerate(_ring(key)):
+        try:
+            return _open(_kek(one), row.wrapped, _dek_aad(row.user_id)), index
+        except InvalidTag:
+            continue
+    raise SecretKeyError(
+        f"the data key of user {row.user_id} does not open with this COCKPIT_SECRET_KEY "
+        "(was the key changed? set the old one as COCKPIT_SECRET_KEY_PREVIOUS and run "
+        "`cockpit secrets rotate`)"
+    )
+
+
 def _unwrap(row: UserDataKey, key: SecretKey) -> AESGCM:
-    try:
-        return AESGCM(_open(_kek(key), row.wrapped, _dek_aad(row.user_id)))
-    except InvalidTag:
-        raise SecretKeyError(
-            f"the data key of user {row.user_id} does not open with this COCKPIT_SECRET_KEY "
-            "(was the key changed? rotating it is not supported yet)"
-        ) from None
+    return AESGCM(_unwrap_raw(row, key)[0])
 
 
 def _data_key(s: Session, user_id: int, key: SecretKey) -> AESGCM:
@@ -144,3 +163,38 @@ def erase_secrets(db: Database, user_id: int) -> None:
     with db.transaction() as s:
         s.execute(delete(UserSecret).where(UserSecret.user_id == user_id))
         s.execute(delete(UserDataKey).where(UserDataKey.user_id == user_id))
+
+
+@dataclass(frozen=True)
+class Rewrapped:
+    """What `rewrap` did: data keys moved to the new key, already there, or unopenable."""
+
+    moved: int
+    current: int
+    unreadable: list[int]
+
+
+def rewrap(db: Database, *, new: OneKey, previous: OneKey) -> Rewrapped:
+    """Re-wrap every user's data key under `new` (those under `previous` only), one user
+    per transaction; the secrets sealed by the data keys are not touched. Safe to run
+    again, and while relays that accept both keys keep working."""
+    with db.transaction() as s:
+        ids = list(s.scalars(select(UserDataKey.user_id).order_by(UserDataKey.user_id)))
+    moved, current, unreadable = 0, 0, []
+    for user_id in ids:
+        with db.transaction() as s:
+            row = s.get(UserDataKey, user_id, with_for_update=True)
+            if row is None:  # the user was deleted meanwhile
+                continue
+            try:
+                dek, index = _unwrap_raw(row, [new, previous])
+            except SecretKeyError:
+                unreadable.append(user_id)
+                continue
+            if index == 0:
+                current += 1
+                continue
+            row.wrapped = _seal(_kek(new), dek, _dek_aad(user_id))
+            row.version = row.version + 1
+            moved += 1
+    return Rewrapped(moved, current, unreadable)

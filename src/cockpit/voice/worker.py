@@ -11,15 +11,20 @@ dies, the next note starts a new one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from cockpit.errors import VoiceError
+from cockpit.log import get_logger
 from cockpit.voice.decode import decode, seconds
 from cockpit.voice.transcribers import Transcriber, make_transcriber
+
+log = get_logger(__name__)
 
 _transcriber: Transcriber | None = None  # in the child: its one recogniser
 
@@ -52,6 +57,7 @@ class Hearing:
         self.kind = kind
         self._args = (kind, whisper_model, str(data_dir))
         self._pool: ProcessPoolExecutor | None = None
+        self._child: int | None = None  # the child's pid, to end it with the host
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -67,21 +73,34 @@ class Hearing:
         """The words of a note and its length in seconds; `VoiceError` when it cannot be."""
         loop = asyncio.get_running_loop()
         try:
+            if self._child is None:
+                await self.pid()
             return await loop.run_in_executor(self._executor(), _hear, data, max_seconds)
         except BrokenProcessPool:
-            self._pool = None  # the child died (out of memory?): the next note starts anew
+            self._pool = self._child = None  # the child died (out of memory?): start anew
             raise VoiceError("the transcriber process stopped") from None
+        except VoiceError:
+            raise
+        except Exception as exc:  # a recogniser's own error: still a plain answer
+            log.error("host.voice_failed", exc=True)
+            raise VoiceError(f"transcriber failed: {type(exc).__name__}") from exc
 
     async def load(self) -> None:
         """Start the child and load its model (the first note would do it anyway)."""
         await asyncio.get_running_loop().run_in_executor(self._executor(), _load)
 
     async def pid(self) -> int:
-        """The child's process id (started if need be; for the memory benchmark)."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor(), os.getpid)
+        """The child's process id (started if need be)."""
+        loop = asyncio.get_running_loop()
+        self._child = await loop.run_in_executor(self._executor(), os.getpid)
+        return self._child
 
     def close(self) -> None:
-        """Stop the child (the host is shutting down)."""
+        """Stop the child (the host is shutting down), even in the middle of a note."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+        if self._child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._child, signal.SIGTERM)
+            self._child = None

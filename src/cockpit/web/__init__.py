@@ -17,6 +17,12 @@ async def stylesheet() -> Response:
     return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
 
+@assets.get("/verify.js", include_in_schema=False)
+async def verify_script() -> Response:
+    script = (_STATIC / "verify.js").read_text()
+    return Response(script, media_type="text/javascript", headers={"Cache-Control": "max-age=300"})
+
+
 @assets.get("/", include_in_schema=False)
 async def home() -> Response:
     return RedirectResponse("/signup", status_code=307)

@@ -10,7 +10,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from cockpit.relay.forms import read_form
 from cockpit.relay.runtime import Relay
-from cockpit.relay.workers import Jobs
+from cockpit.relay.workers import Jobs, in_thread
+from cockpit.store import signins
 from cockpit.web import session as web_session
 
 MAX_FORM_BYTES = 16 * 1024
@@ -31,7 +32,9 @@ class Web:
         self.settings = self.relay.settings
         assert self.settings.secret_key is not None, "the relay requires COCKPIT_SECRET_KEY"
         self.secret = self.settings.secret_key.get_secret_value()
-        self.session = web_session.load(request, self.secret)
+        # During a key rotation cookies signed with the previous key still open.
+        self._cookie_keys = [k.get_secret_value() for k in reversed(self.settings.secret_keyring)]
+        self.session = web_session.load(request, self._cookie_keys)
 
     @property
     def hosts(self) -> Any:
@@ -43,15 +46,37 @@ class Web:
         jobs: Jobs = self.request.app.state.jobs
         return jobs
 
+    @property
+    def address(self) -> str:
+        """The client's address, as the relay's server sees it (after trusted proxies)."""
+        return self.request.client.host if self.request.client else "?"
+
+    async def user_id(self) -> int | None:
+        """The user this session is signed in as, per the server's record (not the cookie)."""
+        return await in_thread(signins.user_of, self.relay.db, self.session.sid)
+
+    async def sign_in(self, user_id: int) -> None:
+        """Sign this browser in as `user_id`, under a new session id."""
+        self.session.renew()
+        await in_thread(signins.sign_in, self.relay.db, self.session.sid, user_id,
+                        seconds=web_session.MAX_AGE)  # fmt: skip
+
+    async def sign_out(self) -> None:
+        """End this session on the server too; the browser gets a fresh one."""
+        await in_thread(signins.sign_out, self.relay.db, self.session.sid)
+        self.session.clear()
+        self.session.renew()
+
     async def form(self) -> dict[str, str]:
         """The posted form, refused (403) unless it carries the session's CSRF token."""
         fields = await read_form(self.request, MAX_FORM_BYTES)
         web_session.check_csrf(self.session, fields)
         return fields
 
-    def _finish(self, response: Response) -> Response:
+    def finish(self, response: Response) -> Response:
+        """`response` with the session cookie and the pages' headers."""
         secure = (self.settings.public_url or "").startswith("https://")
-        web_session.save(response, self.session, self.secret, secure=secure)
+        web_session.save(response, self.session, self._cookie_keys, secure=secure)
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Frame-Options"] = "DENY"
         return response
@@ -59,11 +84,11 @@ class Web:
     def page(self, template: str, status: int = 200, /, **context: Any) -> Response:
         """The `template` rendered with `context` (and the CSRF token)."""
         html = templates.get_template(template).render(csrf=self.session.csrf, **context)
-        return self._finish(HTMLResponse(html, status_code=status))
+        return self.finish(HTMLResponse(html, status_code=status))
 
     def redirect(self, url: str) -> Response:
         """See other: after a form is handled, the browser GETs the next step."""
-        return self._finish(RedirectResponse(url, status_code=303))
+        return self.finish(RedirectResponse(url, status_code=303))
 
 
 def not_found(what: str) -> HTTPException:

@@ -1,8 +1,10 @@
 """The web pages' session: a cookie signed with COCKPIT_SECRET_KEY, and CSRF tokens.
 
 The cookie holds only ids and flags (never a key or a code): which phone is being
-verified, which user is signed in, and the session's CSRF token, which every form
-carries back in a hidden field. itsdangerous signs and dates the cookie.
+verified (with the nonce its click-to-chat code is derived from), the session's id
+and its CSRF token, which every form carries back in a hidden field. itsdangerous
+signs and dates the cookie. Who is signed in is the server's record of the session
+id (`store.signins`), so logging out ends the session even for a copied cookie.
 """
 
 from __future__ import annotations
@@ -26,16 +28,23 @@ class WebSession(dict[str, Any]):
         return str(self["csrf"])
 
     @property
-    def user_id(self) -> int | None:
-        value = self.get("uid")
-        return value if isinstance(value, int) else None
+    def sid(self) -> str:
+        return str(self["sid"])
+
+    def renew(self) -> None:
+        """A new session id and CSRF token (at sign-in and sign-out)."""
+        self["sid"] = secrets.token_urlsafe(32)
+        self["csrf"] = secrets.token_urlsafe(24)
 
 
-def _serializer(secret: str) -> URLSafeTimedSerializer:
+Keys = str | list[str]  # one key, or oldest first: the last signs, every one is accepted
+
+
+def _serializer(secret: Keys) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt="cockpit.web.session")
 
 
-def load(request: Request, secret: str) -> WebSession:
+def load(request: Request, secret: Keys) -> WebSession:
     """The request's session, or a fresh one when the cookie is missing, forged or old."""
     raw = request.cookies.get(COOKIE, "")
     data: Any = {}
@@ -46,10 +55,11 @@ def load(request: Request, secret: str) -> WebSession:
             data = {}
     session = WebSession(data if isinstance(data, dict) else {})
     session.setdefault("csrf", secrets.token_urlsafe(24))
+    session.setdefault("sid", secrets.token_urlsafe(32))
     return session
 
 
-def save(response: Response, session: WebSession, secret: str, *, secure: bool) -> None:
+def save(response: Response, session: WebSession, secret: Keys, *, secure: bool) -> None:
     """Write the session cookie onto `response`."""
     response.set_cookie(
         COOKIE,

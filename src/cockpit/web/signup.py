@@ -2,13 +2,14 @@
 
 Each step is a form posted back to its own address; a valid form moves on with a
 303 to the next step, an invalid one shows the page again with the reason and a
-4xx status, having changed nothing. The person is registered as `pending` once
-their phone is verified and becomes `active` when their host is ready.
+4xx status, having changed nothing. The person is registered as `pending` only once
+their phone is proven (web/verify.py) and becomes `active` when their host is ready.
 """
 
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,8 +18,8 @@ from fastapi.responses import JSONResponse, Response
 from cockpit.core import signup
 from cockpit.core.phone import normalize_e164
 from cockpit.relay.workers import in_thread
-from cockpit.store import phone_codes, secrets, users
-from cockpit.web import github_oauth, setup
+from cockpit.store import secrets, users
+from cockpit.web import github_oauth, setup, verify
 from cockpit.web.pages import Web
 
 router = APIRouter()
@@ -29,6 +30,7 @@ CHECK_ERRORS = {
     "locked": (429, "Too many wrong tries. Ask for a new code."),
     "missing": (400, "There is no code waiting for this number. Ask for a new one."),
 }
+NOT_YET = "Your WhatsApp message with the code has not arrived yet. Send it, then try again."
 
 
 def _sandbox(web: Web) -> dict[str, Any]:
@@ -44,7 +46,7 @@ def _sandbox(web: Web) -> dict[str, Any]:
 
 async def _me(web: Web) -> users.UserRecord | None:
     """The verified person of this session, if there is one."""
-    uid = web.session.user_id
+    uid = await web.user_id()
     return await in_thread(users.find_by_id, web.relay.db, uid) if uid is not None else None
 
 
@@ -63,63 +65,91 @@ async def _signing_up(web: Web) -> users.UserRecord | Response:
 @router.get("/signup", summary="Signup: phone number and invite code")
 async def phone_page(request: Request) -> Response:
     web = Web(request)
-    return web.page("signup_phone.html", closed=not web.settings.invite_codes, **_sandbox(web))
+    return web.page("signup_phone.html", closed=not web.settings.invite_codes,
+                    notice=web.session.pop("notice", None), **_sandbox(web))  # fmt: skip
 
 
-@router.post("/signup", summary="Signup: send a code to the phone")
+@router.post("/signup", summary="Signup: start proving the phone number")
 async def phone_submit(request: Request) -> Response:
     web = Web(request)
     form = await web.form()
     shown = {"phone": form.get("phone", ""), "name": form.get("name", ""), **_sandbox(web)}
-
-    def again(status: int, error: str) -> Response:
-        return web.page("signup_phone.html", status, error=error, **shown)
-
     try:
-        signup.check_invite(form.get("invite", ""), web.settings.invite_codes)
+        invite = form.get("invite", "")
+        signup.check_invite(invite, web.settings.invite_codes)
         phone = normalize_e164(form.get("phone", ""))
+        await verify.start(web, phone, "signup", invite=invite.strip())
     except ValueError as exc:
-        return again(400, str(exc))
-    name = form.get("name", "").strip()[:200] or phone
-    user = await in_thread(users.find_by_phone, web.relay.db, phone)
-    if user is not None and user.status not in OPEN:
-        return again(409, "This number already has an account. Sign in on the account page.")
-    try:
-        await setup.send_code(web.relay, phone, "signup")
-    except phone_codes.TooSoonError as exc:
-        return again(429, str(exc))
-    if user is None:
-        with contextlib.suppress(users.UserExistsError):  # the same person, in two tabs
-            await in_thread(users.add_user, web.relay.db, phone, name, status="pending")
-    web.session.update(phone=phone, uid=None)
+        return web.page("signup_phone.html", 400, error=str(exc), **shown)
+    except verify.Refused as exc:
+        return web.page("signup_phone.html", exc.status, error=exc.text, **shown)
+    # Nobody is registered yet, and nothing says whether the number has an account:
+    # that is decided once the phone is proven.
+    web.session["name"] = form.get("name", "").strip()[:200] or phone
     return web.redirect("/signup/verify")
 
 
-@router.get("/signup/verify", summary="Signup: type the code")
+def _code_page(web: Web, phone: str, status: int = 200, **context: Any) -> Response:
+    return web.page("code.html", status, action="/signup", **verify.shown(web, phone),
+                    **_sandbox(web), **context)  # fmt: skip
+
+
+@router.get("/signup/verify", summary="Signup: prove the number (send or type the code)")
 async def verify_page(request: Request) -> Response:
     web = Web(request)
-    if "phone" not in web.session:
+    phone = verify.pending(web, "signup")
+    if phone is None:
         return web.redirect("/signup")
-    return web.page("code.html", phone=web.session["phone"], action="/signup", **_sandbox(web))
+    return _code_page(web, phone)
+
+
+@router.get("/signup/verify.json", summary="Signup: whether the phone has sent the code yet")
+async def verify_json(request: Request) -> Response:
+    web = Web(request)
+    phone = verify.pending(web, "signup")
+    if phone is None:
+        return JSONResponse({"next": "/signup"})
+    proof = None if verify.typed(web) else await verify.proven(web, phone)
+    if proof is None:
+        return web.finish(JSONResponse({"next": None}))
+    return web.finish(JSONResponse({"next": await _proven(web, phone, proof.verified_at)}))
+
+
+async def _proven(web: Web, phone: str, wrote_at: datetime | None = None) -> str:
+    """The phone is proven: register the person (only now), sign in, say where next."""
+    user = await in_thread(users.find_by_phone, web.relay.db, phone)
+    if user is None:
+        name = str(web.session.get("name") or phone)
+        with contextlib.suppress(users.UserExistsError):  # the same person, in two tabs
+            await in_thread(users.add_user, web.relay.db, phone, name, status="pending",
+                            last_inbound_at=wrote_at)  # fmt: skip
+        user = await in_thread(users.find_by_phone, web.relay.db, phone)
+    assert user is not None
+    for key in ("phone", "purpose", "nonce", "name"):
+        web.session.pop(key, None)
+    await web.sign_in(user.id)
+    if user.status == "provisioning":
+        return "/signup/progress"
+    return "/signup/github" if user.status in OPEN else "/account"
 
 
 @router.post("/signup/verify", summary="Signup: check the code")
 async def verify_submit(request: Request) -> Response:
     web = Web(request)
     form = await web.form()
-    phone = web.session.get("phone")
-    if not isinstance(phone, str):
+    phone = verify.pending(web, "signup")
+    if phone is None:
         return web.redirect("/signup")
+    if not verify.typed(web):
+        proof = await verify.proven(web, phone)
+        if proof is None:
+            return _code_page(web, phone, 400, error=NOT_YET)
+        return web.redirect(await _proven(web, phone, proof.verified_at))
     verdict = await _verdict(web, phone, "signup", form.get("code", ""))
     if verdict is not None:
         status, error = verdict
-        return web.page("code.html", status, error=error, phone=phone, action="/signup",
-                        **_sandbox(web))  # fmt: skip
-    user = await in_thread(users.find_by_phone, web.relay.db, phone)
-    if user is None:
-        return web.redirect("/signup")
-    web.session.update(uid=user.id)
-    return web.redirect("/signup/github")
+        return _code_page(web, phone, status, error=error)
+    return web.redirect(await _proven(web, phone))
 
 
 async def _verdict(web: Web, phone: str, purpose: str, typed: str) -> tuple[int, str] | None:
@@ -132,18 +162,17 @@ async def _verdict(web: Web, phone: str, purpose: str, typed: str) -> tuple[int,
     return None if result == "ok" else CHECK_ERRORS[result]
 
 
-@router.post("/signup/resend", summary="Signup: send a new code")
+@router.post("/signup/resend", summary="Signup: a new code")
 async def resend(request: Request) -> Response:
     web = Web(request)
     await web.form()
-    phone = web.session.get("phone")
-    if not isinstance(phone, str):
+    phone = verify.pending(web, "signup")
+    if phone is None:
         return web.redirect("/signup")
     try:
-        await setup.send_code(web.relay, phone, "signup")
-    except phone_codes.TooSoonError as exc:
-        return web.page("code.html", 429, error=str(exc), phone=phone, action="/signup",
-                        **_sandbox(web))  # fmt: skip
+        await verify.start(web, phone, "signup", again=True)
+    except verify.Refused as exc:
+        return _code_page(web, phone, exc.status, error=exc.text)
     return web.redirect("/signup/verify")
 
 
@@ -177,7 +206,7 @@ async def github_submit(request: Request) -> Response:
 async def _put(web: Web, user_id: int, name: str, value: str) -> None:
     assert web.settings.secret_key is not None
     await in_thread(
-        secrets.put_secret, web.relay.db, user_id, name, value, key=web.settings.secret_key
+        secrets.put_secret, web.relay.db, user_id, name, value, key=web.settings.secret_keyring
     )
 
 
@@ -229,21 +258,39 @@ async def keys_submit(request: Request) -> Response:
         return me
     hints = await in_thread(secrets.secret_hints, web.relay.db, me.id)
     try:
-        given = read_keys(form, required=secrets.ANTHROPIC_API_KEY not in hints)
+        given = read_keys(form, required=not _has_claude(hints))
     except ValueError as exc:
         return web.page("signup_keys.html", 400, error=str(exc), hints=hints,
                         optional=signup.OPTIONAL_KEYS)  # fmt: skip
-    for name, value in given.items():
-        await _put(web, me.id, name, value)
+    await save_keys(web, me.id, given)
     return web.redirect("/signup/repo")
 
 
+def _has_claude(hints: dict[str, str]) -> bool:
+    return any(name in hints for name in secrets.CLAUDE_CREDENTIALS)
+
+
+async def save_keys(web: Web, user_id: int, given: dict[str, str]) -> None:
+    """Store the keys; a new Claude credential replaces the saved one of the other kind
+    (Claude Code would prefer an API key over a token, so only one is kept)."""
+    for name, value in given.items():
+        await _put(web, user_id, name, value)
+        if name in secrets.CLAUDE_CREDENTIALS:
+            for other in set(secrets.CLAUDE_CREDENTIALS) - {name}:
+                await in_thread(secrets.delete_secret, web.relay.db, user_id, other)
+
+
 def read_keys(form: dict[str, str], *, required: bool) -> dict[str, str]:
-    """The well-formed keys typed in `form` by secret name; ValueError names a bad one."""
+    """The well-formed keys typed in `form` by secret name; ValueError names a bad one.
+
+    The Claude field takes an API key or a subscription token; whichever it is is stored
+    under its own name (`save_keys` then forgets the other kind)."""
     keys: dict[str, str] = {}
     typed = form.get(secrets.ANTHROPIC_API_KEY, "").strip()
     if typed or required:
-        keys[secrets.ANTHROPIC_API_KEY] = signup.anthropic_key(typed)
+        kind, credential = signup.claude_credential(typed)
+        name = secrets.CLAUDE_OAUTH_TOKEN if kind == "oauth_token" else secrets.ANTHROPIC_API_KEY
+        keys[name] = credential
     for option in signup.OPTIONAL_KEYS:
         value = signup.optional_key(option, form.get(option.name, ""))
         if value is not None:
@@ -290,8 +337,8 @@ def _missing(me: users.UserRecord, hints: dict[str, str]) -> list[tuple[str, str
     todo = []
     if secrets.GITHUB_TOKEN not in hints:
         todo.append(("Connect GitHub", "/signup/github"))
-    if secrets.ANTHROPIC_API_KEY not in hints:
-        todo.append(("Add your Anthropic API key", "/signup/keys"))
+    if not _has_claude(hints):
+        todo.append(("Add your Anthropic API key or Claude token", "/signup/keys"))
     if not me.repo_url:
         todo.append(("Choose the repository", "/signup/repo"))
     return todo
@@ -309,9 +356,7 @@ async def submit(request: Request) -> Response:
     if missing:
         return web.page("signup_review.html", 400, user=me, hints=hints, missing=missing,
                         error="Some steps are not done yet.")  # fmt: skip
-    await in_thread(users.update_user, web.relay.db, me.id, status="provisioning",
-                    setup_step=setup.STEPS[0])  # fmt: skip
-    web.jobs.spawn(f"setup-{me.id}", setup.set_up(web.relay, web.hosts, me))
+    await setup.begin_set_up(web.relay, web.jobs, web.hosts, me)
     return web.redirect("/signup/progress")
 
 
@@ -330,4 +375,4 @@ async def progress_json(request: Request) -> Response:
     me = await _me(web)
     if me is None:
         return JSONResponse({"detail": "not signed in"}, status_code=401)
-    return JSONResponse({"status": me.status, "step": me.setup_step})
+    return web.finish(JSONResponse({"status": me.status, "step": me.setup_step}))

@@ -56,6 +56,19 @@ def test_detect_explains_what_is_missing(tmp_path: Path) -> None:
         detect(package(tmp_path, {"test": "jest"}))
 
 
+async def test_a_folder_of_html_files_is_served_as_it_is(tmp_path: Path) -> None:
+    """No package.json but an index.html: Python's http.server serves the folder."""
+    (tmp_path / "index.html").write_text("<h1>Static 🥚</h1>", encoding="utf-8")
+    found = detect(tmp_path)
+    assert (found.port, found.source) == (5500, "static files (no package.json)")
+    port = free_port()
+    async with DevServer(tmp_path, port=port) as server:
+        assert await server.wait_healthy(20)
+        async with httpx.AsyncClient(timeout=5) as client:
+            page = await client.get(server.url("/index.html"))
+    assert page.status_code == 200 and "Static 🥚" in page.text
+
+
 async def test_npm_dev_server_starts_answers_and_stops(tmp_path: Path) -> None:
     """`npm run dev` serving on $PORT becomes healthy, serves url(), and is gone after stop()."""
     require(shutil.which("npm") is not None, "npm is not installed")

@@ -40,13 +40,14 @@ def test_eight_files_give_one_overview(repo: Repo) -> None:
 
 
 def test_five_files_give_pictures_per_file(repo: Repo) -> None:
-    """Up to five changed files are each drawn, no overview."""
+    """Up to five changed files are each drawn, no overview (small ones on one picture)."""
     for n in range(5):
         repo.write(f"f{n}.py", "x = 1\n")
 
     bundle = render_changes(repo.path)
 
-    assert [image.filename for image in bundle.images] == [f"diff-f{n}.py.png" for n in range(5)]
+    (sheet,) = bundle.images
+    assert sheet.caption == " · ".join(f"f{n}.py +1 −0, new file" for n in range(5))
 
 
 def test_no_changes_says_so(repo: Repo) -> None:

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 
+from cockpit.channels.simulator.content import Rendered, render
 from cockpit.channels.simulator.resources import (
     error_response,
     list_json,
@@ -49,6 +50,8 @@ def build_api_router(sim: PhoneSimulator) -> APIRouter:
     router.add_api_route(ACCOUNT + "/Messages.json", api.list, methods=["GET"])
     router.add_api_route(ACCOUNT + "/Messages/{sid}.json", api.fetch, methods=["GET"])
     router.add_api_route(ACCOUNT + "/Messages/{sid}/Media/{media_id}", api.media, methods=["GET"])
+    router.add_api_route(ACCOUNT + ".json", api.account, methods=["GET"])
+    router.add_api_route(ACCOUNT + "/IncomingPhoneNumbers.json", api.numbers, methods=["GET"])
     return router
 
 
@@ -97,6 +100,27 @@ class MessagesApi:
             await self._sim.wait_release(faults.hang_seconds)
         return JSONResponse(message_json(message, account_sid), status_code=201)
 
+    async def account(self, account_sid: str, request: Request) -> Response:
+        """Fetch the account (`GET /2010-04-01/Accounts/{sid}.json`), as `cockpit doctor` does."""
+        refusal = self._check_access(account_sid, request)
+        if refusal is not None:
+            return refusal
+        return JSONResponse({"sid": account_sid, "friendly_name": "Phone simulator",
+                             "status": "active", "type": "Full"})  # fmt: skip
+
+    async def numbers(self, account_sid: str, request: Request) -> Response:
+        """The account's phone numbers (`IncomingPhoneNumbers.json`, `PhoneNumber` filter):
+        the simulator owns exactly its WhatsApp sender."""
+        refusal = self._check_access(account_sid, request)
+        if refusal is not None:
+            return refusal
+        own = self._sim.whatsapp_from.removeprefix("whatsapp:")
+        wanted = request.query_params.get("PhoneNumber")
+        listed = [] if wanted not in (None, own) else [
+            {"sid": "PN" + "0" * 32, "phone_number": own, "account_sid": account_sid}
+        ]  # fmt: skip
+        return JSONResponse({"incoming_phone_numbers": listed, "page": 0, "page_size": 50})
+
     def _failure(self, status: int, retry_after: float) -> Response:
         code = 20000 + status if status in (404, 429, 500, 503) else 20500
         headers = {"Retry-After": f"{retry_after:g}"} if status == 429 else None
@@ -115,6 +139,7 @@ class MessagesApi:
         content = _text(form, "ContentSid")
         if content is not None:
             body = self._render(content, _text(form, "ContentVariables")) or ""
+        known = content in self._sim.templates or content in self._sim.contents
         code = None
         if not to:
             code = 21604
@@ -126,7 +151,7 @@ class MessagesApi:
             code = 21910
         elif not _is_number(to):
             code = 21211
-        elif content is not None and content not in self._sim.templates:
+        elif content is not None and not known:
             code = 21655
         elif content is not None and not body:
             code = 21656
@@ -141,28 +166,39 @@ class MessagesApi:
     def _check_window(self, form: FormData) -> Response | None:
         """Outside the 24-hour window only a template goes: 63016, as an answer (knob)."""
         number = normalize_e164(_text(form, "To") or "")
-        if _text(form, "ContentSid") or self._sim.window_open(number):
+        if self._approved(_text(form, "ContentSid")) or self._sim.window_open(number):
             return None
         if self._sim.faults.window_refusal_sync:
             return error_response(400, OUTSIDE_WINDOW)
         return None
 
+    def _approved(self, content_sid: str | None) -> bool:
+        """An approved template goes outside the window; buttons and lists do not."""
+        return content_sid is not None and content_sid in self._sim.templates
+
     def _render(self, content_sid: str, variables: str | None) -> str | None:
         """The text of template `content_sid` with its {{n}} filled in; None when the
-        variables are not a JSON object of strings."""
-        text = self._sim.templates.get(content_sid, "")
+        variables are not a JSON object of strings (or do not fill a content resource)."""
+        rendered = self._rendered(content_sid, variables)
+        return rendered.body if rendered else None
+
+    def _rendered(self, content_sid: str, variables: str | None) -> Rendered | None:
         try:
             values = json.loads(variables) if variables else {}
         except ValueError:
             return None
         if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
             return None
-        return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
+        resource = self._sim.contents.get(content_sid)
+        if resource is not None:
+            return render(resource, values)
+        text = self._sim.templates.get(content_sid, "")
+        return Rendered(_PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text))
 
     def _refusal(self, to: str, content: str | None) -> int | None:
         """Why the accepted message will not reach the phone: 63016 outside the window,
         30003 when the `undelivered_next` knob says the handset is off; else None."""
-        if not content and not self._sim.window_open(to):
+        if not self._approved(content) and not self._sim.window_open(to):
             return OUTSIDE_WINDOW
         return UNREACHABLE if self._sim.faults.take("undelivered_next") else None
 
@@ -171,11 +207,8 @@ class MessagesApi:
         urls = [url for url in form.getlist("MediaUrl") if isinstance(url, str)]
         to = _text(form, "To") or ""
         content = _text(form, "ContentSid")
-        body = (
-            self._render(content, _text(form, "ContentVariables"))
-            if content
-            else _text(form, "Body")
-        )
+        rendered = self._rendered(content, _text(form, "ContentVariables")) if content else None
+        body = rendered.body if rendered else _text(form, "Body")
         message = SimMessage(
             sid=new_sid("MM" if urls else "SM"),
             direction=OUTBOUND,
@@ -185,7 +218,9 @@ class MessagesApi:
             body=body or "",
             media=[SimMedia(id=new_sid("ME"), source_url=url) for url in urls],
             status_callback=_text(form, "StatusCallback") or None,
-            content_sid=content,
+            content_sid=content if self._approved(content) else None,
+            buttons=rendered.buttons if rendered else [],
+            list_button=rendered.list_button if rendered else None,
             refusal=self._refusal(to, content),
         )
         self._sim.state.add(message)

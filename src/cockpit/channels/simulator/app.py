@@ -11,10 +11,12 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
 from cockpit.channels.simulator.api import basic_credentials, build_api_router, same_secret
+from cockpit.channels.simulator.content import build_content_router
 from cockpit.channels.simulator.guard import SimulatorGuard
 from cockpit.channels.simulator.phone import build_phone_router
 from cockpit.channels.simulator.state import Faults, SendAttempt, SimMessage, SimState, utcnow
@@ -45,6 +47,7 @@ class PhoneSimulator:
         clock: Callable[[], datetime] = utcnow,
         trusted_hosts: Sequence[str] = (),
         api_base_url: str | None = None,
+        first_contact_open: bool = True,
     ) -> None:
         self.account_sid = account_sid
         self.whatsapp_from = to_whatsapp(whatsapp_from)
@@ -56,8 +59,13 @@ class PhoneSimulator:
         self._default_delay = callback_delay
         # Approved WhatsApp templates by Content SID (HX…), with {{1}}-style variables.
         self.templates: dict[str, str] = dict(templates or {})
+        # Content resources created through the Content API (`POST /v1/Content`), by HX
+        # sid: unapproved, so WhatsApp takes them inside the 24-hour window only.
+        self.contents: dict[str, dict[str, Any]] = {}
         # When the window is judged; tests move it forward instead of waiting a day.
         self.clock = clock
+        # False: as on real WhatsApp, a number that never wrote gets no free-form message.
+        self.first_contact_open = first_contact_open
         self.state = SimState()
         self.faults = Faults(callback_delay=callback_delay)
         self.courier = Courier(
@@ -68,6 +76,7 @@ class PhoneSimulator:
         self.guard = SimulatorGuard(webhook_url, trusted_hosts)
         self.router = APIRouter(dependencies=[Depends(self.guard)])
         self.router.include_router(build_api_router(self))
+        self.router.include_router(build_content_router(self))
         self.router.include_router(build_phone_router(self))
 
     @property
@@ -92,10 +101,13 @@ class PhoneSimulator:
     def window_open(self, number: str) -> bool:
         """Whether WhatsApp takes a free-form message to `number` now.
 
-        A number the simulator has not heard from counts as open: the simulator
-        forgets everything when it restarts, while the relay remembers."""
+        A number the simulator has not heard from counts as open unless
+        `first_contact_open` is False (as on WhatsApp): the simulator forgets everything
+        when it restarts, while the relay remembers."""
         last = self.state.last_inbound.get(normalize_e164(number))
-        return last is None or self.clock() - last < WINDOW
+        if last is None:
+            return self.first_contact_open
+        return self.clock() - last < WINDOW
 
     def set_window_age(self, number: str, seconds: float) -> None:
         """Pretend `number` last wrote `seconds` ago (25 h: the window is closed)."""
@@ -129,6 +141,7 @@ class PhoneSimulator:
         """Forget all messages and attempts, and set every fault knob back to its default."""
         self.release()
         self.state.clear()
+        self.contents.clear()
         self.faults.update(Faults(callback_delay=self._default_delay).as_json())
         self.state.close_listeners()
 

@@ -21,7 +21,13 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
 from cockpit.channels.simulator.resources import messages_path
-from cockpit.channels.simulator.state import INBOUND, SimMedia, SimMessage, new_sid
+from cockpit.channels.simulator.state import (
+    INBOUND,
+    SimMedia,
+    SimMessage,
+    TypingChange,
+    new_sid,
+)
 from cockpit.channels.simulator.webhooks import inbound_params
 from cockpit.core.phone import normalize_e164, to_whatsapp
 
@@ -44,6 +50,14 @@ class SendRequest(BaseModel):
     reply_to: str | None = None
     profile_name: str | None = None
     media: str | None = None
+
+
+class TapRequest(BaseModel):
+    """A tap on a button (or list item) of message `sid`: `id` is the button's id."""
+
+    from_: str = Field(alias="from")
+    sid: str
+    id: str = Field(max_length=200)
 
 
 class WindowRequest(BaseModel):
@@ -88,7 +102,15 @@ def page_json(message: SimMessage) -> dict[str, Any]:
         "relay_error": message.relay_error,
         "time": message.date_created.isoformat(),
         "template": message.content_sid is not None,
+        "buttons": message.buttons,
+        "list_button": message.list_button,
+        "button_payload": message.button_payload,
     }
+
+
+def typing_json(change: TypingChange) -> dict[str, Any]:
+    """The phone header's "typing…" state."""
+    return {"number": change.number, "until": change.until.isoformat() if change.until else None}
 
 
 def decode_data_url(data_url: str) -> SimMedia:
@@ -159,6 +181,9 @@ def _thread_routes(router: APIRouter, sim: PhoneSimulator) -> None:
         try:
             snapshot = [page_json(m) for m in sim.state.thread(number)]
             yield ServerSentEvent(event="snapshot", data=snapshot, retry=500)
+            until = sim.state.typing_until(number)
+            if until is not None:  # "typing…" is on now
+                yield ServerSentEvent(event="typing", data=typing_json(TypingChange(number, until)))
             loop = asyncio.get_running_loop()
             deadline = loop.time() + STREAM_SECONDS
             while (left := deadline - loop.time()) > 0:
@@ -168,29 +193,57 @@ def _thread_routes(router: APIRouter, sim: PhoneSimulator) -> None:
                     return
                 if changed is None:
                     return
-                yield ServerSentEvent(event="message", data=page_json(changed))
+                if isinstance(changed, TypingChange):
+                    yield ServerSentEvent(event="typing", data=typing_json(changed))
+                else:
+                    yield ServerSentEvent(event="message", data=page_json(changed))
         finally:
             sim.state.unsubscribe(number, queue)
 
     @router.post("/api/send")
     async def send(request: Request, payload: SendRequest) -> dict[str, Any]:
-        message = _phone_message(sim, payload)
-        replied = sim.state.get(payload.reply_to) if payload.reply_to else None
-        sim.state.add(message)
-        sim.state.last_inbound[message.number] = sim.clock()
-        # Twilio's media URLs are always on its API host, whatever name the page used.
-        origin = sim.api_base_url or str(request.base_url).rstrip("/")
-        base = origin + messages_path(sim.account_sid)
-        urls = [f"{base}/{message.sid}/Media/{m.id}" for m in message.media]
-        params = inbound_params(
-            message, account_sid=sim.account_sid, media_urls=urls, replied=replied
-        )
-        await sim.courier.deliver_inbound(message, sim.webhook_url, params)
-        return {
-            "sid": message.sid,
-            "relay_status": message.relay_status,
-            "error": message.relay_error,
-        }
+        return await _deliver(sim, request, _phone_message(sim, payload))
+
+    @router.post("/api/tap")
+    async def tap(request: Request, payload: TapRequest) -> dict[str, Any]:
+        return await _deliver(sim, request, _tap_message(sim, payload))
+
+
+async def _deliver(sim: PhoneSimulator, request: Request, message: SimMessage) -> dict[str, Any]:
+    """Put the phone's message in the thread and post its webhook to the relay."""
+    replied = sim.state.get(message.reply_to) if message.reply_to else None
+    sim.state.add(message)
+    sim.state.last_inbound[message.number] = sim.clock()
+    # Twilio's media URLs are always on its API host, whatever name the page used.
+    origin = sim.api_base_url or str(request.base_url).rstrip("/")
+    base = origin + messages_path(sim.account_sid)
+    urls = [f"{base}/{message.sid}/Media/{m.id}" for m in message.media]
+    params = inbound_params(message, account_sid=sim.account_sid, media_urls=urls, replied=replied)
+    await sim.courier.deliver_inbound(message, sim.webhook_url, params)
+    return {
+        "sid": message.sid,
+        "relay_status": message.relay_status,
+        "error": message.relay_error,
+    }
+
+
+def _tap_message(sim: PhoneSimulator, payload: TapRequest) -> SimMessage:
+    """The reply WhatsApp sends for a tap: the button's title as text, its id as payload,
+    quoting the message; only a button that message really has can be tapped."""
+    number = phone_number(payload.from_)
+    shown = sim.state.get(payload.sid)
+    if shown is None or shown.number != number or shown.direction == INBOUND:
+        raise HTTPException(422, f"no message {payload.sid} with buttons on this phone")
+    button = next((b for b in shown.buttons if b["id"] == payload.id), None)
+    if button is None:
+        raise HTTPException(422, "that message has no such button")
+    names = dict(sim.contacts())
+    return SimMessage(
+        sid=new_sid("SM"), direction=INBOUND, number=number, from_=to_whatsapp(number),
+        to=sim.whatsapp_from, body=button["title"], status="received", reply_to=shown.sid,
+        profile_name=names.get(number) or "Simulated phone",
+        button_payload=button["id"], button_text=button["title"],
+    )  # fmt: skip
 
 
 def _phone_message(sim: PhoneSimulator, payload: SendRequest) -> SimMessage:

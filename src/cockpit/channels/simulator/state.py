@@ -60,6 +60,12 @@ class SimMessage:
     relay_status: int | None = None
     relay_error: str | None = None
     content_sid: str | None = None  # sent as an approved template (Content API)
+    # Quick-reply buttons, or a list-picker's items (then `list_button` is its button),
+    # each {"title", "id"}; a tap on the phone posts the id as ButtonPayload.
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    list_button: str | None = None
+    button_payload: str | None = None  # a tap: the id of the tapped button
+    button_text: str | None = None
     # Why the message never reaches the phone (63016: outside the window; 30003: the
     # handset is off): Twilio lists it as failed or undelivered, the phone never sees it.
     refusal: int | None = None
@@ -79,6 +85,17 @@ class SimMessage:
             self.date_sent = self.date_updated
         if error_code is not None:
             self.error_code, self.error_message = error_code, error
+
+
+@dataclass(frozen=True)
+class TypingChange:
+    """The "typing…" indicator of a phone's thread: shown until `until`, or gone (None)."""
+
+    number: str
+    until: datetime | None
+
+
+Change = SimMessage | TypingChange
 
 
 @dataclass
@@ -123,6 +140,9 @@ class Faults:
     # The next messages are accepted, then fail by callback as `undelivered` with
     # 30003 (the handset is unreachable), as Twilio reports a phone that is off.
     undelivered_next: int = 0
+    # The next Content API creates answer 500; the next typing indicators answer 400.
+    content_fail_next: int = 0
+    typing_fail_next: int = 0
 
     def take(self, name: str) -> bool:
         """Consume one unit of counter `name`; True when one was left."""
@@ -156,9 +176,10 @@ class SimState:
         self.attempts: list[SendAttempt] = []
         self._by_sid: dict[str, SimMessage] = {}
         self._media: dict[str, SimMedia] = {}
-        self._listeners: dict[str, set[asyncio.Queue[SimMessage | None]]] = {}
+        self._listeners: dict[str, set[asyncio.Queue[Change | None]]] = {}
         # When each phone last wrote: WhatsApp's 24-hour window runs from here.
         self.last_inbound: dict[str, datetime] = {}
+        self._typing: dict[str, datetime] = {}  # number -> "typing…" shown until
 
     def add(self, message: SimMessage) -> None:
         """Record a new message and tell its number's listeners."""
@@ -167,6 +188,8 @@ class SimState:
         for media in message.media:
             self._media[media.id] = media
         self.changed(message)
+        if message.direction == OUTBOUND and message.on_phone:
+            self.set_typing(message.number, None)  # a message ends "typing…"
 
     def get(self, sid: str) -> SimMessage | None:
         """The message with this SID, if any."""
@@ -193,6 +216,21 @@ class SimState:
         self._by_sid.clear()
         self._media.clear()
         self.last_inbound.clear()
+        self._typing.clear()
+
+    def typing_until(self, number: str) -> datetime | None:
+        """Until when the phone shows "typing…" (None: not now)."""
+        until = self._typing.get(number)
+        return until if until is not None and until > utcnow() else None
+
+    def set_typing(self, number: str, until: datetime | None) -> None:
+        """Show "typing…" on `number`'s phone until `until` (None: stop) and tell listeners."""
+        if until is None and self._typing.pop(number, None) is None:
+            return
+        if until is not None:
+            self._typing[number] = until
+        for queue in self._listeners.get(number, set()):
+            queue.put_nowait(TypingChange(number, until))
 
     def changed(self, message: SimMessage) -> None:
         """Tell the listeners of the message's number that it is new or changed."""
@@ -201,13 +239,13 @@ class SimState:
         for queue in self._listeners.get(message.number, set()):
             queue.put_nowait(message)
 
-    def subscribe(self, number: str) -> asyncio.Queue[SimMessage | None]:
+    def subscribe(self, number: str) -> asyncio.Queue[Change | None]:
         """A queue that receives every change of `number`'s thread (None: stream over)."""
-        queue: asyncio.Queue[SimMessage | None] = asyncio.Queue()
+        queue: asyncio.Queue[Change | None] = asyncio.Queue()
         self._listeners.setdefault(number, set()).add(queue)
         return queue
 
-    def unsubscribe(self, number: str, queue: asyncio.Queue[SimMessage | None]) -> None:
+    def unsubscribe(self, number: str, queue: asyncio.Queue[Change | None]) -> None:
         """Stop sending changes to `queue`."""
         self._listeners.get(number, set()).discard(queue)
 

@@ -198,7 +198,7 @@ def inbound_params(
         "NumMedia": str(len(media_urls)),
         "NumSegments": "1",
         "ReferralNumMedia": "0",
-        "MessageType": "image" if media_urls else "text",
+        "MessageType": "image" if media_urls else "button" if message.button_payload else "text",
         "ProfileName": message.profile_name or "",
         "WaId": message.number.lstrip("+"),
         "SmsStatus": "received",
@@ -210,4 +210,7 @@ def inbound_params(
     if replied is not None:
         params["OriginalRepliedMessageSid"] = replied.sid
         params["OriginalRepliedMessageSender"] = replied.from_
+    if message.button_payload is not None:  # a tapped button: its id and title
+        params["ButtonPayload"] = message.button_payload
+        params["ButtonText"] = message.button_text or message.body
     return params

@@ -21,8 +21,7 @@ from cockpit.host.visuals.errors import ScreenshotError
 ActionKind = Literal["navigate", "click", "type", "wait"]
 MAX_WAIT_MS = 30_000
 _FIND_MS = 5_000  # how long to look for a click/type target that is not there yet
-QUIET_MS = 120  # a page is settled once no request ran for this long after its load event
-_PAINTED = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+QUIET_MS = 100  # a page is settled once no request ran for this long after its load event
 
 
 @dataclass(frozen=True)
@@ -134,12 +133,11 @@ def watch_traffic(page: Page) -> Traffic:
 
 async def settle(page: Page, settle_ms: int) -> None:
     """Let the page finish: its load event, then a quiet moment without requests (at most
-    `settle_ms` in all), web fonts loaded and a frame painted."""
+    `settle_ms` in all), and web fonts loaded (the screenshot itself waits for a frame)."""
     try:
         await page.wait_for_load_state("load", timeout=settle_ms)
         await watch_traffic(page).quiet(QUIET_MS, settle_ms)
         await page.evaluate("document.fonts ? document.fonts.ready.then(() => true) : true")
-        await page.evaluate(_PAINTED)
     except PlaywrightError:
         pass  # a page that never finishes loading is taken as it is
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from cockpit.host.visuals import theme
-from cockpit.host.visuals.fonts import load_font
+from cockpit.host.visuals.fonts import draw_text, load_font
 from cockpit.host.visuals.jpeg import MAX_IMAGE_BYTES, fit_jpeg
 from cockpit.host.visuals.screenshot import Shot
 
@@ -56,7 +56,7 @@ def side_by_side(
     font = load_font("sans-bold", 36)
     x = MARGIN
     for shot, image in zip(shots, scaled, strict=True):
-        draw.text((x, MARGIN), shot.viewport.title(), font=font, fill=theme.TEXT)
+        draw_text(draw, (x, MARGIN), shot.viewport.title(), font, theme.TEXT)
         top = MARGIN + LABEL_H
         canvas.paste(image, (x, top))
         draw.rectangle((x - 1, top - 1, x + image.width, top + height), outline=theme.BORDER)

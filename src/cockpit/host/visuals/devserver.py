@@ -6,7 +6,8 @@ the one the script names (`--port N`, `-p N`, `PORT=N`), else the tool's usual
 default (vite 5173, next 3000, astro 4321, …), else 3000; the `PORT`
 environment variable is set to it as well. The server runs in its own process
 group, so stopping it also stops what `npm` started; its output goes to a log
-file whose tail explains a failure.
+file whose tail explains a failure. A folder without `package.json` but with HTML
+files is served as it is, by Python's own `http.server` (port 5500 unless given).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -58,6 +61,7 @@ _DEFAULT_PORTS = (
 _PORT_FLAG_TOOLS = ("vite", "next", "astro", "nuxt", "nuxi", "ng", "webpack", "gatsby", "parcel")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 FALLBACK_PORT = 3000
+STATIC_PORT = 5500  # a folder of plain HTML files (Live Server's usual port)
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,11 @@ def detect(workdir: Path, port: int | None = None) -> DevCommand:
     """The dev server command of the project in `workdir`, from its package.json."""
     manifest = workdir / "package.json"
     if not manifest.is_file():
+        if any(workdir.glob("*.htm*")):  # plain files: serve the folder as it is
+            chosen = port or STATIC_PORT
+            python = shlex.quote(sys.executable)
+            command = f"{python} -m http.server {chosen} --bind 127.0.0.1"
+            return DevCommand(command, chosen, "static files (no package.json)")
         raise DevServerError("No package.json here: tell me the command that starts the app.")
     try:
         scripts = json.loads(manifest.read_text(encoding="utf-8")).get("scripts") or {}

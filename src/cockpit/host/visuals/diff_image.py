@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 
 from cockpit.host.visuals import theme
 from cockpit.host.visuals.describe import RenderedImage, caption, image_filename
-from cockpit.host.visuals.fonts import Font, load_font
+from cockpit.host.visuals.fonts import Font, draw_text, load_font
 from cockpit.host.visuals.header import draw_header, header_height
 from cockpit.host.visuals.layout import Row, char_cells, file_units, iter_runs, paginate
 from cockpit.host.visuals.patch import FileDiff
@@ -131,7 +131,7 @@ def _draw_row(draw: ImageDraw.ImageDraw, row: Row, y: int, m: Metrics) -> None:
             w = sum(char_cells(ch) for ch in span.text) * m.char_w
             draw.rectangle((x, y + 2, x + w, y + m.row_h - 2), fill=theme.EMPH[row.line_kind])
         font = m.code_italic if span.italic else m.code
-        _text(draw, x, y, m.row_h, span.text, font, span.color)
+        _text(draw, x, y, m.row_h, span.text, font, span.color, cell=m.char_w)
 
 
 def _numbers(draw: ImageDraw.ImageDraw, row: Row, y: int, m: Metrics) -> None:
@@ -165,10 +165,17 @@ def _note(fd: FileDiff) -> str:
 
 
 def _text(
-    draw: ImageDraw.ImageDraw, x: float, y: int, row_h: int, text: str, font: Font, fill: str
+    draw: ImageDraw.ImageDraw,
+    x: float,
+    y: int,
+    row_h: int,
+    text: str,
+    font: Font,
+    fill: str,
+    cell: float | None = None,
 ) -> None:
     ascent, descent = theme.font_extent(font)
-    draw.text((x, y + (row_h - ascent - descent) / 2), text, font=font, fill=fill)
+    draw_text(draw, (x, y + (row_h - ascent - descent) / 2), text, font, fill, cell)
 
 
 def _largest_line_no(fd: FileDiff) -> int:

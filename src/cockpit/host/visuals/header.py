@@ -6,7 +6,7 @@ from PIL import ImageDraw
 
 from cockpit.host.visuals import theme
 from cockpit.host.visuals.describe import MINUS, status_line
-from cockpit.host.visuals.fonts import Font, load_font
+from cockpit.host.visuals.fonts import Font, draw_text, load_font
 from cockpit.host.visuals.patch import FileDiff
 
 _MAX_TITLE_LINES = 3
@@ -29,7 +29,7 @@ def draw_header(
     font = _title_font(scale)
     y = pad
     for line in _title_lines(fd.path, font, width - 2 * pad):
-        draw.text((pad, y), line, font=font, fill=theme.TEXT)
+        draw_text(draw, (pad, y), line, font, theme.TEXT)
         y += 40 * scale
     _draw_stats(draw, fd, pad, y + 12 * scale, width - pad, scale, page, pages)
 
@@ -55,7 +55,7 @@ def _draw_stats(
         x = _draw_counts(draw, fd, x, y, bold, scale)
     status = status_line(fd)
     if status:
-        draw.text((x, y), _fit(status, plain, right - x), font=plain, fill=theme.MUTED)
+        draw_text(draw, (x, y), _fit(status, plain, right - x), plain, theme.MUTED)
 
 
 def _draw_counts(

@@ -21,6 +21,7 @@ from cockpit.host.visuals.gitdiff import read_changes
 from cockpit.host.visuals.matching import match_file
 from cockpit.host.visuals.overview_image import render_overview
 from cockpit.host.visuals.patch import FileDiff
+from cockpit.host.visuals.stacked import stack_small
 
 MAX_FILES_SHOWN = 5
 HINT = "Reply *show <file>* for a file's diff"
@@ -46,7 +47,7 @@ def render_changes(repo: Path, rev_range: str | None = None, *, width_px: int = 
     if len(diffs) > MAX_FILES_SHOWN:
         image = render_overview(diffs, title=_what(rev_range), hint=HINT, width_px=width_px)
         return DiffBundle([image], f"{summary(diffs)}\n{HINT}", paths)
-    images = [img for fd in diffs for img in render_file_diff(fd, width_px=width_px)]
+    images = stack_small([img for fd in diffs for img in render_file_diff(fd, width_px=width_px)])
     return DiffBundle(images, f"{summary(diffs)}: {', '.join(paths)}", paths)
 
 

@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 
 from cockpit.host.visuals import theme
 from cockpit.host.visuals.describe import MINUS, RenderedImage, human_size
-from cockpit.host.visuals.fonts import Font, load_font
+from cockpit.host.visuals.fonts import Font, draw_text, load_font
 from cockpit.host.visuals.patch import FileDiff
 
 MAX_ROWS = 60
@@ -140,4 +140,4 @@ def _ellipsize_start(text: str, font: Font, max_w: float) -> str:
 def _label(
     draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, font: Font, fill: str
 ) -> None:
-    draw.text(xy, text, font=font, fill=fill)
+    draw_text(draw, xy, text, font, fill)

@@ -8,8 +8,9 @@ short quiet moment without requests (`actions.settle`), takes the picture, then
 clears the page's cookies and storage and leaves it on about:blank, so no shot
 sees another's state and no app keeps running between shots. A shot that fails
 closes its page; the next one opens a new one. Viewports: "mobile" is 390×844 CSS px at device
-scale 2 (a 780 px wide image, touch, mobile) and "desktop" 1440×900 at scale 1
-(a 1440 px wide image). Images are JPEG, quality 80, and stay under 5 MB.
+scale 2 (a 780 px wide image, touch, mobile) and "desktop" 1440×900 at scale 2
+(a 2,880 px wide image, as sharp as the mobile one). Images are JPEG, quality 80,
+and stay under 5 MB.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import io
 import shutil
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -64,7 +65,7 @@ VIEWPORTS: dict[str, dict[str, Any]] = {
         "has_touch": True,
         "user_agent": _MOBILE_UA,
     },
-    "desktop": {"viewport": {"width": 1440, "height": 900}, "device_scale_factor": 1},
+    "desktop": {"viewport": {"width": 1440, "height": 900}, "device_scale_factor": 2},
 }
 MAX_FULL_PAGE_CSS_PX = 8000  # longer pages are cut: a taller picture is unreadable anyway
 _FORGET = "() => { try { localStorage.clear(); sessionStorage.clear(); } catch (e) {} }"
@@ -121,6 +122,7 @@ class Screenshotter:
         self._lock = asyncio.Lock()
         self._pages: dict[PageKey, Page] = {}  # warm pages of the current browser
         self._page_locks: dict[PageKey, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # pages being cleared after their shot
         self.launches = 0
 
     async def __aenter__(self) -> Screenshotter:
@@ -136,6 +138,8 @@ class Screenshotter:
 
     async def close(self) -> None:
         """Close the browser and Playwright's driver (safe to call twice)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=5)
         browser, pw = self._browser, self._pw
         self._browser = self._pw = None
         self._pages.clear()
@@ -173,21 +177,26 @@ class Screenshotter:
         color_scheme: str | None,
     ) -> Shot:
         key = (viewport, color_scheme)
-        async with self._page_locks.setdefault(key, asyncio.Lock()):
+        lock = self._page_locks.setdefault(key, asyncio.Lock())
+        await lock.acquire()
+        try:
             page = await self._warm_page(key)
-            try:
-                status = await self._open(page, url)
-                for action in actions:
-                    status = (
-                        await run_action(page, action, self._timeout_ms, self._settle_ms) or status
-                    )
-                jpeg = await self._capture(page, full_page)
-                shot = _shot(viewport, jpeg, page.url, status, color_scheme)
-            except BaseException:
-                await self._drop(key)
-                raise
-            await self._forget(key, page)
-            return shot
+            status = await self._open(page, url)
+            for action in actions:
+                status = await run_action(page, action, self._timeout_ms, self._settle_ms) or status
+            jpeg = await self._capture(page, full_page)
+            shot = _shot(viewport, jpeg, page.url, status, color_scheme)
+        except BaseException:
+            await self._drop(key)
+            lock.release()
+            raise
+        self._spawn(self._forget(key, page, lock))  # the next shot of `key` waits for it
+        return shot
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _warm_page(self, key: PageKey) -> Page:
         """The kept page of `key`, or a new one in a new context."""
@@ -213,14 +222,17 @@ class Screenshotter:
         self._pages[key] = page
         return page
 
-    async def _forget(self, key: PageKey, page: Page) -> None:
-        """Clear what the shot left (cookies, storage) and park the page on about:blank."""
+    async def _forget(self, key: PageKey, page: Page, lock: asyncio.Lock) -> None:
+        """Clear what the shot left (cookies, storage), park the page on about:blank, and
+        let the next shot of `key` have it."""
         try:
             await page.evaluate(_FORGET)
             await page.context.clear_cookies()
             await page.goto("about:blank")
         except PlaywrightError:
             await self._drop(key)
+        finally:
+            lock.release()
 
     async def _drop(self, key: PageKey) -> None:
         page = self._pages.pop(key, None)

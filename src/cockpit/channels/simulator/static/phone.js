@@ -15,6 +15,8 @@ const state = {
   replyTo: null,
   media: null, // data: URL of the attached image or audio
   stream: null,
+  typingUntil: 0, // ms since epoch while the agent shows "typing…"
+  typingTimer: null,
 };
 
 function escapeHtml(text) {
@@ -95,6 +97,16 @@ function mediaBlock(item, msg) {
   return missing;
 }
 
+// An invisible copy of the time (and ticks) at the end of the text keeps room for the
+// real one, which sits in the bubble's corner: short texts never run under it.
+function metaSpace(msg) {
+  const space = document.createElement("span");
+  space.className = "meta-space";
+  space.setAttribute("aria-hidden", "true");
+  space.textContent = timeOf(msg.time) + (msg.side === "out" ? " ✓✓" : "");
+  return space;
+}
+
 function metaBlock(msg) {
   const meta = document.createElement("span");
   meta.className = "meta";
@@ -159,6 +171,7 @@ function renderMessage(msg) {
   const text = document.createElement("div");
   text.className = "text";
   text.innerHTML = formatText(msg.body);
+  text.appendChild(metaSpace(msg));
   if (!msg.body) {
     text.hidden = true;
     bubble.classList.add("media-only");
@@ -170,7 +183,94 @@ function renderMessage(msg) {
   bubble.appendChild(replyButton(msg));
   bubble.addEventListener("dblclick", () => startReply(msg.sid));
   row.appendChild(bubble);
+  appendActions(row, bubble, msg);
   return row;
+}
+
+// --- Buttons and lists (Content API quick-reply and list-picker) ---------------------
+// Quick-reply buttons sit under the bubble, a list-picker's button inside it; a tap posts
+// to /phone/api/tap, which sends Twilio's webhook with ButtonPayload, ButtonText and Body.
+
+function appendActions(row, bubble, msg) {
+  if (!msg.buttons || !msg.buttons.length) return;
+  if (msg.list_button) {
+    bubble.classList.add("has-list");
+    bubble.appendChild(listButton(msg));
+    return;
+  }
+  const column = document.createElement("div");
+  column.className = `with-actions ${msg.side}`;
+  row.replaceChild(column, bubble);
+  column.appendChild(bubble);
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  for (const button of msg.buttons) actions.appendChild(actionButton(msg, button));
+  column.appendChild(actions);
+}
+
+function actionButton(msg, button) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.className = "action";
+  element.textContent = button.title;
+  element.dataset.id = button.id;
+  element.addEventListener("click", () => tap(msg, button));
+  return element;
+}
+
+function listButton(msg) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.className = "list-open";
+  element.innerHTML = '<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">' +
+    '<path fill="currentColor" d="M3 6h18v2H3zm0 5h18v2H3zm0 5h18v2H3z"/></svg>';
+  element.appendChild(document.createTextNode(" " + msg.list_button));
+  element.addEventListener("click", () => openList(msg));
+  return element;
+}
+
+function openList(msg) {
+  const sheet = $("sheet");
+  const items = $("sheet-items");
+  items.textContent = "";
+  $("sheet-title").textContent = msg.list_button;
+  for (const button of msg.buttons) {
+    const item = document.createElement("button");
+    item.type = "button";
+    item.className = "sheet-item";
+    item.textContent = button.title;
+    item.dataset.id = button.id;
+    item.addEventListener("click", () => {
+      sheet.hidden = true;
+      tap(msg, button);
+    });
+    items.appendChild(item);
+  }
+  sheet.hidden = false;
+}
+
+async function tap(msg, button) {
+  notice(null);
+  try {
+    const response = await fetch("/phone/api/tap", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ from: state.number, sid: msg.sid, id: button.id }),
+    });
+    if (!response.ok) notice(`Not sent: ${JSON.stringify((await response.json()).detail)}`);
+  } catch (error) {
+    notice(`Not sent: the simulator is unreachable (${error})`);
+  }
+}
+
+// --- "typing…" in the header while the agent's typing indicator is live -------------
+
+function setTyping(until) {
+  state.typingUntil = until ? Date.parse(until) : 0;
+  clearTimeout(state.typingTimer);
+  const left = state.typingUntil - Date.now();
+  if (left > 0) state.typingTimer = setTimeout(() => setTyping(null), left);
+  showConn();
 }
 
 function nearBottom() {
@@ -245,7 +345,14 @@ function scrollToMessage(sid) {
 }
 
 function setConn(text) {
-  $("conn").textContent = text;
+  state.conn = text;
+  showConn();
+}
+
+function showConn() {
+  const typing = state.typingUntil > Date.now() && state.conn === "online";
+  $("conn").textContent = typing ? "typing…" : state.conn;
+  $("conn").classList.toggle("typing", typing);
 }
 
 function connect() {
@@ -258,6 +365,7 @@ function connect() {
   stream.addEventListener("error", () => setConn("reconnecting…"));
   stream.addEventListener("snapshot", (event) => replaceAll(JSON.parse(event.data)));
   stream.addEventListener("message", (event) => upsert(JSON.parse(event.data)));
+  stream.addEventListener("typing", (event) => setTyping(JSON.parse(event.data).until));
   state.stream = stream;
 }
 
@@ -370,6 +478,7 @@ function wire() {
   $("attach").addEventListener("change", (event) => attach(event.target.files[0]));
   $("quote-close").addEventListener("click", cancelReply);
   $("preview-close").addEventListener("click", clearMedia);
+  $("sheet-close").addEventListener("click", () => { $("sheet").hidden = true; });
   $("number").addEventListener("change", (event) => chooseNumber(event.target.value, true));
   $("number").addEventListener("keydown", (event) => {
     if (event.key === "Enter") chooseNumber(event.target.value, true);
