@@ -34,7 +34,14 @@ import httpx
 from bench import databases as dbs
 from bench.results import RESULTS, load_average, machine, write_section
 from bench.soak import counter
-from bench.stack import ACCOUNT_SID, WHATSAPP_FROM, Stack, running_stack, sender_phones
+from bench.stack import (
+    ACCOUNT_SID,
+    METRICS_AUTH,
+    WHATSAPP_FROM,
+    Stack,
+    running_stack,
+    sender_phones,
+)
 from bench.webhook import drain
 from cockpit.core.messages import OutboundDraft
 from cockpit.store import outbox
@@ -67,7 +74,9 @@ def _bodies(opts: Options, run: int) -> dict[str, list[str]]:
 
 
 async def _metric(client: httpx.AsyncClient, stack: Stack, name: str, label: str) -> float:
-    return counter((await client.get(f"{stack.urls['relay']}/metrics")).text, name, label)
+    return counter(
+        (await client.get(f"{stack.urls['relay']}/metrics", headers=METRICS_AUTH)).text, name, label
+    )
 
 
 async def _settle(client: httpx.AsyncClient, stack: Stack) -> None:

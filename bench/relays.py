@@ -30,7 +30,7 @@ from bench.load import Sample, SignedRequest
 from bench.processes import free_port, server
 from bench.results import RESULTS, load_average, machine, write_section
 from bench.soak import counter
-from bench.stack import Stack, running_stack, sender_phones
+from bench.stack import METRICS_AUTH, Stack, running_stack, sender_phones
 from bench.webhook import QUIET_LIMIT
 
 KINDS = ("bare", "1 relay", "3 relays")
@@ -115,7 +115,7 @@ async def drain(relays: Sequence[str]) -> None:
             totals = [0.0, 0.0, 0.0]
             for url in relays:
                 try:
-                    text = (await client.get(f"{url}/metrics")).text
+                    text = (await client.get(f"{url}/metrics", headers=METRICS_AUTH)).text
                 except httpx.TransportError:
                     break
                 for i, (name, label) in enumerate((("cockpit_inbound_messages_total", "accepted"),

@@ -24,7 +24,7 @@ import httpx
 from bench import databases as dbs
 from bench.load import Sample, open_loop
 from bench.results import RESULTS, load_average, machine, write_section
-from bench.stack import Stack, running_stack, sender_phones
+from bench.stack import METRICS_AUTH, Stack, running_stack, sender_phones
 from bench.webhook import drain
 
 
@@ -123,7 +123,7 @@ async def soak_stack(stack: Stack, opts: Options) -> Soak:
     await _traffic(stack, opts, soak)
     async with httpx.AsyncClient(timeout=10.0) as client:
         _, soak.missing_callbacks = await drain(client, stack)
-        metrics = (await client.get(f"{stack.urls['relay']}/metrics")).text
+        metrics = (await client.get(f"{stack.urls['relay']}/metrics", headers=METRICS_AUTH)).text
     done.set()
     await sampler
     soak.accepted = counter(metrics, "cockpit_inbound_messages_total", "accepted")

@@ -48,6 +48,11 @@ class Stack:
         return self.signer.requests(self.webhook_url(target), count)
 
 
+# `cockpit relay` serves /metrics only with its token (docs/security.md).
+METRICS_TOKEN = secrets.token_urlsafe(16)
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 def _relay_env(db_url: str, workdir: Path, urls: dict[str, str], token: str) -> dict[str, str]:
     return clean_env(
         {
@@ -56,6 +61,7 @@ def _relay_env(db_url: str, workdir: Path, urls: dict[str, str], token: str) -> 
             "COCKPIT_PUBLIC_URL": urls["relay"],
             "COCKPIT_SECRET_KEY": secrets.token_urlsafe(24),
             "COCKPIT_AGENT": "echo",
+            "COCKPIT_METRICS_TOKEN": METRICS_TOKEN,
             "COCKPIT_LOG_LEVEL": "INFO",
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": token,

@@ -27,7 +27,7 @@ from bench import webhook_report
 from bench.load import Sample, closed_loop, open_loop
 from bench.processes import log_tail
 from bench.results import RESULTS, load_average, write_section
-from bench.stack import TARGETS, Stack, running_stack, sender_phones
+from bench.stack import METRICS_AUTH, TARGETS, Stack, running_stack, sender_phones
 
 DRAIN_TIMEOUT = 300.0  # seconds the relay gets to send every echo reply
 QUIET_LIMIT = 20.0  # seconds without progress after which the relay is taken as done
@@ -98,7 +98,7 @@ def _check_real_path(counts: dict[tuple[str, str], float]) -> None:
 
 async def _progress(client: httpx.AsyncClient, stack: Stack) -> tuple[float, float, float] | None:
     try:
-        response = await client.get(f"{stack.urls['relay']}/metrics")
+        response = await client.get(f"{stack.urls['relay']}/metrics", headers=METRICS_AUTH)
     except httpx.TransportError:  # a busy relay may drop a poll; the next one will do
         return None
     counts = _metric_counts(response.text)

@@ -91,7 +91,7 @@ def relay(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
     try:
         parts = build_relay(settings)
         parts.db.check()  # a damaged SQLite file must not acknowledge webhooks
-        application = create_relay_app(parts)
+        application = create_relay_app(parts, production=True)
     except (ConfigError, StoreError) as exc:
         raise _fail(exc) from None
     # uvicorn's default (5 s) equals common clients' idle expiry (httpx: 5 s): a request sent

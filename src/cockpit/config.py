@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     twilio_api_base_url: str = _env(
         "TWILIO_API_BASE_URL", "Base URL of Twilio's REST API.", "https://api.twilio.com"
     )  # type: ignore[assignment]
+    twilio_media_base_url: str | None = _env(
+        "TWILIO_MEDIA_BASE_URL",
+        "Where inbound MediaUrls get the Twilio credentials; empty: TWILIO_API_BASE_URL.",
+    )  # type: ignore[assignment]
     twilio_content_base_url: str | None = _env(
         "TWILIO_CONTENT_BASE_URL",
         "Base URL of Twilio's Content API (buttons); empty: https://content.twilio.com, or "
@@ -233,6 +237,10 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = _env(
         "COCKPIT_ADMIN_PASSWORD",
         "Password of the operator's /admin pages (12+ characters); empty: /admin is off.",
+    )  # type: ignore[assignment]
+    metrics_token: SecretStr | None = _env(
+        "COCKPIT_METRICS_TOKEN",
+        "Bearer token /metrics requires; empty: open on `cockpit up`, off on `cockpit relay`.",
     )  # type: ignore[assignment]
     host_grace_seconds: float = _env(
         "COCKPIT_HOST_GRACE_SECONDS",
@@ -460,9 +468,9 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "twilio_api_base_url", "public_url", "anthropic_base_url", "fly_api_base_url",
-        "github_api_base_url", "github_oauth_base_url", "twilio_content_base_url",
-        "twilio_messaging_base_url",
+        "twilio_api_base_url", "twilio_media_base_url", "public_url", "anthropic_base_url",
+        "fly_api_base_url", "github_api_base_url", "github_oauth_base_url",
+        "twilio_content_base_url", "twilio_messaging_base_url",
     )  # fmt: skip
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
@@ -559,6 +567,7 @@ def documented_settings() -> dict[str, str]:
 _SECRET_NAMES = {
     "COCKPIT_SECRET_KEY", "TWILIO_AUTH_TOKEN", "ANTHROPIC_API_KEY", "COCKPIT_ADMIN_PASSWORD",
     "FLY_API_TOKEN", "GITHUB_CLIENT_SECRET", "COCKPIT_INVITE_CODES", "COCKPIT_GIT_TOKEN",
+    "COCKPIT_METRICS_TOKEN",
     "CLAUDE_CODE_OAUTH_TOKEN", "COCKPIT_SECRET_KEY_PREVIOUS",
 }  # fmt: skip
 

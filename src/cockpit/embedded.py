@@ -51,6 +51,7 @@ def create_local_app(settings: Settings) -> tuple[FastAPI, PhoneSimulator | None
             webhook_url=f"{settings.public_url}/twilio/messages",
             contacts=lambda: [(u.phone, u.name) for u in users.list_users(relay.db)],
             templates=_templates(settings),
+            api_base_url=settings.twilio_api_base_url,
         )
         routers.append(simulator.router)
         closers.append(simulator.aclose)

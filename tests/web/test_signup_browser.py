@@ -154,7 +154,8 @@ def test_signup_in_chromium_to_a_welcome_then_deleting_destroys_the_host(
     moves on by itself → host with the user's key and clone → welcome (the phone never
     wrote before, so only the proving message lets it through); a rotated key reaches the
     restarted host; deleting destroys it, no secret left."""
-    context = browser.new_context(viewport={"width": 390, "height": 800})
+    # wait_for_function polls with eval, which the phone page's CSP forbids (see test_surface)
+    context = browser.new_context(viewport={"width": 390, "height": 800}, bypass_csp=True)
     context.set_default_timeout(20_000)
     page, phone = context.new_page(), context.new_page()
     phone.goto(f"{local.url}/phone?number={PHONE}")

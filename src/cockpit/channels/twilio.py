@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 from twilio.request_validator import RequestValidator
 
+from cockpit.channels.media_fetch import MediaPolicy, fetch_media
 from cockpit.core.messages import Inbound, MediaRef, MessageStatus, SendReceipt, SentMessage
 from cockpit.core.phone import normalize_e164, to_whatsapp
 from cockpit.errors import (
-    MediaError,
     PermanentSendError,
     TransientSendError,
     UnknownOutcomeError,
@@ -42,6 +42,7 @@ class TwilioChannel:
         from_: str,
         base_url: str,
         timeout: float,
+        media_base_url: str | None = None,
         content_base_url: str | None = None,
         messaging_base_url: str | None = None,
     ):
@@ -56,6 +57,13 @@ class TwilioChannel:
             auth=(account_sid, auth_token),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             follow_redirects=True,
+        )
+        # Inbound media: credentials only for the account's media URLs (media_fetch.py).
+        self._media_policy = MediaPolicy(
+            httpx.URL(media_base_url or base_url), account_sid, auth_token
+        )
+        self._media_client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), follow_redirects=False
         )
 
     async def send(
@@ -160,25 +168,14 @@ class TwilioChannel:
             raise TransientSendError(f"unreadable message from Twilio: {exc!r}") from exc
 
     async def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
-        try:
-            async with self._client.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise MediaError(f"media download answered {response.status_code}")
-                data = bytearray()
-                async for chunk in response.aiter_bytes():
-                    data += chunk
-                    if len(data) > max_bytes:
-                        raise MediaError("media is larger than we accept")
-                kind = response.headers.get("content-type", "application/octet-stream")
-                return bytes(data), kind.split(";")[0].strip()
-        except httpx.HTTPError as exc:
-            raise MediaError(f"cannot download media: {type(exc).__name__}") from exc
+        return await fetch_media(self._media_client, self._media_policy, url, max_bytes)
 
     def is_signed(self, url: str, params: Mapping[str, str], signature: str) -> bool:
         return bool(signature) and bool(self._validator.validate(url, dict(params), signature))
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        await self._media_client.aclose()
 
 
 def _sent(m: dict[str, Any]) -> SentMessage:

@@ -14,6 +14,7 @@ from cockpit.admin import build_admin_router
 from cockpit.channels.twilio import TwilioChannel
 from cockpit.config import Settings
 from cockpit.errors import StoreError
+from cockpit.headers import SecurityHeaders
 from cockpit.log import get_logger
 from cockpit.media.signing import MediaSigner
 from cockpit.media.store import LocalImageStore
@@ -52,6 +53,7 @@ def build_relay(settings: Settings) -> Relay:
         from_=settings.twilio_whatsapp_from or "",
         base_url=settings.twilio_api_base_url,
         timeout=settings.send_timeout_seconds,
+        media_base_url=settings.twilio_media_base_url,
         content_base_url=settings.twilio_base("content"),
         messaging_base_url=settings.twilio_base("messaging"),
     )
@@ -109,10 +111,13 @@ def create_relay_app(
     agent: Agent | None = None,
     extra_routers: list[Any] | None = None,
     closers: Sequence[Callable[[], Awaitable[None]]] = (),
+    production: bool = False,
 ) -> FastAPI:
     """The relay's app; its lifespan runs the dispatcher and the sender.
 
     `closers` are awaited at shutdown, after the workers stop (e.g. the simulator's).
+    `production` (`cockpit relay`) serves no /docs or /openapi.json, and /metrics only
+    with COCKPIT_METRICS_TOKEN (docs/security.md).
     """
 
     @asynccontextmanager
@@ -144,8 +149,13 @@ def create_relay_app(
             await relay.channel.aclose()
             relay.db.dispose()
 
-    app = FastAPI(title="cockpit relay", lifespan=lifespan)
+    hidden: dict[str, Any] = (
+        {"openapi_url": None, "docs_url": None, "redoc_url": None} if production else {}
+    )
+    app = FastAPI(title="cockpit relay", lifespan=lifespan, **hidden)
+    app.add_middleware(SecurityHeaders)
     app.state.relay = relay
+    app.state.production = production
     app.state.hosts = None  # the HostManager, once the lifespan has made it
     app.state.jobs = Jobs()
     app.add_exception_handler(StoreError, store_unavailable)

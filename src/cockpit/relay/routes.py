@@ -6,6 +6,7 @@ happen in background workers that these handlers merely wake up.
 
 from __future__ import annotations
 
+import hmac
 import html
 import time
 
@@ -151,10 +152,22 @@ async def healthz(request: Request) -> Response:
     try:
         await in_thread(relay.db.ping)
     except StoreError as exc:
-        return JSONResponse({"status": "unhealthy", "database": str(exc)}, status_code=503)
+        # The reason (it names the database's host and port) goes to the log only.
+        log.error("healthz.database_unavailable", error=str(exc))
+        return JSONResponse({"status": "unhealthy", "database": "unavailable"}, status_code=503)
     return JSONResponse({"status": "ok", "worker": relay.worker_id})
 
 
 @router.get("/metrics", summary="Prometheus metrics")
 async def metrics(request: Request) -> Response:
-    return PlainTextResponse(_relay(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    relay = _relay(request)
+    token = relay.settings.metrics_token
+    if token is not None:
+        given = request.headers.get("authorization", "")
+        expected = f"Bearer {token.get_secret_value()}"
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise HTTPException(401, "/metrics needs COCKPIT_METRICS_TOKEN as a bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+    elif request.app.state.production:
+        raise HTTPException(404, "/metrics is off: set COCKPIT_METRICS_TOKEN to scrape it")
+    return PlainTextResponse(relay.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -8,19 +8,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from cockpit.channels.simulator.api import basic_credentials, build_api_router, same_secret
 from cockpit.channels.simulator.content import build_content_router
+from cockpit.channels.simulator.guard import SimulatorGuard
 from cockpit.channels.simulator.phone import build_phone_router
 from cockpit.channels.simulator.state import Faults, SendAttempt, SimMessage, SimState, utcnow
 from cockpit.channels.simulator.webhooks import Courier
 from cockpit.core.phone import normalize_e164, to_whatsapp
+from cockpit.headers import SecurityHeaders
 from cockpit.log import get_logger
 
 log = get_logger(__name__)
@@ -43,11 +45,15 @@ class PhoneSimulator:
         callback_delay: float = 0.05,
         templates: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        trusted_hosts: Sequence[str] = (),
+        api_base_url: str | None = None,
         first_contact_open: bool = True,
     ) -> None:
         self.account_sid = account_sid
         self.whatsapp_from = to_whatsapp(whatsapp_from)
         self.webhook_url = webhook_url
+        # Where the relay reaches this fake (TWILIO_API_BASE_URL): media URLs point there.
+        self.api_base_url = api_base_url
         self._auth_token = auth_token
         self._contacts = contacts
         self._default_delay = callback_delay
@@ -66,7 +72,9 @@ class PhoneSimulator:
             account_sid=account_sid, auth_token=auth_token, state=self.state, faults=self.faults
         )
         self._release: asyncio.Event | None = None
-        self.router = APIRouter()
+        # Loopback names, the webhook's host and `trusted_hosts` only; no cross-site writes.
+        self.guard = SimulatorGuard(webhook_url, trusted_hosts)
+        self.router = APIRouter(dependencies=[Depends(self.guard)])
         self.router.include_router(build_api_router(self))
         self.router.include_router(build_content_router(self))
         self.router.include_router(build_phone_router(self))
@@ -153,5 +161,6 @@ def create_simulator_app(sim: PhoneSimulator) -> FastAPI:
         await sim.aclose()
 
     app = FastAPI(title="cockpit phone simulator", lifespan=lifespan)
+    app.add_middleware(SecurityHeaders)
     app.include_router(sim.router)
     return app

@@ -214,7 +214,9 @@ async def _deliver(sim: PhoneSimulator, request: Request, message: SimMessage) -
     replied = sim.state.get(message.reply_to) if message.reply_to else None
     sim.state.add(message)
     sim.state.last_inbound[message.number] = sim.clock()
-    base = str(request.base_url).rstrip("/") + messages_path(sim.account_sid)
+    # Twilio's media URLs are always on its API host, whatever name the page used.
+    origin = sim.api_base_url or str(request.base_url).rstrip("/")
+    base = origin + messages_path(sim.account_sid)
     urls = [f"{base}/{message.sid}/Media/{m.id}" for m in message.media]
     params = inbound_params(message, account_sid=sim.account_sid, media_urls=urls, replied=replied)
     await sim.courier.deliver_inbound(message, sim.webhook_url, params)
