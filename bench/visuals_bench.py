@@ -203,7 +203,10 @@ def measure_delivery(cs: ClaudeStack, number: int, files: int, after: int) -> tu
         done=stamp(done),
         images=sum(1 for m in received if m.media),
         image_bytes=len(image.media[0].data or b""),
-        text=next((m.body for m in received if m.body.startswith("📝")), ""),
+        # the 📝 summary may be joined to the answer and its ✅ line: find its line
+        text=next(
+            (line for m in received for line in m.body.splitlines() if line.startswith("📝")), ""
+        ),
     )
     commit_all(cs.workspace, f"bench: change {number}")  # the next turn starts clean
     return delivery, int(events[-1]["seq"])

@@ -21,6 +21,7 @@ CLIENT_IDLE_SECONDS = 6.0  # past uvicorn's default keep-alive and httpx's idle 
 
 
 def _get(sock: socket.socket) -> bytes:
+    """One request on `sock`; its whole answer (head and body), so the next starts clean."""
     sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     answer = b""
     while b"\r\n\r\n" not in answer:
@@ -28,6 +29,17 @@ def _get(sock: socket.socket) -> bytes:
         if not chunk:
             return answer
         answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+         if line.lower().startswith(b"content-length:")),
+        0,
+    )  # fmt: skip
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        body += chunk
     return answer
 
 

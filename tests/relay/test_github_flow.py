@@ -113,7 +113,7 @@ def test_fix_then_pr_then_deployment_screenshot(
     ])  # fmt: skip
     stack.send("fix")
     stack.wait_for("Reply *pr* to open a pull request")
-    assert "Fixed the sum: it returns 4 now." in stack.bodies()
+    assert any("Fixed the sum: it returns 4 now." in body for body in stack.bodies())
     asked = conversation_text(anthropic_fake.main_requests[0])
     assert "The CI workflow *test* failed on branch `master` of octo-org/octo-repo." in asked
     assert "npm ERR! sum.test.js: expected 4, got 5" in asked

@@ -70,7 +70,7 @@ def test_one_relay_follows_a_host_and_the_other_takes_over_when_it_dies(
             relay_b.start()
             anthropic_fake.script([say("First answer.")])
             send("first")
-            wait_until(lambda: len(phone()) >= 3, timeout=60)
+            wait_until(lambda: len(phone()) >= 1, timeout=60)
             assert hosts.lease_owner(db, ada.id) == first_owner  # B never took it while A lived
             relay_a.kill()
             anthropic_fake.script([say("Second answer.")])
