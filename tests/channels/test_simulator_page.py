@@ -214,7 +214,10 @@ def test_the_time_never_overlaps_a_short_message(browser: Any, stack: Stack, wid
     stack.phone_send("1")
     for body in ("👀 on it", "Let me look."):
         stack.send(body=body)
-    context = browser.new_context(viewport={"width": width, "height": 800}, device_scale_factor=2)
+    # bypass_csp: Playwright's wait_for_function polls with eval, which the page's CSP refuses
+    context = browser.new_context(
+        viewport={"width": width, "height": 800}, device_scale_factor=2, bypass_csp=True
+    )
     tab = context.new_page()
     tab.goto(f"{stack.url}/phone?number={ADA}")
     tab.wait_for_function("document.querySelectorAll('.bubble').length === 3")

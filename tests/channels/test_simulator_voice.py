@@ -45,7 +45,8 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, stack: Stack) -> Iterator[Any]:
     """Ada's phone page, connected to the live stream."""
-    context = browser.new_context(viewport={"width": 390, "height": 760})
+    # bypass_csp: Playwright's wait_for_function polls with eval, which the page's CSP refuses
+    context = browser.new_context(viewport={"width": 390, "height": 760}, bypass_csp=True)
     tab = context.new_page()
     tab.set_default_timeout(10_000)
     tab.goto(f"{stack.url}/phone?number={ADA}")
