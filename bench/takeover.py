@@ -148,9 +148,8 @@ claimed send), then started again. Takeover: from the kill until the work it hel
 reached the phone. `python -m bench takeover`.
 
 {machine()}
-- load average before: {loads[0]}; after: {loads[1]} — **the machine was shared with other
-  engineers' tests and heavily loaded**: takeover is bounded by the lease, not by CPU, but
-  the tail after the last message is not
+- load average before: {loads[0]}; after: {loads[1]} — takeover is bounded by the lease,
+  not by CPU; the tail after the last message depends on the machine's load
 
 | figure | value |
 | --- | --- |
