@@ -19,7 +19,6 @@ from cockpit.admin.templating import render
 from cockpit.log import get_logger
 from cockpit.relay.forms import read_form
 from cockpit.relay.runtime import Relay
-from cockpit.relay.workers import in_thread
 from cockpit.store import outbox, users
 
 log = get_logger(__name__)
@@ -126,7 +125,7 @@ def build_admin_router() -> APIRouter:
     @router.get("/users")
     async def users_page(request: Request) -> Response:
         operator = _signed_in(request)
-        people = await in_thread(users.list_users, _relay(request).db)
+        people = await _relay(request).store(users.list_users)
         return _page(request, operator, "users.html", users=people)
 
     @router.get("/hosts")
@@ -145,7 +144,7 @@ def build_admin_router() -> APIRouter:
     @router.get("/failed")
     async def failed_page(request: Request) -> Response:
         operator = _signed_in(request)
-        rows = await in_thread(outbox.failed, _relay(request).db, 100)
+        rows = await _relay(request).store(outbox.failed, 100)
         retried = request.query_params.get("retried")
         return _page(request, operator, "failed.html", rows=rows, retried=retried,
                      excerpt=views.excerpt, failure_text=report.failure_text)  # fmt: skip
@@ -154,7 +153,7 @@ def build_admin_router() -> APIRouter:
     async def retry(outbound_id: int, request: Request) -> Response:
         await _posted(request)
         relay = _relay(request)
-        if not await in_thread(outbox.retry_failed, relay.db, outbound_id):
+        if not await relay.store(outbox.retry_failed, outbound_id):
             raise HTTPException(409, f"Message {outbound_id} is not failed (already retried?).")
         log.info("admin.retry", outbound_id=outbound_id)
         relay.outbox_ready.set()

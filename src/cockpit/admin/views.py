@@ -14,7 +14,6 @@ from cockpit import report
 from cockpit.errors import CockpitError
 from cockpit.relay.hosts import HostManager
 from cockpit.relay.runtime import Relay
-from cockpit.relay.workers import in_thread
 from cockpit.store import hosts, inbox, outbox, users
 from cockpit.store.models import utcnow
 
@@ -31,10 +30,8 @@ def excerpt(text: str, limit: int = 80) -> str:
 async def overview(relay: Relay) -> dict[str, Any]:
     """The last 24 hours' criteria and the outbox at a glance."""
     now = utcnow()
-    figures = await in_thread(
-        report.build, relay.db, now - timedelta(days=1), now, timedelta(minutes=10)
-    )
-    counts = await in_thread(outbox.status_counts, relay.db)
+    figures = await relay.store(report.build, now - timedelta(days=1), now, timedelta(minutes=10))
+    counts = await relay.store(outbox.status_counts)
     return {"figures": report.as_json(figures), "outbox": sorted(counts.items())}
 
 
@@ -49,8 +46,8 @@ class HostRow:
 
 async def host_rows(relay: Relay, manager: HostManager | None) -> list[HostRow]:
     """Each user's host: the provisioner's state and the relay's link to it."""
-    people = await in_thread(users.list_users, relay.db)
-    links = await in_thread(hosts.all_links, relay.db)
+    people = await relay.store(users.list_users)
+    links = await relay.store(hosts.all_links)
     # Asked all at once: with Fly each state is an API call.
     states = await asyncio.gather(*(_state(manager, person.id) for person in people))
     rows = []
@@ -78,8 +75,8 @@ async def _state(manager: HostManager | None, user_id: int) -> str:
 async def messages(relay: Relay) -> dict[str, Any]:
     """The latest messages in and out."""
     return {
-        "inbound": await in_thread(inbox.recent, relay.db, 50),
-        "outbound": await in_thread(outbox.recent, relay.db, 50),
+        "inbound": await relay.store(inbox.recent, 50),
+        "outbound": await relay.store(outbox.recent, 50),
     }
 
 

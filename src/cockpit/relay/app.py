@@ -31,7 +31,7 @@ from cockpit.relay.runtime import Relay
 from cockpit.relay.sender import Sender
 from cockpit.relay.status_check import StatusChecker
 from cockpit.relay.wakeup import Wakeup, notify_all
-from cockpit.relay.workers import Jobs, TaskGroup, in_thread
+from cockpit.relay.workers import Jobs, TaskGroup
 from cockpit.store import leases
 from cockpit.store.db import Database
 from cockpit.web import mount_web
@@ -91,9 +91,9 @@ async def stop_gracefully(relay: Relay, jobs: Jobs, workers: TaskGroup) -> None:
     if late:
         log.warning("relay.stop_slow", tasks=workers.running())
     try:
-        released = await in_thread(leases.release_all, relay.db, relay.worker_id)
+        released = await relay.store(leases.release_all, relay.worker_id)
         if relay.db.is_postgres:
-            await in_thread(notify_all, relay.db, relay.worker_id)
+            await relay.store(notify_all, relay.worker_id)
     except StoreError as exc:  # the database is away: the leases run out instead
         log.warning("relay.handback_failed", error=str(exc))
         return

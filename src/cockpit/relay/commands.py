@@ -12,7 +12,6 @@ from cockpit.core.delivery import in_words
 from cockpit.relay import github_commands
 from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
-from cockpit.relay.workers import in_thread
 from cockpit.store import hosts, outbox, sessions
 from cockpit.store.hosts import TurnRecord
 from cockpit.store.models import utcnow
@@ -47,7 +46,7 @@ async def _help(ctx: CommandContext, args: str) -> str:
 
 async def _status(ctx: CommandContext, args: str) -> str:
     health = await ctx.client.health()
-    rows = await in_thread(sessions.board, ctx.relay.db, ctx.user_id)
+    rows = await ctx.relay.store(sessions.board, ctx.user_id)
     branches = {
         name: info.get("branch")
         for name, info in (health.get("sessions") or {}).items()
@@ -56,11 +55,11 @@ async def _status(ctx: CommandContext, args: str) -> str:
     rows = [(name, f"{state} · {branches[name]}" if branches.get(name) else state)
             for name, state in rows]  # fmt: skip
     lines = [sessions.board_text(rows)]
-    current = next((r for r in await in_thread(sessions.listed, ctx.relay.db, ctx.user_id)
+    current = next((r for r in await ctx.relay.store(sessions.listed, ctx.user_id)
                     if r.current), None)  # fmt: skip
     if current:
         lines.append(f"Current session: *{current.name}*")
-    last = await in_thread(hosts.last_turn, ctx.relay.db, ctx.user_id)
+    last = await ctx.relay.store(hosts.last_turn, ctx.user_id)
     if last and last.state in RUNNING:
         lines.append(f"Working for {_ago(last.created_at)} on “{_short(last.text)}”")
     if health.get("queued"):
@@ -78,16 +77,16 @@ async def _status(ctx: CommandContext, args: str) -> str:
 
 async def _delivery_lines(ctx: CommandContext) -> list[str]:
     """Messages that could not be delivered: how many, and the latest reason in words."""
-    failed = await in_thread(outbox.failed_count, ctx.relay.db, ctx.phone)
+    failed = await ctx.relay.store(outbox.failed_count, ctx.phone)
     if not failed:
         return []
-    latest = await in_thread(outbox.latest_failure, ctx.relay.db, ctx.phone)
+    latest = await ctx.relay.store(outbox.latest_failure, ctx.phone)
     reason = in_words(latest.error_code, latest.last_error) if latest else "unknown"
     return [f"⚠️ {failed} message(s) could not be delivered to you. Latest: {reason}."]
 
 
 async def _stop(ctx: CommandContext, args: str) -> str:
-    last = await in_thread(hosts.last_turn, ctx.relay.db, ctx.user_id, ctx.session)
+    last = await ctx.relay.store(hosts.last_turn, ctx.user_id, ctx.session)
     if last is None or last.state not in RUNNING:
         return f"Nothing is running in *{ctx.session}*."
     await ctx.client.interrupt(last.id)
@@ -102,7 +101,7 @@ async def _cancel(ctx: CommandContext, args: str) -> str:
 async def _retry(ctx: CommandContext, args: str) -> str:
     if args:  # "resume <name>": continue in that session
         return await _switch(ctx, args)
-    last = await in_thread(hosts.last_turn, ctx.relay.db, ctx.user_id, ctx.session)
+    last = await ctx.relay.store(hosts.last_turn, ctx.user_id, ctx.session)
     if last is None or last.state not in ("failed", "interrupted"):
         return "There is nothing to retry: your last message did not fail."
     await ctx.submit(f"{ctx.message_sid}-retry", ctx.session, last.text)
@@ -112,12 +111,12 @@ async def _retry(ctx: CommandContext, args: str) -> str:
 async def _new(ctx: CommandContext, args: str) -> str:
     name = args.strip().lower().replace(" ", "-") if args.strip() else ""
     if not name:
-        taken = {r.name for r in await in_thread(sessions.listed, ctx.relay.db, ctx.user_id)}
+        taken = {r.name for r in await ctx.relay.store(sessions.listed, ctx.user_id)}
         name = next(f"s{i}" for i in range(2, 1000) if f"s{i}" not in taken)
     if not SESSION_NAME.match(name):
         return "A session name is up to 32 letters, digits or dashes, e.g. */new auth-fix*."
-    created = await in_thread(sessions.ensure, ctx.relay.db, ctx.user_id, name)
-    await in_thread(sessions.set_current, ctx.relay.db, ctx.user_id, name)
+    created = await ctx.relay.store(sessions.ensure, ctx.user_id, name)
+    await ctx.relay.store(sessions.set_current, ctx.user_id, name)
     if not created:
         return f"➡️ *{name}* already exists; it is now the current session."
     return (f"🆕 Started session *{name}*, with its own branch and a fresh Claude. "
@@ -125,27 +124,27 @@ async def _new(ctx: CommandContext, args: str) -> str:
 
 
 async def _sessions(ctx: CommandContext, args: str) -> str:
-    listed = await in_thread(sessions.listed, ctx.relay.db, ctx.user_id)
-    states = dict(await in_thread(sessions.board, ctx.relay.db, ctx.user_id))
+    listed = await ctx.relay.store(sessions.listed, ctx.user_id)
+    states = dict(await ctx.relay.store(sessions.board, ctx.user_id))
     lines = [f"{'▶' if r.current else ' '} *{r.number}* {r.name} — {states.get(r.name, '')}"
              for r in listed]  # fmt: skip
     return "\n".join([*lines, "*/switch <number or name>* to change."])
 
 
 async def _switch(ctx: CommandContext, args: str) -> str:
-    listed = await in_thread(sessions.listed, ctx.relay.db, ctx.user_id)
+    listed = await ctx.relay.store(sessions.listed, ctx.user_id)
     wanted = args.strip().lower()
     match = next((r for r in listed if wanted in (str(r.number), r.name)), None)
     if match is None:
         names = ", ".join(f"{r.number} {r.name}" for r in listed)
         return f"No session “{args.strip()}”. You have: {names}."
-    await in_thread(sessions.set_current, ctx.relay.db, ctx.user_id, match.name)
+    await ctx.relay.store(sessions.set_current, ctx.user_id, match.name)
     return f"➡️ Now talking to *{match.name}*."
 
 
 async def _history(ctx: CommandContext, args: str) -> str:
     count = int(args) if args.strip().isdigit() else 5
-    turns = (await in_thread(hosts.turns_of, ctx.relay.db, ctx.user_id))[-count:]
+    turns = (await ctx.relay.store(hosts.turns_of, ctx.user_id))[-count:]
     if not turns:
         return "No tasks yet."
     return "\n".join(_history_line(t) for t in turns)
@@ -158,14 +157,14 @@ def _history_line(turn: TurnRecord) -> str:
 
 
 async def _cost(ctx: CommandContext, args: str) -> str:
-    summary = await in_thread(sessions.cost, ctx.relay.db, ctx.user_id)
+    summary = await ctx.relay.store(sessions.cost, ctx.user_id)
     lines = [f"💰 Today ${summary.today:.4f} · last 7 days ${summary.week:.4f}"]
     lines += [f"[{name}] ${spent:.4f}" for name, spent in sorted(summary.per_session.items())]
     return "\n".join(lines)
 
 
 async def _full(ctx: CommandContext, args: str) -> str:
-    turn = await in_thread(hosts.last_answered_turn, ctx.relay.db, ctx.user_id)
+    turn = await ctx.relay.store(hosts.last_answered_turn, ctx.user_id)
     if turn is None or not turn.answer:
         return "There is no answer to show yet."
     token = ctx.relay.signer.token(turn.id, purpose="full")

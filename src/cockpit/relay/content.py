@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from cockpit.core import interactive
 from cockpit.log import get_logger
-from cockpit.relay.workers import in_thread
 from cockpit.store import content
 
 if TYPE_CHECKING:
@@ -33,10 +32,10 @@ class ContentTemplates:
         if key in self._sids:
             return self._sids[key]
         async with self._lock:
-            found = self._sids.get(key) or await in_thread(content.get_sid, self.relay.db, key)
+            found = self._sids.get(key) or await self.relay.store(content.get_sid, key)
             if found is None:
                 created = await self.relay.channel.create_content(body)
-                found = await in_thread(content.put_sid, self.relay.db, key, created, kind)
+                found = await self.relay.store(content.put_sid, key, created, kind)
                 log.info("content.created", kind=kind, content_sid=found)
             self._sids[key] = found
             return found
@@ -45,4 +44,4 @@ class ContentTemplates:
         """Twilio does not know the cached SID of `kind` (deleted?): make it anew next time."""
         key = interactive.definition_hash(interactive.definition(kind))
         self._sids.pop(key, None)
-        await in_thread(content.forget, self.relay.db, key)
+        await self.relay.store(content.forget, key)

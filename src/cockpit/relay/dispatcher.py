@@ -12,7 +12,7 @@ from cockpit.errors import CockpitError, ProvisionError
 from cockpit.log import get_logger
 from cockpit.relay.agents import Agent
 from cockpit.relay.runtime import Relay
-from cockpit.relay.workers import in_thread, wait_for_work
+from cockpit.relay.workers import wait_for_work
 from cockpit.store import inbox
 from cockpit.store.inbox import InboundRecord
 from cockpit.store.models import utcnow
@@ -47,7 +47,7 @@ class Dispatcher:
     async def drain(self) -> bool:
         """Handle every message that is due; True when any was handled."""
         worker = self.relay.worker_id
-        records = await in_thread(inbox.due, self.relay.db, 50, worker)
+        records = await self.relay.store(inbox.due, 50, worker)
         postponed: set[int | None] = set()
         for record in records:
             if self.relay.stopping.is_set():
@@ -55,7 +55,7 @@ class Dispatcher:
             if record.user_id in postponed:
                 continue  # its sender's earlier message waits or is taken: keep their order
             lease = self.relay.settings.inbox_lease_seconds
-            claimed = await in_thread(inbox.claim, self.relay.db, record, worker, lease)
+            claimed = await self.relay.store(inbox.claim, record, worker, lease)
             if claimed is None:  # another relay has it (or just finished it)
                 postponed.add(record.user_id)
                 continue
@@ -83,7 +83,7 @@ class Dispatcher:
             await self._postpone(record, exc)
             return False
         worker = self.relay.worker_id
-        if not await in_thread(inbox.finish, self.relay.db, record.id, drafts, worker):
+        if not await self.relay.store(inbox.finish, record.id, drafts, worker):
             # Our claim lapsed and another relay took the message over: its answer stands.
             log.warning("dispatcher.claim_lost", sid=record.message.sid)
             return True
@@ -106,9 +106,7 @@ class Dispatcher:
         )
         next_at = utcnow() + timedelta(seconds=delay)
         worker = self.relay.worker_id
-        await in_thread(
-            inbox.postpone, self.relay.db, record.id, str(exc), next_at, [notice], worker
-        )
+        await self.relay.store(inbox.postpone, record.id, str(exc), next_at, [notice], worker)
         log.warning("dispatcher.postponed", sid=record.message.sid, error=str(exc), delay=delay)
         self.relay.outbox_ready.set()
 

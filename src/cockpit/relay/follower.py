@@ -26,7 +26,6 @@ from cockpit.log import get_logger
 from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
 from cockpit.relay.storing import keep_media
-from cockpit.relay.workers import in_thread
 from cockpit.store import github, hosts, inbox, outbox, sessions
 from cockpit.store.models import utcnow
 from cockpit.store.users import UserRecord
@@ -76,15 +75,13 @@ class HostFollower:
         finally:
             self.relay.claims.drop("host", self.user.id)
             with contextlib.suppress(Exception):  # stopping: let another relay follow at once
-                await in_thread(
-                    hosts.release_lease, self.relay.db, self.user.id, self.relay.worker_id
-                )
+                await self.relay.store(hosts.release_lease, self.user.id, self.relay.worker_id)
 
     async def _lead(self) -> bool:
         """Take or renew the lease on this host; False while another relay holds it."""
         try:
-            leading = await in_thread(
-                hosts.take_lease, self.relay.db, self.user.id, self.relay.worker_id,
+            leading = await self.relay.store(
+                hosts.take_lease, self.user.id, self.relay.worker_id,
                 self.relay.settings.host_lease_seconds,
             )  # fmt: skip
         except StoreError as exc:
@@ -125,7 +122,7 @@ class HostFollower:
 
     async def _follow(self) -> None:
         client = await self.client_for(self.user.id)
-        link = await in_thread(hosts.get_link, self.relay.db, self.user.id)
+        link = await self.relay.store(hosts.get_link, self.user.id)
         self._progress_ts = link.last_progress_ts
         self._down_since = link.unreachable_since
         health = await client.health()
@@ -140,7 +137,7 @@ class HostFollower:
         if event.get("type") == "image":
             media_id, problem = await self._fetch_image(client, str(event.get("image_id")))
         session = event.get("session")
-        several = await in_thread(sessions.count, self.relay.db, self.user.id) > 1
+        several = await self.relay.store(sessions.count, self.user.id) > 1
         ctx = EventContext(
             self._progress_ts,
             self.relay.settings.progress_interval_seconds,
@@ -157,8 +154,8 @@ class HostFollower:
         turn_id = str(event["turn_id"]) if event.get("turn_id") else None
         drafts = [self._draft(f"host:{self.user.id}:{seq}:{i}", r, session, turn_id)
                   for i, r in enumerate(outcome.replies)]  # fmt: skip
-        applied = await in_thread(
-            hosts.apply_event, self.relay.db, self.user.id, seq, outcome, drafts, turn_id,
+        applied = await self.relay.store(
+            hosts.apply_event, self.user.id, seq, outcome, drafts, turn_id,
             owner=self.relay.worker_id,
         )  # fmt: skip
         if applied is None:  # fenced: another relay took the host over while we were away
@@ -197,13 +194,13 @@ class HostFollower:
         """Whether a finished turn's changes may go to GitHub (`pr`): a repository is linked."""
         if event.get("type") != "result" or not event.get("changes"):
             return False
-        return bool(await in_thread(github.user_repos, self.relay.db, self.user.id))
+        return bool(await self.relay.store(github.user_repos, self.user.id))
 
     async def _add_board(self, outcome: EventOutcome) -> None:
         """After a session's task ends, show every session's state (the turn's own included)."""
-        rows = await in_thread(sessions.board, self.relay.db, self.user.id)
+        rows = await self.relay.store(sessions.board, self.user.id)
         if outcome.turn is not None:
-            finished = await in_thread(hosts.turn_session, self.relay.db, outcome.turn.turn_id)
+            finished = await self.relay.store(hosts.turn_session, outcome.turn.turn_id)
             ended = {"done": "✅ done", "failed": "⚠️ failed", "interrupted": "⏹ stopped"}
             rows = [
                 (name, ended.get(outcome.turn.state, state) if name == finished else state)
@@ -230,7 +227,7 @@ class HostFollower:
 
     async def _unreachable(self, exc: CockpitError) -> None:
         now = utcnow()
-        if await in_thread(hosts.mark_unreachable, self.relay.db, self.user.id, now):
+        if await self.relay.store(hosts.mark_unreachable, self.user.id, now):
             self._down_since = now
             log.warning("follower.host_unreachable", user_id=self.user.id, error=str(exc))
         since = self._down_since or now
@@ -239,7 +236,7 @@ class HostFollower:
             key = f"host-down:{self.user.id}:{since.isoformat()}"
             draft = OutboundDraft(key=key, to=self.user.phone, body=DOWN, kind="notice",
                                   user_id=self.user.id)  # fmt: skip
-            await in_thread(outbox.enqueue_now, self.relay.db, [draft])
+            await self.relay.store(outbox.enqueue_now, [draft])
             self.relay.outbox_ready.set()
 
     async def _restarted(self, health: dict[str, Any], session: str) -> bool:
@@ -248,7 +245,7 @@ class HostFollower:
         boot = health.get("boot")
         if not isinstance(boot, str):
             return False
-        previous = await in_thread(hosts.swap_boot, self.relay.db, self.user.id, boot)
+        previous = await self.relay.store(hosts.swap_boot, self.user.id, boot)
         if previous is None or previous == boot:
             return False
         cut = health.get("restart_cut") or 0
@@ -259,7 +256,7 @@ class HostFollower:
                 body=RESTARTED.format(commit=_commit_words(health, session)), kind="notice",
                 user_id=self.user.id,
             )  # fmt: skip
-            await in_thread(outbox.enqueue_now, self.relay.db, [draft])
+            await self.relay.store(outbox.enqueue_now, [draft])
             self.relay.outbox_ready.set()
         return True
 
@@ -267,14 +264,14 @@ class HostFollower:
         """The host answers again: messages that waited for it go now; the user, told
         it was down, hears it is back (unless the restart notice said so)."""
         since = self._down_since
-        await in_thread(hosts.mark_unreachable, self.relay.db, self.user.id, None)
+        await self.relay.store(hosts.mark_unreachable, self.user.id, None)
         self._down_since = None
-        if await in_thread(inbox.retry_now, self.relay.db, self.user.id):
+        if await self.relay.store(inbox.retry_now, self.user.id):
             self.relay.inbox_ready.set()
         if since is None or restarted:
             return
-        told = await in_thread(
-            outbox.exists, self.relay.db, f"host-down:{self.user.id}:{since.isoformat()}"
+        told = await self.relay.store(
+            outbox.exists, f"host-down:{self.user.id}:{since.isoformat()}"
         )
         if not told:
             return
@@ -285,7 +282,7 @@ class HostFollower:
             kind="notice",
             user_id=self.user.id,
         )
-        await in_thread(outbox.enqueue_now, self.relay.db, [draft])
+        await self.relay.store(outbox.enqueue_now, [draft])
         self.relay.outbox_ready.set()
 
 

@@ -17,7 +17,6 @@ from cockpit.log import get_logger
 from cockpit.relay.github_api import GitHubAPI
 from cockpit.relay.github_worker import user_token
 from cockpit.relay.hostclient import PushRefused
-from cockpit.relay.workers import in_thread
 from cockpit.store import github, hosts
 
 if TYPE_CHECKING:  # relay/commands.py registers these handlers: no import back at runtime
@@ -44,7 +43,7 @@ PUSH_REFUSED = {
 
 async def fix(ctx: CommandContext, args: str) -> str:
     """Start a turn that fixes the newest failure, in the failing branch's session."""
-    failure = await in_thread(github.last_failure, ctx.relay.db, ctx.user_id)
+    failure = await ctx.relay.store(github.last_failure, ctx.user_id)
     if failure is None:
         return "There is no failed build to fix. I'll tell you when one fails."
     failed = FixContext.from_dict(failure.fix)
@@ -59,7 +58,7 @@ async def fix(ctx: CommandContext, args: str) -> str:
     # Submitting twice is harmless (the turn id is the message's), so the failure is only
     # marked as taken once the host has the turn.
     await ctx.submit(f"{ctx.message_sid}-fix", session, prompt)
-    await in_thread(github.take_failure, ctx.relay.db, failure.delivery_id)
+    await ctx.relay.store(github.take_failure, failure.delivery_id)
     log.info("github.fix", user_id=ctx.user_id, session=session, logs=len(logs))
     return f"🔧 Claude is on it: *{failed.title}* on {failed.branch}, in session *{session}*."
 
@@ -102,11 +101,11 @@ async def pull_request(ctx: CommandContext, args: str) -> str:
 
 
 async def _repos(ctx: CommandContext) -> list[str]:
-    return await in_thread(github.user_repos, ctx.relay.db, ctx.user_id)
+    return await ctx.relay.store(github.user_repos, ctx.user_id)
 
 
 async def _default_title(ctx: CommandContext) -> str:
-    last = await in_thread(hosts.last_turn, ctx.relay.db, ctx.user_id, ctx.session)
+    last = await ctx.relay.store(hosts.last_turn, ctx.user_id, ctx.session)
     text = " ".join(last.text.split()) if last is not None else ""
     if not text:
         return f"Changes from cockpit session {ctx.session}"

@@ -22,7 +22,6 @@ from cockpit.errors import SecretKeyError, StoreError
 from cockpit.log import get_logger
 from cockpit.relay.forms import read_body
 from cockpit.relay.runtime import Relay
-from cockpit.relay.workers import in_thread
 from cockpit.store import github
 
 log = get_logger(__name__)
@@ -49,7 +48,7 @@ async def github_webhook(request: Request) -> JSONResponse:
         log.info("github.no_repository", delivery=delivery, github_event=event)
         return _ignored(relay, "the payload names no repository")
     try:
-        owner = await in_thread(github.repo_owner, relay.db, full_name)
+        owner = await relay.store(github.repo_owner, full_name)
         if owner is None:
             # The same answer as a linked repository's bad signature (after the same HMAC
             # work): nobody can tell from outside which repositories are linked here.
@@ -58,8 +57,8 @@ async def github_webhook(request: Request) -> JSONResponse:
             log.warning("github.unknown_repo", repo=full_name, delivery=delivery)
             raise HTTPException(401, _BAD_SIGNATURE)
         assert relay.settings.secret_key is not None
-        secret = await in_thread(
-            github.webhook_secret, relay.db, owner, full_name, key=relay.settings.secret_keyring
+        secret = await relay.store(
+            github.webhook_secret, owner, full_name, key=relay.settings.secret_keyring
         )
         if secret is None or not signature_ok(secret, body, _signature(request)):
             relay.metrics.github.labels("rejected").inc()
@@ -69,9 +68,7 @@ async def github_webhook(request: Request) -> JSONResponse:
             relay.metrics.github.labels("ping").inc()
             log.info("github.ping", repo=full_name, delivery=delivery)
             return JSONResponse({"status": "pong"})
-        new = await in_thread(
-            github.record_delivery, relay.db, delivery, owner, full_name, event, payload
-        )
+        new = await relay.store(github.record_delivery, delivery, owner, full_name, event, payload)
     except (StoreError, SecretKeyError) as exc:
         # GitHub does not retry by itself, but a 5xx shows in the hook's delivery log.
         log.error("github.store_failed", delivery=delivery, error=str(exc))

@@ -15,7 +15,7 @@ from cockpit.log import get_logger
 from cockpit.relay.github_api import GitHubAPI
 from cockpit.relay.hosts import HostManager
 from cockpit.relay.runtime import Relay
-from cockpit.relay.workers import in_thread, wait_for_work
+from cockpit.relay.workers import wait_for_work
 from cockpit.store import github, outbox, secrets, users
 from cockpit.store.github import DeliveryRecord
 
@@ -28,9 +28,8 @@ NO_PICTURE = "📸 I couldn't photograph {url}: {reason}."
 async def user_token(relay: Relay, user_id: int) -> str | None:
     """The user's GitHub token, decrypted (None when they have none)."""
     assert relay.settings.secret_key is not None
-    return await in_thread(
+    return await relay.store(
         secrets.get_secret,
-        relay.db,
         user_id,
         github.GITHUB_TOKEN,
         key=relay.settings.secret_keyring,
@@ -58,13 +57,13 @@ class GitHubWorker:
     async def drain(self) -> bool:
         """Handle every pending delivery; True when there was any."""
         relay = self.relay
-        due = await in_thread(github.due, relay.db)
+        due = await relay.store(github.due)
         for delivery in due:
             if relay.stopping.is_set():
                 break  # shutting down: the other relays take what is left
             lease = relay.settings.claim_lease_seconds
             key = delivery.delivery_id
-            if not await in_thread(github.claim, relay.db, key, relay.worker_id, lease):
+            if not await relay.store(github.claim, key, relay.worker_id, lease):
                 continue  # another relay has it
             relay.claims.hold("github", key)  # the heartbeat renews it meanwhile
             try:
@@ -78,21 +77,19 @@ class GitHubWorker:
     async def _failed(self, delivery: DeliveryRecord, exc: Exception) -> None:
         """Count a failed try; after the last one, tell the user instead of staying silent."""
         give_up = delivery.attempts + 1 >= MAX_ATTEMPTS
-        await in_thread(
-            github.postpone, self.relay.db, delivery.delivery_id, repr(exc), give_up=give_up
-        )
+        await self.relay.store(github.postpone, delivery.delivery_id, repr(exc), give_up=give_up)
         log.error("github.delivery_failed", delivery=delivery.delivery_id, error=repr(exc),
                   give_up=give_up, exc=True)  # fmt: skip
-        user = await in_thread(users.find_by_id, self.relay.db, delivery.user_id)
+        user = await self.relay.store(users.find_by_id, delivery.user_id)
         if give_up and user is not None:
             body = GAVE_UP.format(event=delivery.event, repo=delivery.repo)
             draft = self._draft(delivery, user.id, user.phone, body, part="failed")
-            await in_thread(outbox.enqueue_now, self.relay.db, [draft])
+            await self.relay.store(outbox.enqueue_now, [draft])
             self.relay.outbox_ready.set()
 
     async def handle(self, delivery: DeliveryRecord) -> None:
         """Write the delivery's message (if it deserves one) and close it."""
-        user = await in_thread(users.find_by_id, self.relay.db, delivery.user_id)
+        user = await self.relay.store(users.find_by_id, delivery.user_id)
         notice = describe(delivery.event, delivery.payload)
         if notice is not None and notice.needs_jobs:
             jobs = await self._failed_jobs(delivery)
@@ -101,8 +98,8 @@ class GitHubWorker:
         if notice is not None and user is not None:
             drafts.append(self._draft(delivery, user.id, user.phone, notice.text))
         fix = notice.fix.as_dict() if notice is not None and notice.fix is not None else None
-        mine = await in_thread(
-            github.finish, self.relay.db, delivery.delivery_id, drafts, fix, self.relay.worker_id
+        mine = await self.relay.store(
+            github.finish, delivery.delivery_id, drafts, fix, self.relay.worker_id
         )
         log.info("github.handled", delivery=delivery.delivery_id, messages=len(drafts), mine=mine)
         if drafts:
@@ -141,7 +138,7 @@ class GitHubWorker:
             reason = getattr(exc, "user_message", "") or str(exc)
             body = NO_PICTURE.format(url=url, reason=reason)
             draft = self._draft(delivery, user_id, phone, body, part="picture")
-            await in_thread(outbox.enqueue_now, self.relay.db, [draft])
+            await self.relay.store(outbox.enqueue_now, [draft])
             self.relay.outbox_ready.set()
 
     @staticmethod

@@ -7,7 +7,6 @@ import asyncio
 from cockpit.errors import StoreError
 from cockpit.log import get_logger
 from cockpit.relay.runtime import Relay
-from cockpit.relay.workers import in_thread
 from cockpit.store import heartbeats, leases
 
 log = get_logger(__name__)
@@ -29,7 +28,7 @@ class Heartbeat:
         interval = self.relay.settings.heartbeat_seconds
         while True:
             try:
-                await in_thread(heartbeats.record, self.relay.db, self.relay.worker_id, interval)
+                await self.relay.store(heartbeats.record, self.relay.worker_id, interval)
             except StoreError as exc:
                 log.warning("heartbeat.failed", worker=self.relay.worker_id, error=str(exc))
             await asyncio.sleep(interval)
@@ -61,7 +60,7 @@ class Leases:
         if not held:
             return
         try:
-            lost = await in_thread(leases.renew, relay.db, relay.worker_id, held, relay.leases())
+            lost = await relay.store(leases.renew, relay.worker_id, held, relay.leases())
         except StoreError as exc:
             log.warning("leases.renew_failed", worker=relay.worker_id, error=str(exc))
             return

@@ -19,7 +19,6 @@ from cockpit.relay import commands as handlers
 from cockpit.relay.hostclient import HostClient
 from cockpit.relay.hosts import HostManager
 from cockpit.relay.runtime import Relay
-from cockpit.relay.workers import in_thread
 from cockpit.store import github, hosts, outbox, sessions
 from cockpit.store.hosts import PromptRecord
 from cockpit.store.inbox import InboundRecord
@@ -65,19 +64,17 @@ class HostAgent:
     @staticmethod
     async def _approval_waits(relay: Relay, record: InboundRecord) -> bool:
         assert record.user_id is not None
-        prompt = await in_thread(hosts.open_prompt, relay.db, record.user_id)
+        prompt = await relay.store(hosts.open_prompt, record.user_id)
         return prompt is not None and prompt.kind == "approval"
 
     async def _session(self, relay: Relay, record: InboundRecord) -> tuple[str, bool]:
         """The session a message is for: the quoted message's, else the current one."""
         assert record.user_id is not None
         if record.message.replied_sid:
-            quoted = await in_thread(
-                sessions.session_of_message, relay.db, record.message.replied_sid
-            )
+            quoted = await relay.store(sessions.session_of_message, record.message.replied_sid)
             if quoted:
                 return quoted, True
-        link = await in_thread(hosts.get_link, relay.db, record.user_id)
+        link = await relay.store(hosts.get_link, record.user_id)
         return link.session, False
 
     async def _understood(
@@ -110,9 +107,7 @@ class HostAgent:
             if said is not None:
                 return said
         assert record.user_id is not None
-        prompt = await in_thread(
-            hosts.open_prompt, relay.db, record.user_id, session if quoted else None
-        )
+        prompt = await relay.store(hosts.open_prompt, record.user_id, session if quoted else None)
         if prompt is not None and (quoted or await self._typed_counts(relay, record, prompt)):
             return await self._answer(relay, client, prompt, text)
         if fold(text) == "approve":
@@ -125,7 +120,7 @@ class HostAgent:
         """The seed's "Reply approve to create PR": with no question open and a GitHub
         repository linked, `approve` is `/pr`; otherwise it goes to Claude."""
         assert record.user_id is not None
-        linked = await in_thread(github.user_repos, relay.db, record.user_id)
+        linked = await relay.store(github.user_repos, record.user_id)
         if not linked:
             return None
         ctx = self._context(relay, client, record, session)
@@ -136,7 +131,7 @@ class HostAgent:
     ) -> str | None:
         """A bare command word that is one of the open question's options answers it."""
         assert record.user_id is not None
-        prompt = await in_thread(hosts.open_prompt, relay.db, record.user_id)
+        prompt = await relay.store(hosts.open_prompt, record.user_id)
         if prompt is None or prompt.kind != "question":
             return None
         if fold(text) not in {fold(option) for option in prompt.options}:
@@ -149,9 +144,7 @@ class HostAgent:
         being asked: nothing reached the phone after it (a quote or a tap always counts)."""
         if prompt.kind != "approval" or prompt.created_at is None:
             return True
-        later = await in_thread(
-            outbox.sent_after, relay.db, record.message.from_number, prompt.created_at
-        )
+        later = await relay.store(outbox.sent_after, record.message.from_number, prompt.created_at)
         return not later
 
     async def _tap(
@@ -159,7 +152,7 @@ class HostAgent:
     ) -> str:
         """A tapped button answers exactly the prompt it came with, or says in one short
         line why not; a tap never reaches Claude."""
-        prompt = await in_thread(hosts.get_prompt, relay.db, tap.prompt_id)
+        prompt = await relay.store(hosts.get_prompt, tap.prompt_id)
         if prompt is None or prompt.user_id != record.user_id:
             return UNKNOWN_TAP
         if prompt.state != "open":
@@ -170,7 +163,7 @@ class HostAgent:
         reply = await self._answer(relay, client, prompt, text)
         if reply is None:
             return UNKNOWN_TAP
-        settled = await in_thread(hosts.get_prompt, relay.db, prompt.id)
+        settled = await relay.store(hosts.get_prompt, prompt.id)
         if settled is not None and reply.startswith("That question"):
             return _already(settled)
         # Tapped: the thread shows the choice; "typing…" says Claude goes on.
@@ -210,7 +203,7 @@ class HostAgent:
             if exc.status not in (404, 409):
                 raise
             reply, resolution = "That question was already settled (it may have timed out).", None
-        await in_thread(hosts.close_prompt, relay.db, prompt.id, resolution)
+        await relay.store(hosts.close_prompt, prompt.id, resolution)
         return reply
 
     @staticmethod
@@ -252,10 +245,8 @@ class HostAgent:
                 continue
             extension = kind.split("/")[-1].split("+")[0][:8] or "bin"
             media.append((f"attachment{i + 1}.{extension}", kind, data))
-        await in_thread(sessions.ensure, relay.db, record.user_id, session)
-        await in_thread(
-            hosts.record_turn, relay.db, turn_id, record.user_id, session, text, record.id
-        )
+        await relay.store(sessions.ensure, record.user_id, session)
+        await relay.store(hosts.record_turn, turn_id, record.user_id, session, text, record.id)
         await client.post_turn(turn_id, session, text, media)
 
     @staticmethod

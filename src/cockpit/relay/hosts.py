@@ -58,7 +58,7 @@ class HostManager:
         cached = self._clients.get(user_id)
         if cached is not None and endpoint is not None and cached.endpoint == endpoint:
             return cached
-        user = await in_thread(users.find_by_id, self.relay.db, user_id)
+        user = await self.relay.store(users.find_by_id, user_id)
         if user is None:
             raise CockpitError(f"no user {user_id}")
         if endpoint is None:
@@ -79,7 +79,7 @@ class HostManager:
         Signup calls it once the keys are stored; the account page after a resume or
         a key rotation (a stopped host starts again with the new environment).
         """
-        user = await in_thread(users.find_by_id, self.relay.db, user_id)
+        user = await self.relay.store(users.find_by_id, user_id)
         if user is None:
             raise CockpitError(f"no user {user_id}")
         endpoint = await self.provisioner.create(await in_thread(self._spec, user))
@@ -94,7 +94,7 @@ class HostManager:
 
     async def start_all(self) -> None:
         """Provision and follow every active user's host; failures are logged."""
-        for user in await in_thread(users.list_users, self.relay.db):
+        for user in await self.relay.store(users.list_users):
             if user.status != "active":
                 continue  # signing up (their setup provisions them), paused or failed
             try:

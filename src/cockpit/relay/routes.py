@@ -105,8 +105,8 @@ async def status_callback(request: Request) -> Response:
     # 63016 (outside WhatsApp's window) holds the message instead of failing it.
     found = await in_thread(
         window.refused_by_callback, relay, row_id, sid, status, error_code
-    ) or await in_thread(
-        outbox.apply_status, relay.db, row_id=row_id, sid=sid, status=status, error_code=error_code
+    ) or await relay.store(
+        outbox.apply_status, row_id=row_id, sid=sid, status=status, error_code=error_code
     )
     relay.metrics.status_callbacks.labels(status if found else "unmatched").inc()
     log.info("webhook.status", sid=sid, status=status, outbound_id=oid, matched=found)
@@ -123,7 +123,7 @@ def _small_int(value: str) -> int | None:
 async def get_media(token: str, request: Request) -> Response:
     relay = _relay(request)
     media_id = relay.signer.media_id(token)
-    record = await in_thread(media.get_media, relay.db, media_id) if media_id else None
+    record = await relay.store(media.get_media, media_id) if media_id else None
     if record is None:
         raise HTTPException(404, "no such media, or the link expired")
     try:
@@ -139,7 +139,7 @@ async def get_media(token: str, request: Request) -> Response:
 async def full_answer(token: str, request: Request) -> Response:
     relay = _relay(request)
     turn_id = relay.signer.media_id(token, purpose="full")
-    turn = await in_thread(hosts.get_turn, relay.db, turn_id) if turn_id else None
+    turn = await relay.store(hosts.get_turn, turn_id) if turn_id else None
     if turn is None or not turn.answer:
         raise HTTPException(404, "no such answer, or the link expired")
     page = FULL_PAGE.format(question=html.escape(turn.text), answer=html.escape(turn.answer))

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from cockpit.channels.base import Channel
 from cockpit.config import Settings
@@ -17,9 +17,12 @@ from cockpit.media.store import ImageStore
 from cockpit.relay.content import ContentTemplates
 from cockpit.relay.metrics import RelayMetrics
 from cockpit.relay.typing import Typing
-from cockpit.relay.workers import Signal
+from cockpit.relay.workers import Signal, in_thread
 from cockpit.store.db import Database
 from cockpit.store.models import utcnow
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class Claims:
@@ -87,6 +90,16 @@ class Relay:
     def __post_init__(self) -> None:
         self.typing = Typing(self)
         self.content = ContentTemplates(self)
+
+    async def store(
+        self, func: Callable[Concatenate[Database, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run the store function `func(db, *args, **kwargs)` in a worker thread.
+
+        The one way async relay code touches the database: the store stays synchronous
+        (decision 0004) and the event loop never blocks on it.
+        """
+        return await in_thread(func, self.db, *args, **kwargs)
 
     def signals(self) -> dict[str, Signal]:
         """The wake-up signals by kind (what NOTIFY payloads name)."""

@@ -27,7 +27,7 @@ from cockpit.errors import (
 from cockpit.log import get_logger
 from cockpit.relay import window
 from cockpit.relay.runtime import Relay
-from cockpit.relay.workers import in_thread, wait_for_work
+from cockpit.relay.workers import wait_for_work
 from cockpit.store import outbox
 from cockpit.store.models import utcnow
 from cockpit.store.outbox import OutboundRecord
@@ -57,7 +57,7 @@ class Sender:
         """Try every due head-of-line row once; True when there were any."""
         if self.relay.stopping.is_set():
             return False  # shutting down: the other relays send what is left
-        heads = await in_thread(outbox.due_heads, self.relay.db)
+        heads = await self.relay.store(outbox.due_heads)
         await asyncio.gather(*(self.deliver(row) for row in heads))
         return bool(heads)
 
@@ -67,8 +67,8 @@ class Sender:
         # The window is read before the claim: nothing may lengthen the time between a
         # claim and its send, or the lease could run out and another relay send it too.
         seen, closed = await self._window(head)
-        row = await in_thread(
-            outbox.claim, self.relay.db, head, self.relay.worker_id, settings.send_lease_seconds
+        row = await self.relay.store(
+            outbox.claim, head, self.relay.worker_id, settings.send_lease_seconds
         )
         if row is None:
             return  # another worker has it
@@ -101,14 +101,14 @@ class Sender:
         window is closed, or an older row to the phone already waits."""
         if not _free_form(row):
             return None, False
-        seen, held_before = await in_thread(outbox.window_state, self.relay.db, row)
+        seen, held_before = await self.relay.store(outbox.window_state, row)
         margin = timedelta(seconds=self.relay.settings.window_margin_seconds)
         return seen, held_before or not rules.is_open(seen, self.relay.clock(), margin)
 
     async def _hold(self, row: OutboundRecord, seen: datetime | None, reason: str) -> None:
         """Keep the row for when the user writes; the window's template goes instead."""
         relay = self.relay
-        held = await in_thread(outbox.hold, relay.db, row, seen, reason, window.reopener(relay))
+        held = await relay.store(outbox.hold, row, seen, reason, window.reopener(relay))
         relay.outbox_ready.set()  # the template, or the row itself when the window re-opened
         if held:
             relay.metrics.outbound.labels("held").inc()
@@ -119,7 +119,7 @@ class Sender:
         """A prompt that cannot have buttons goes (later) as its numbered text."""
         if row.interactive:
             log.info("content.fallback", outbound_id=row.id, kind=row.interactive, reason=reason)
-            await in_thread(outbox.drop_content, self.relay.db, row.id)
+            await self.relay.store(outbox.drop_content, row.id)
 
     async def _content(self, row: OutboundRecord) -> tuple[str | None, str | None]:
         """The content SID and variables to send `row` with: its template's, its
@@ -156,8 +156,8 @@ class Sender:
             receipt = await relay.channel.send(row.to, row.body, media_url, callback)
         relay.metrics.outbound_latency.observe(time.perf_counter() - started)
         relay.metrics.outbound.labels("sent").inc()
-        await in_thread(
-            outbox.mark_accepted, relay.db, row.id, receipt.sid, receipt.status,
+        await relay.store(
+            outbox.mark_accepted, row.id, receipt.sid, receipt.status,
             relay.settings.order_timeout_seconds, attempts=row.attempts,
         )  # fmt: skip
         log.info("sender.accepted", outbound_id=row.id, sid=receipt.sid, attempt=row.attempts)
@@ -170,13 +170,13 @@ class Sender:
         bodies = {row.body, _button_body(row)}
         candidates = [m for m in listed if m.body in bodies and m.num_media == media_count]
         sids = [m.sid for m in candidates]
-        taken = await in_thread(outbox.sids_in_use, self.relay.db, sids, besides=row.id)
+        taken = await self.relay.store(outbox.sids_in_use, sids, besides=row.id)
         match = next((m for m in reversed(candidates) if m.sid not in taken), None)
         if match is None:
             log.info("sender.reconciled_absent", outbound_id=row.id)
             return False
-        await in_thread(
-            outbox.mark_accepted, self.relay.db, row.id, match.sid, match.status,
+        await self.relay.store(
+            outbox.mark_accepted, row.id, match.sid, match.status,
             self.relay.settings.order_timeout_seconds, attempts=row.attempts,
         )  # fmt: skip
         log.info("sender.reconciled_found", outbound_id=row.id, sid=match.sid)
@@ -197,14 +197,12 @@ class Sender:
             # sooner than a whole timeout later could miss it and send the message twice.
             delay = max(delay, settings.send_timeout_seconds)
         next_at = utcnow() + timedelta(seconds=delay)
-        await in_thread(
-            outbox.mark_retry, self.relay.db, row, str(exc), next_at, maybe_sent=maybe_sent
-        )
+        await self.relay.store(outbox.mark_retry, row, str(exc), next_at, maybe_sent=maybe_sent)
         self.relay.metrics.outbound.labels("retried").inc()
         log.warning("sender.retry", outbound_id=row.id, error=str(exc), delay=round(delay, 3))
 
     async def _fail(self, row: OutboundRecord, exc: ChannelError) -> None:
-        await in_thread(outbox.mark_failed, self.relay.db, row, str(exc), exc.code)
+        await self.relay.store(outbox.mark_failed, row, str(exc), exc.code)
         self.relay.metrics.outbound.labels("failed").inc()
         log.error("sender.failed", outbound_id=row.id, error=str(exc), code=exc.code)
 

@@ -48,7 +48,7 @@ class StatusChecker:
         """Look up one batch; how many rows moved forward."""
         relay = self.relay
         older_than = utcnow() - timedelta(seconds=relay.settings.status_check_seconds)
-        rows = await in_thread(outbox.stale_accepted, relay.db, older_than, self._after_id, BATCH)
+        rows = await relay.store(outbox.stale_accepted, older_than, self._after_id, BATCH)
         self._after_id = rows[-1].id if len(rows) == BATCH else 0
         moved = 0
         for row in rows:
@@ -56,14 +56,14 @@ class StatusChecker:
                 break
             assert row.provider_sid is not None  # the query selects only rows with one
             lease = relay.settings.claim_lease_seconds
-            if not await in_thread(outbox.claim_lookup, relay.db, row.id, relay.worker_id, lease):
+            if not await relay.store(outbox.claim_lookup, row.id, relay.worker_id, lease):
                 continue  # another relay is looking it up
             relay.claims.hold("status", row.id)
             try:
                 moved += await self._look_up(row.id, row.provider_sid)
             finally:
                 relay.claims.drop("status", row.id)
-                await in_thread(outbox.end_lookup, relay.db, row.id, relay.worker_id)
+                await relay.store(outbox.end_lookup, row.id, relay.worker_id)
         return moved
 
     async def _look_up(self, row_id: int, sid: str) -> int:

@@ -13,5 +13,5 @@ async def keep_media(relay: Relay, data: bytes, content_type: str, name: str) ->
     record = media.MediaRecord(
         stored.id, stored.content_type, stored.size, stored.sha256, stored.filename
     )
-    await in_thread(media.add_media, relay.db, record)
+    await relay.store(media.add_media, record)
     return stored.id

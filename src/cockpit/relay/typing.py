@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from cockpit.errors import ChannelError, StoreError
 from cockpit.log import get_logger
-from cockpit.relay.workers import in_thread
 from cockpit.store import hosts, users
 
 if TYPE_CHECKING:
@@ -79,7 +78,7 @@ class Typing:
         try:
             while True:
                 await asyncio.sleep(self.relay.settings.typing_renew_seconds)
-                state = await in_thread(hosts.turn_state, self.relay.db, turn_id)
+                state = await self.relay.store(hosts.turn_state, turn_id)
                 if state not in WORKING:
                     return
                 waits = await self._waits_on_user(phone)
@@ -93,7 +92,7 @@ class Typing:
                     del self._tasks[turn_id]
 
     async def _waits_on_user(self, phone: str) -> bool:
-        user = await in_thread(users.find_by_phone, self.relay.db, phone)
+        user = await self.relay.store(users.find_by_phone, phone)
         if user is None:
             return False
-        return await in_thread(hosts.open_prompt, self.relay.db, user.id) is not None
+        return await self.relay.store(hosts.open_prompt, user.id) is not None

@@ -82,7 +82,7 @@ def list_users(db: Database) -> list[UserRecord]:
         return [_record(u) for u in s.scalars(select(User).order_by(User.id))]
 
 
-def update_user(db: Database, user_id: int, **values: str | None) -> None:
+def update_user(db: Database, /, user_id: int, **values: str | None) -> None:
     """Change some of `name`, `status`, `repo_url`, `setup_step` of a user."""
     allowed = {"name", "status", "repo_url", "setup_step"}
     if not values.keys() <= allowed:

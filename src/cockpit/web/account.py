@@ -16,7 +16,6 @@ from cockpit.core import signup
 from cockpit.core.phone import normalize_e164
 from cockpit.errors import CockpitError
 from cockpit.log import get_logger
-from cockpit.relay.workers import in_thread
 from cockpit.store import secrets, users
 from cockpit.web import setup, verify
 from cockpit.web.pages import Web
@@ -32,7 +31,7 @@ NO_ACCOUNT = "This number has no account yet. Sign up with an invite code."
 async def _account(web: Web) -> users.UserRecord | Response:
     """The signed-in user, or where to send the browser instead."""
     uid = await web.user_id()
-    me = await in_thread(users.find_by_id, web.relay.db, uid) if uid is not None else None
+    me = await web.relay.store(users.find_by_id, uid) if uid is not None else None
     if me is None:
         return web.redirect("/account/login")
     if me.status not in SIGNED_IN:
@@ -41,7 +40,7 @@ async def _account(web: Web) -> users.UserRecord | Response:
 
 
 async def _show(web: Web, me: users.UserRecord, status: int = 200, **context: object) -> Response:
-    hints = await in_thread(secrets.secret_hints, web.relay.db, me.id)
+    hints = await web.relay.store(secrets.secret_hints, me.id)
     return web.page("account.html", status, user=me, hints=hints,
                     optional=signup.OPTIONAL_KEYS, **context)  # fmt: skip
 
@@ -66,7 +65,7 @@ async def login_submit(request: Request) -> Response:
     form = await web.form()
     try:
         phone = normalize_e164(form.get("phone", ""))
-        user = await in_thread(users.find_by_phone, web.relay.db, phone)
+        user = await web.relay.store(users.find_by_phone, phone)
         # The same limits, pages and wording whether or not the number has an account.
         await verify.start(web, phone, "login", send=user is not None and user.status in SIGNED_IN)
     except ValueError as exc:
@@ -106,7 +105,7 @@ async def _signed_in(web: Web, phone: str) -> str:
     """The phone is proven: sign in its account, or say there is none (to its owner only)."""
     for key in ("phone", "purpose", "nonce"):
         web.session.pop(key, None)
-    user = await in_thread(users.find_by_phone, web.relay.db, phone)
+    user = await web.relay.store(users.find_by_phone, phone)
     if user is None:
         web.session["notice"] = NO_ACCOUNT
         return "/signup"
@@ -191,7 +190,7 @@ async def change_repo(request: Request) -> Response:
         return await _show(web, me, 400, error=str(exc))
     if repo == me.repo_url:
         return _done(web, f"The repository is already {repo}.")
-    await in_thread(users.update_user, web.relay.db, me.id, repo_url=repo)
+    await web.relay.store(users.update_user, me.id, repo_url=repo)
     said = f"The repository is now {repo}."
     if me.status == "active" and web.hosts is not None:
         fresh = " Your workspace restarted with a fresh clone (the old one is kept as a bundle)."
@@ -206,7 +205,7 @@ async def pause(request: Request) -> Response:
     me = await _account(web)
     if isinstance(me, Response):
         return me
-    await in_thread(users.update_user, web.relay.db, me.id, status="paused")
+    await web.relay.store(users.update_user, me.id, status="paused")
     if web.hosts is not None:
         await web.hosts.pause(me.id)
     return _done(web, "Paused. Your workspace is stopped and messages are not passed on.")
@@ -224,7 +223,7 @@ async def resume(request: Request) -> Response:
             await web.hosts.start(me.id)
         except CockpitError as exc:
             return await _show(web, me, 503, error=exc.user_message)
-    await in_thread(users.update_user, web.relay.db, me.id, status="active")
+    await web.relay.store(users.update_user, me.id, status="active")
     return _done(web, "Resumed. Send me anything on WhatsApp.")
 
 

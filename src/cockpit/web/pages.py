@@ -10,7 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from cockpit.relay.forms import read_form
 from cockpit.relay.runtime import Relay
-from cockpit.relay.workers import Jobs, in_thread
+from cockpit.relay.workers import Jobs
 from cockpit.store import signins
 from cockpit.web import session as web_session
 
@@ -53,17 +53,17 @@ class Web:
 
     async def user_id(self) -> int | None:
         """The user this session is signed in as, per the server's record (not the cookie)."""
-        return await in_thread(signins.user_of, self.relay.db, self.session.sid)
+        return await self.relay.store(signins.user_of, self.session.sid)
 
     async def sign_in(self, user_id: int) -> None:
         """Sign this browser in as `user_id`, under a new session id."""
         self.session.renew()
-        await in_thread(signins.sign_in, self.relay.db, self.session.sid, user_id,
+        await self.relay.store(signins.sign_in, self.session.sid, user_id,
                         seconds=web_session.MAX_AGE)  # fmt: skip
 
     async def sign_out(self) -> None:
         """End this session on the server too; the browser gets a fresh one."""
-        await in_thread(signins.sign_out, self.relay.db, self.session.sid)
+        await self.relay.store(signins.sign_out, self.session.sid)
         self.session.clear()
         self.session.renew()
 

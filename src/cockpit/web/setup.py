@@ -16,7 +16,7 @@ from cockpit.core.messages import OutboundDraft
 from cockpit.errors import CockpitError, StoreError
 from cockpit.log import get_logger
 from cockpit.relay.runtime import Relay
-from cockpit.relay.workers import in_thread, wait_for_work
+from cockpit.relay.workers import wait_for_work
 from cockpit.store import outbox, phone_codes, phone_proofs, secrets, users
 
 log = get_logger(__name__)
@@ -44,8 +44,8 @@ async def send_code(relay: Relay, phone: str, purpose: str, *, send: bool = True
         key=key, to=phone, body=CODE_BODY, kind="code",
         content_sid=relay.settings.twilio_content_sid_verify,
     )  # fmt: skip
-    await in_thread(
-        phone_codes.issue, relay.db, phone, purpose, digest, message if send else None,
+    await relay.store(
+        phone_codes.issue, phone, purpose, digest, message if send else None,
         ttl=signup.CODE_TTL_SECONDS, rules=RULES,
     )  # fmt: skip
     log.info("web.code_sent", purpose=purpose, phone_tail=phone[-4:], sent=send)
@@ -56,7 +56,7 @@ async def check_code(relay: Relay, phone: str, purpose: str, typed: str) -> phon
     """Check a typed code against the phone's latest one."""
     assert relay.settings.secret_key is not None
     digest = signup.code_digest(relay.settings.secret_key.get_secret_value(), phone, typed)
-    return await in_thread(phone_codes.check, relay.db, phone, purpose, digest, rules=RULES)
+    return await relay.store(phone_codes.check, phone, purpose, digest, rules=RULES)
 
 
 class SetupTakenOver(Exception):
@@ -66,8 +66,8 @@ class SetupTakenOver(Exception):
 async def _step(
     relay: Relay, user_id: int, step: str, status: str = "provisioning", *, done: bool = False
 ) -> None:
-    if not await in_thread(
-        users.setup_progress, relay.db, user_id, relay.worker_id, step=step, status=status,
+    if not await relay.store(
+        users.setup_progress, user_id, relay.worker_id, step=step, status=status,
         done=done,
     ):  # fmt: skip
         raise SetupTakenOver(f"setup of user {user_id} taken over by another relay")
@@ -79,8 +79,8 @@ def _notice(user: users.UserRecord, key: str, body: str) -> OutboundDraft:
 
 async def begin_set_up(relay: Relay, jobs: Any, hosts: Any, user: users.UserRecord) -> None:
     """The signup was submitted: claim its setup for this relay and run it in the background."""
-    await in_thread(
-        users.start_setup, relay.db, user.id, relay.worker_id, relay.settings.claim_lease_seconds,
+    await relay.store(
+        users.start_setup, user.id, relay.worker_id, relay.settings.claim_lease_seconds,
         STEPS[0],
     )  # fmt: skip
     jobs.spawn(f"setup-{user.id}", set_up(relay, hosts, user))
@@ -100,13 +100,13 @@ async def set_up(relay: Relay, hosts: Any, user: users.UserRecord) -> None:
             await hosts.start(user.id)
         await _step(relay, user.id, STEPS[2])
         welcome = _notice(user, f"welcome:{user.id}", signup.WELCOME)
-        await in_thread(outbox.enqueue_now, relay.db, [welcome])
+        await relay.store(outbox.enqueue_now, [welcome])
         relay.outbox_ready.set()
         await _step(relay, user.id, STEPS[3], status="active", done=True)
         log.info("web.setup_done", user_id=user.id)
     except asyncio.CancelledError:
         # Stopping: another relay (or this one, restarted) goes on with it at once.
-        await in_thread(users.release_setup, relay.db, user.id, relay.worker_id)
+        await relay.store(users.release_setup, user.id, relay.worker_id)
         relay.setup_ready.set()
         raise
     except SetupTakenOver as exc:
@@ -143,8 +143,8 @@ class SetupResumer:
     async def resume_once(self) -> int:
         """Take every stalled setup there is; how many."""
         relay, taken = self.relay, 0
-        while user := await in_thread(
-            users.take_stalled_setup, relay.db, relay.worker_id, relay.settings.claim_lease_seconds
+        while user := await relay.store(
+            users.take_stalled_setup, relay.worker_id, relay.settings.claim_lease_seconds
         ):
             log.warning("web.setup_resumed", user_id=user.id, step=user.setup_step)
             self.jobs.spawn(f"setup-{user.id}", set_up(relay, self.hosts, user))
@@ -153,10 +153,10 @@ class SetupResumer:
 
 
 async def _failed(relay: Relay, user: users.UserRecord, said: str) -> None:
-    await in_thread(users.update_user, relay.db, user.id, status="failed", setup_step=said)
+    await relay.store(users.update_user, user.id, status="failed", setup_step=said)
     notice = _notice(user, f"setup-failed:{user.id}:{random.token_hex(4)}",
                      f"⚠️ Setting up your cockpit failed: {said}")  # fmt: skip
-    await in_thread(outbox.enqueue_now, relay.db, [notice])
+    await relay.store(outbox.enqueue_now, [notice])
     relay.outbox_ready.set()
 
 
@@ -164,12 +164,12 @@ async def delete_account(relay: Relay, hosts: Any, user: users.UserRecord) -> No
     """Destroy the user's host, erase their secrets and codes, remove them, say goodbye."""
     if hosts is not None:
         await hosts.remove(user.id)
-    await in_thread(secrets.erase_secrets, relay.db, user.id)
-    await in_thread(phone_codes.forget, relay.db, user.phone)
-    await in_thread(phone_proofs.forget, relay.db, user.phone)
-    await in_thread(users.delete_user, relay.db, user.id)
+    await relay.store(secrets.erase_secrets, user.id)
+    await relay.store(phone_codes.forget, user.phone)
+    await relay.store(phone_proofs.forget, user.phone)
+    await relay.store(users.delete_user, user.id)
     goodbye = OutboundDraft(key=f"goodbye:{user.phone}:{random.token_hex(4)}", to=user.phone,
                             body=signup.GOODBYE, kind="notice")  # fmt: skip
-    await in_thread(outbox.enqueue_now, relay.db, [goodbye])
+    await relay.store(outbox.enqueue_now, [goodbye])
     relay.outbox_ready.set()
     log.info("web.account_deleted", user_id=user.id)

@@ -17,7 +17,6 @@ from fastapi.responses import JSONResponse, Response
 
 from cockpit.core import signup
 from cockpit.core.phone import normalize_e164
-from cockpit.relay.workers import in_thread
 from cockpit.store import secrets, users
 from cockpit.web import github_oauth, setup, verify
 from cockpit.web.pages import Web
@@ -47,7 +46,7 @@ def _sandbox(web: Web) -> dict[str, Any]:
 async def _me(web: Web) -> users.UserRecord | None:
     """The verified person of this session, if there is one."""
     uid = await web.user_id()
-    return await in_thread(users.find_by_id, web.relay.db, uid) if uid is not None else None
+    return await web.relay.store(users.find_by_id, uid) if uid is not None else None
 
 
 async def _signing_up(web: Web) -> users.UserRecord | Response:
@@ -117,13 +116,13 @@ async def verify_json(request: Request) -> Response:
 
 async def _proven(web: Web, phone: str, wrote_at: datetime | None = None) -> str:
     """The phone is proven: register the person (only now), sign in, say where next."""
-    user = await in_thread(users.find_by_phone, web.relay.db, phone)
+    user = await web.relay.store(users.find_by_phone, phone)
     if user is None:
         name = str(web.session.get("name") or phone)
         with contextlib.suppress(users.UserExistsError):  # the same person, in two tabs
-            await in_thread(users.add_user, web.relay.db, phone, name, status="pending",
+            await web.relay.store(users.add_user, phone, name, status="pending",
                             last_inbound_at=wrote_at)  # fmt: skip
-        user = await in_thread(users.find_by_phone, web.relay.db, phone)
+        user = await web.relay.store(users.find_by_phone, phone)
     assert user is not None
     for key in ("phone", "purpose", "nonce", "name"):
         web.session.pop(key, None)
@@ -182,7 +181,7 @@ async def github_page(request: Request) -> Response:
     me = await _signing_up(web)
     if isinstance(me, Response):
         return me
-    hints = await in_thread(secrets.secret_hints, web.relay.db, me.id)
+    hints = await web.relay.store(secrets.secret_hints, me.id)
     return web.page("signup_github.html", oauth=github_oauth.configured(web.settings),
                     saved=hints.get(secrets.GITHUB_TOKEN))  # fmt: skip
 
@@ -205,9 +204,7 @@ async def github_submit(request: Request) -> Response:
 
 async def _put(web: Web, user_id: int, name: str, value: str) -> None:
     assert web.settings.secret_key is not None
-    await in_thread(
-        secrets.put_secret, web.relay.db, user_id, name, value, key=web.settings.secret_keyring
-    )
+    await web.relay.store(secrets.put_secret, user_id, name, value, key=web.settings.secret_keyring)
 
 
 @router.get("/signup/github/start", summary="Signup: go to GitHub to authorize")
@@ -245,7 +242,7 @@ async def keys_page(request: Request) -> Response:
     me = await _signing_up(web)
     if isinstance(me, Response):
         return me
-    hints = await in_thread(secrets.secret_hints, web.relay.db, me.id)
+    hints = await web.relay.store(secrets.secret_hints, me.id)
     return web.page("signup_keys.html", hints=hints, optional=signup.OPTIONAL_KEYS)
 
 
@@ -256,7 +253,7 @@ async def keys_submit(request: Request) -> Response:
     me = await _signing_up(web)
     if isinstance(me, Response):
         return me
-    hints = await in_thread(secrets.secret_hints, web.relay.db, me.id)
+    hints = await web.relay.store(secrets.secret_hints, me.id)
     try:
         given = read_keys(form, required=not _has_claude(hints))
     except ValueError as exc:
@@ -277,7 +274,7 @@ async def save_keys(web: Web, user_id: int, given: dict[str, str]) -> None:
         await _put(web, user_id, name, value)
         if name in secrets.CLAUDE_CREDENTIALS:
             for other in set(secrets.CLAUDE_CREDENTIALS) - {name}:
-                await in_thread(secrets.delete_secret, web.relay.db, user_id, other)
+                await web.relay.store(secrets.delete_secret, user_id, other)
 
 
 def read_keys(form: dict[str, str], *, required: bool) -> dict[str, str]:
@@ -318,7 +315,7 @@ async def repo_submit(request: Request) -> Response:
         repo = signup.repository(form.get("repo", ""), web.settings.github_oauth_base_url)
     except ValueError as exc:
         return web.page("signup_repo.html", 400, error=str(exc), repo=form.get("repo", ""))
-    await in_thread(users.update_user, web.relay.db, me.id, repo_url=repo)
+    await web.relay.store(users.update_user, me.id, repo_url=repo)
     return web.redirect("/signup/review")
 
 
@@ -328,7 +325,7 @@ async def review_page(request: Request) -> Response:
     me = await _signing_up(web)
     if isinstance(me, Response):
         return me
-    hints = await in_thread(secrets.secret_hints, web.relay.db, me.id)
+    hints = await web.relay.store(secrets.secret_hints, me.id)
     return web.page("signup_review.html", user=me, hints=hints, missing=_missing(me, hints))
 
 
@@ -351,7 +348,7 @@ async def submit(request: Request) -> Response:
     me = await _signing_up(web)
     if isinstance(me, Response):
         return me
-    hints = await in_thread(secrets.secret_hints, web.relay.db, me.id)
+    hints = await web.relay.store(secrets.secret_hints, me.id)
     missing = _missing(me, hints)
     if missing:
         return web.page("signup_review.html", 400, user=me, hints=hints, missing=missing,

@@ -21,7 +21,6 @@ from typing import Any
 import segno
 
 from cockpit.core import signup
-from cockpit.relay.workers import in_thread
 from cockpit.store import phone_codes, phone_proofs, throttles
 from cockpit.web import setup
 from cockpit.web.pages import Web
@@ -65,14 +64,14 @@ async def start(
     `again` (a new code for the same number) is limited by the number's own backoff only.
     """
     buckets = [] if again else _buckets(web, purpose, invite)
-    if buckets and not await in_thread(throttles.hit, web.relay.db, buckets):
+    if buckets and not await web.relay.store(throttles.hit, buckets):
         raise Refused(429, signup.TOO_MANY)
     nonce = random.token_urlsafe(16)
     try:
         if typed(web):
             await setup.send_code(web.relay, phone, purpose, send=send)
         else:
-            await in_thread(phone_proofs.issue, web.relay.db, phone, purpose,
+            await web.relay.store(phone_proofs.issue, phone, purpose,
                             _digest(web, phone, _code(web, nonce, phone)),
                             ttl=signup.CODE_TTL_SECONDS)  # fmt: skip
     except phone_codes.TooSoonError as exc:
@@ -110,4 +109,4 @@ def shown(web: Web, phone: str) -> dict[str, Any]:
 async def proven(web: Web, phone: str) -> phone_proofs.Proven | None:
     """The proof, once the phone has sent this page's code (click-to-chat); used up."""
     digest = _digest(web, phone, _code(web, str(web.session.get("nonce", "")), phone))
-    return await in_thread(phone_proofs.take, web.relay.db, phone, digest)
+    return await web.relay.store(phone_proofs.take, phone, digest)
