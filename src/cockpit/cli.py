@@ -272,7 +272,7 @@ def _create_hook(settings: Settings, token: str, phone: str, repo: str, secret: 
     import asyncio
 
     from cockpit.errors import GitHubError
-    from cockpit.relay.github_link import install_webhook
+    from cockpit.relay.github.link import install_webhook
 
     try:
         hook = asyncio.run(install_webhook(settings, token, repo, secret))

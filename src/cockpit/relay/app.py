@@ -21,8 +21,8 @@ from cockpit.media.store import LocalImageStore
 from cockpit.provision.factory import build_provisioner
 from cockpit.relay.agents import Agent, EchoAgent
 from cockpit.relay.dispatcher import Dispatcher
-from cockpit.relay.github_routes import router as github_router
-from cockpit.relay.github_worker import GitHubWorker
+from cockpit.relay.github.routes import router as github_router
+from cockpit.relay.github.worker import GitHubWorker
 from cockpit.relay.heartbeat import Heartbeat, Leases
 from cockpit.relay.host_agent import HostAgent
 from cockpit.relay.hosts import HostManager

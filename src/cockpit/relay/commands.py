@@ -9,7 +9,7 @@ from datetime import datetime
 
 from cockpit.core.commands import Invocation, help_text
 from cockpit.core.delivery import in_words
-from cockpit.relay import github_commands
+from cockpit.relay.github import commands as github_commands
 from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
 from cockpit.store import hosts, outbox, sessions

@@ -22,7 +22,7 @@ from cockpit.store.migrate import upgrade
 from tests.fakes.github import GitHubFake
 from tests.relay.conftest import ADA, Stack, relay_settings, running_stack
 
-PAYLOADS = Path(__file__).parents[1] / "fakes" / "github_payloads"
+PAYLOADS = Path(__file__).parents[2] / "fakes" / "github_payloads"
 OCTO = "octo-org/octo-repo"
 HELLO = "Codertocat/Hello-World"
 RUN_URL = "https://github.com/octo-org/octo-repo/actions/runs/289782451"

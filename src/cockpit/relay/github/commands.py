@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from cockpit.core.github_events import FixContext, fix_prompt, session_for_branch
 from cockpit.errors import GitHubError
 from cockpit.log import get_logger
-from cockpit.relay.github_api import GitHubAPI
-from cockpit.relay.github_worker import user_token
+from cockpit.relay.github.api import GitHubAPI
+from cockpit.relay.github.worker import user_token
 from cockpit.relay.hostclient import PushRefused
 from cockpit.store import github, hosts
 
