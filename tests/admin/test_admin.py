@@ -249,3 +249,14 @@ async def test_parallel_wrong_passwords_are_throttled_too(relay: Relay) -> None:
             )
     codes = [answer.status_code for answer in answers]
     assert codes.count(401) == 5 and codes.count(429) == 195
+
+
+async def test_a_web_pages_cookie_does_not_open_the_admin_pages(relay: Relay) -> None:
+    """The signed `cockpit_web` cookie of /signup, sent as `cockpit_admin`, is no operator."""
+    async with _client(relay) as client:
+        await client.get("/signup")
+        web_cookie = client.cookies["cockpit_web"]
+        client.cookies.clear()
+        client.cookies.set("cockpit_admin", web_cookie, path="/admin")
+        response = await client.get("/admin/users")
+    assert (response.status_code, response.headers["location"]) == (303, "/admin/login")
