@@ -7,6 +7,7 @@ import contextlib
 from datetime import timedelta
 
 from cockpit.core.backoff import retry_delay
+from cockpit.core.clock import utcnow
 from cockpit.core.messages import OutboundDraft
 from cockpit.errors import CockpitError, ProvisionError
 from cockpit.log import get_logger
@@ -15,7 +16,6 @@ from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import wait_for_work
 from cockpit.store import inbox
 from cockpit.store.inbox import InboundRecord
-from cockpit.store.models import utcnow
 
 log = get_logger(__name__)
 

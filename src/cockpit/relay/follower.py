@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from cockpit.core.clock import utcnow
 from cockpit.core.host_events import (
     NOT_FETCHED,
     NOT_STORED,
@@ -27,7 +28,6 @@ from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
 from cockpit.relay.storing import keep_media
 from cockpit.store import github, hosts, inbox, outbox, sessions
-from cockpit.store.models import utcnow
 from cockpit.store.users import UserRecord
 
 log = get_logger(__name__)

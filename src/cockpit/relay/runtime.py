@@ -12,6 +12,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from cockpit.channels.base import Channel
 from cockpit.config import Settings
+from cockpit.core.clock import utcnow
 from cockpit.media.signing import MediaSigner
 from cockpit.media.store import ImageStore
 from cockpit.relay.content import ContentTemplates
@@ -19,7 +20,6 @@ from cockpit.relay.metrics import RelayMetrics
 from cockpit.relay.typing import Typing
 from cockpit.relay.workers import Signal, in_thread
 from cockpit.store.db import Database
-from cockpit.store.models import utcnow
 
 P = ParamSpec("P")
 T = TypeVar("T")

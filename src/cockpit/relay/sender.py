@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from cockpit.core import signup
 from cockpit.core import window as rules
 from cockpit.core.backoff import retry_delay
+from cockpit.core.clock import utcnow
 from cockpit.errors import (
     ChannelError,
     PermanentSendError,
@@ -29,7 +30,6 @@ from cockpit.relay import window
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import wait_for_work
 from cockpit.store import outbox
-from cockpit.store.models import utcnow
 from cockpit.store.outbox import OutboundRecord
 
 log = get_logger(__name__)

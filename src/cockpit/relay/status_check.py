@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from cockpit.core.clock import utcnow
 from cockpit.core.messages import MessageStatus
 from cockpit.errors import ChannelError, StoreError
 from cockpit.log import get_logger
@@ -19,7 +20,6 @@ from cockpit.relay import window
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import in_thread
 from cockpit.store import outbox
-from cockpit.store.models import utcnow
 
 log = get_logger(__name__)
 BATCH = 50  # lookups per round: bounds the API calls when many callbacks were lost
