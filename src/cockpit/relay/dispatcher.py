@@ -7,7 +7,6 @@ import contextlib
 from datetime import timedelta
 
 from cockpit.core.backoff import retry_delay
-from cockpit.core.clock import utcnow
 from cockpit.core.messages import OutboundDraft
 from cockpit.errors import CockpitError, ProvisionError
 from cockpit.log import get_logger
@@ -104,7 +103,7 @@ class Dispatcher:
             inbound_id=record.id,
             kind="notice",
         )
-        next_at = utcnow() + timedelta(seconds=delay)
+        next_at = self.relay.clock.now() + timedelta(seconds=delay)
         worker = self.relay.worker_id
         await self.relay.store(inbox.postpone, record.id, str(exc), next_at, [notice], worker)
         log.warning("dispatcher.postponed", sid=record.message.sid, error=str(exc), delay=delay)

@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from cockpit.core.clock import utcnow
 from cockpit.core.host_events import (
     NOT_FETCHED,
     NOT_STORED,
@@ -226,7 +225,7 @@ class HostFollower:
             return None, NOT_STORED
 
     async def _unreachable(self, exc: CockpitError) -> None:
-        now = utcnow()
+        now = self.relay.clock.now()
         if await self.relay.store(hosts.mark_unreachable, self.user.id, now):
             self._down_since = now
             log.warning("follower.host_unreachable", user_id=self.user.id, error=str(exc))

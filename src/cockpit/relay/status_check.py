@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from cockpit.core.clock import utcnow
 from cockpit.core.messages import MessageStatus
 from cockpit.errors import ChannelError, StoreError
 from cockpit.log import get_logger
@@ -47,7 +46,7 @@ class StatusChecker:
     async def check_once(self) -> int:
         """Look up one batch; how many rows moved forward."""
         relay = self.relay
-        older_than = utcnow() - timedelta(seconds=relay.settings.status_check_seconds)
+        older_than = relay.clock.now() - timedelta(seconds=relay.settings.status_check_seconds)
         rows = await relay.store(outbox.stale_accepted, older_than, self._after_id, BATCH)
         self._after_id = rows[-1].id if len(rows) == BATCH else 0
         moved = 0
