@@ -315,8 +315,8 @@ def report(
     import json
 
     from cockpit import report as beta
+    from cockpit.core.clock import utcnow
     from cockpit.store.db import Database
-    from cockpit.store.models import utcnow
 
     settings = _settings()
     now = utcnow()

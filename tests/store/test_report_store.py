@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from cockpit.core.clock import utcnow
 from cockpit.core.host_events import EventOutcome, TurnUpdate
 from cockpit.core.messages import Inbound, OutboundDraft
 from cockpit.store import hosts, inbox, outbox, users
 from cockpit.store.db import Database
-from cockpit.store.models import utcnow
 
 ADA, BOB = "+15551230001", "+15551230002"
 

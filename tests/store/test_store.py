@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from cockpit.core.clock import utcnow
 from cockpit.core.messages import Inbound, OutboundDraft
 from cockpit.store import inbox, outbox, users
 from cockpit.store.db import Database
-from cockpit.store.models import utcnow
 
 ADA = "+15551230001"
 BOB = "+15551230002"

@@ -11,11 +11,11 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from cockpit import report
+from cockpit.core.clock import utcnow
 from cockpit.errors import CockpitError
 from cockpit.relay.hosts import HostManager
 from cockpit.relay.runtime import Relay
 from cockpit.store import hosts, inbox, outbox, users
-from cockpit.store.models import utcnow
 
 # Text a user typed may hold a key they pasted; the admin never shows one whole.
 _SECRETS = re.compile(r"\b(sk-ant-|sk-|ghp_|gho_|ghs_|github_pat_|xox[abp]-|AKIA)[\w-]{6,}")

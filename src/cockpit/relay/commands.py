@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from cockpit.core.clock import utcnow
 from cockpit.core.commands import Invocation, help_text
 from cockpit.core.delivery import in_words
 from cockpit.relay.github import commands as github_commands
@@ -14,7 +15,6 @@ from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
 from cockpit.store import hosts, outbox, sessions
 from cockpit.store.hosts import TurnRecord
-from cockpit.store.models import utcnow
 
 SESSION_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 RUNNING = ("running", "submitted", "queued")

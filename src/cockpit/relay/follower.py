@@ -27,7 +27,6 @@ from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
 from cockpit.relay.storing import keep_media
 from cockpit.store import github, hosts, inbox, outbox, sessions
-from cockpit.store.models import utcnow
 from cockpit.store.users import UserRecord
 
 log = get_logger(__name__)
@@ -226,7 +225,7 @@ class HostFollower:
             return None, NOT_STORED
 
     async def _unreachable(self, exc: CockpitError) -> None:
-        now = utcnow()
+        now = self.relay.clock.now()
         if await self.relay.store(hosts.mark_unreachable, self.user.id, now):
             self._down_since = now
             log.warning("follower.host_unreachable", user_id=self.user.id, error=str(exc))

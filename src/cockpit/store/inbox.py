@@ -11,10 +11,11 @@ from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from cockpit.core.clock import utcnow
 from cockpit.core.messages import Inbound, MediaRef, OutboundDraft
 from cockpit.store import outbox
 from cockpit.store.db import Database
-from cockpit.store.models import InboundMessage, OutboundMessage, Turn, User, utcnow
+from cockpit.store.models import InboundMessage, OutboundMessage, Turn, User
 
 
 @dataclass(frozen=True)

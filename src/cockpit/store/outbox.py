@@ -22,9 +22,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
+from cockpit.core.clock import utcnow
 from cockpit.core.messages import OutboundDraft
 from cockpit.store.db import Database
-from cockpit.store.models import InboundMessage, OutboundMessage, Turn, User, utcnow
+from cockpit.store.models import InboundMessage, OutboundMessage, Turn, User
 
 # Rows in these states hold back later rows to the same recipient.
 _BLOCKING = ("pending", "sending", "unknown")

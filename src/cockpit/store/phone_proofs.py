@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
+from cockpit.core.clock import utcnow
 from cockpit.core.messages import OutboundDraft
 from cockpit.core.signup import PROOFS_PER_PHONE
 from cockpit.store import outbox
 from cockpit.store.db import Database
-from cockpit.store.models import PhoneProof, User, utcnow
+from cockpit.store.models import PhoneProof, User
 
 
 @dataclass(frozen=True)

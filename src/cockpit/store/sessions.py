@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from cockpit.core.clock import utcnow
 from cockpit.store.db import Database
-from cockpit.store.models import ChatSession, HostLink, OutboundMessage, Turn, utcnow
+from cockpit.store.models import ChatSession, HostLink, OutboundMessage, Turn
 
 DEFAULT_SESSION = "main"
 
