@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from cockpit.admin import build_admin_router
 from cockpit.channels.twilio import TwilioChannel
 from cockpit.config import Settings
+from cockpit.core.clock import Clock, SystemClock
 from cockpit.errors import StoreError
 from cockpit.headers import SecurityHeaders
 from cockpit.media.signing import MediaSigner
@@ -40,8 +41,9 @@ from cockpit.web import mount_web
 from cockpit.web.setup import SetupResumer
 
 
-def build_relay(settings: Settings) -> Relay:
-    """The relay's parts for `settings` (already checked for what the relay needs)."""
+def build_relay(settings: Settings, clock: Clock | None = None) -> Relay:
+    """The relay's parts for `settings` (already checked for what the relay needs), all
+    reading time from `clock` (the machine's unless a test hands one)."""
     settings.require(
         "public_url", "secret_key", "twilio_account_sid", "twilio_auth_token",
         "twilio_whatsapp_from",
@@ -57,12 +59,16 @@ def build_relay(settings: Settings) -> Relay:
         content_base_url=settings.twilio_base("content"),
         messaging_base_url=settings.twilio_base("messaging"),
     )
+    clock = clock or SystemClock()
     return Relay(
         settings=settings,
         db=Database(settings.effective_database_url, wait_seconds=settings.database_wait_seconds),
         channel=channel,
         images=LocalImageStore(settings.data_dir / "media"),
-        signer=MediaSigner(settings.secret_key.get_secret_value(), settings.media_url_ttl_seconds),
+        signer=MediaSigner(
+            settings.secret_key.get_secret_value(), settings.media_url_ttl_seconds, clock=clock
+        ),
+        clock=clock,
     )
 
 

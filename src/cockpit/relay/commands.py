@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from cockpit.core.clock import utcnow
 from cockpit.core.commands import Invocation, help_text
 from cockpit.core.delivery import in_words
 from cockpit.relay.github import commands as github_commands
@@ -61,7 +60,9 @@ async def _status(ctx: CommandContext, args: str) -> str:
         lines.append(f"Current session: *{current.name}*")
     last = await ctx.relay.store(hosts.last_turn, ctx.user_id)
     if last and last.state in RUNNING:
-        lines.append(f"Working for {_ago(last.created_at)} on “{_short(last.text)}”")
+        lines.append(
+            f"Working for {_ago(last.created_at, ctx.relay.clock.now())} on “{_short(last.text)}”"
+        )
     if health.get("queued"):
         lines.append(f"Queued messages: {health['queued']}")
     commit = health.get("last_commit") or {}
@@ -147,13 +148,13 @@ async def _history(ctx: CommandContext, args: str) -> str:
     turns = (await ctx.relay.store(hosts.turns_of, ctx.user_id))[-count:]
     if not turns:
         return "No tasks yet."
-    return "\n".join(_history_line(t) for t in turns)
+    return "\n".join(_history_line(t, ctx.relay.clock.now()) for t in turns)
 
 
-def _history_line(turn: TurnRecord) -> str:
+def _history_line(turn: TurnRecord, now: datetime) -> str:
     icon = {"done": "✅", "failed": "⚠️", "interrupted": "⏹", "cancelled": "🗑"}.get(turn.state, "⏳")
     cost = f" · ${turn.cost_usd:.4f}" if turn.cost_usd is not None else ""
-    return f"{icon} [{turn.session}] “{_short(turn.text)}” · {_ago(turn.created_at)} ago{cost}"
+    return f"{icon} [{turn.session}] “{_short(turn.text)}” · {_ago(turn.created_at, now)} ago{cost}"
 
 
 async def _cost(ctx: CommandContext, args: str) -> str:
@@ -176,8 +177,8 @@ def _short(text: str, limit: int = 50) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _ago(moment: datetime) -> str:
-    seconds = int((utcnow() - moment).total_seconds())
+def _ago(moment: datetime, now: datetime) -> str:
+    seconds = int((now - moment).total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"

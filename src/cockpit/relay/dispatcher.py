@@ -46,7 +46,7 @@ class Dispatcher:
     async def drain(self) -> bool:
         """Handle every message that is due; True when any was handled."""
         worker = self.relay.worker_id
-        records = await self.relay.store(inbox.due, 50, worker)
+        records = await self.relay.store(inbox.due, 50, worker, now=self.relay.clock.now())
         postponed: set[int | None] = set()
         for record in records:
             if self.relay.stopping.is_set():
@@ -54,7 +54,9 @@ class Dispatcher:
             if record.user_id in postponed:
                 continue  # its sender's earlier message waits or is taken: keep their order
             lease = self.relay.settings.inbox_lease_seconds
-            claimed = await self.relay.store(inbox.claim, record, worker, lease)
+            claimed = await self.relay.store(
+                inbox.claim, record, worker, lease, now=self.relay.clock.now()
+            )
             if claimed is None:  # another relay has it (or just finished it)
                 postponed.add(record.user_id)
                 continue

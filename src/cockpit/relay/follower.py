@@ -81,7 +81,7 @@ class HostFollower:
         try:
             leading = await self.relay.store(
                 hosts.take_lease, self.user.id, self.relay.worker_id,
-                self.relay.settings.host_lease_seconds,
+                self.relay.settings.host_lease_seconds, now=self.relay.clock.now(),
             )  # fmt: skip
         except StoreError as exc:
             log.warning("follower.lease_unknown", user_id=self.user.id, error=str(exc))
@@ -265,7 +265,7 @@ class HostFollower:
         since = self._down_since
         await self.relay.store(hosts.mark_unreachable, self.user.id, None)
         self._down_since = None
-        if await self.relay.store(inbox.retry_now, self.user.id):
+        if await self.relay.store(inbox.retry_now, self.user.id, now=self.relay.clock.now()):
             self.relay.inbox_ready.set()
         if since is None or restarted:
             return

@@ -28,7 +28,9 @@ class Heartbeat:
         interval = self.relay.settings.heartbeat_seconds
         while True:
             try:
-                await self.relay.store(heartbeats.record, self.relay.worker_id, interval)
+                await self.relay.store(
+                    heartbeats.record, self.relay.worker_id, interval, now=self.relay.clock.now()
+                )
             except StoreError as exc:
                 log.warning("heartbeat.failed", worker=self.relay.worker_id, error=str(exc))
             await asyncio.sleep(interval)
@@ -60,7 +62,9 @@ class Leases:
         if not held:
             return
         try:
-            lost = await relay.store(leases.renew, relay.worker_id, held, relay.leases())
+            lost = await relay.store(
+                leases.renew, relay.worker_id, held, relay.leases(), now=relay.clock.now()
+            )
         except StoreError as exc:
             log.warning("leases.renew_failed", worker=relay.worker_id, error=str(exc))
             return

@@ -113,11 +113,11 @@ def _unclaimed(now: datetime) -> Any:
     return or_(GitHubDelivery.claimed_until.is_(None), GitHubDelivery.claimed_until < now)
 
 
-def due(db: Database, limit: int = 20) -> list[DeliveryRecord]:
+def due(db: Database, limit: int = 20, *, now: datetime | None = None) -> list[DeliveryRecord]:
     """Deliveries not yet turned into messages that no relay works on, oldest first."""
     query = (
         select(GitHubDelivery)
-        .where(GitHubDelivery.state == "pending", _unclaimed(utcnow()))
+        .where(GitHubDelivery.state == "pending", _unclaimed(now or utcnow()))
         .order_by(GitHubDelivery.received_at)
         .limit(limit)
     )
@@ -128,10 +128,12 @@ def due(db: Database, limit: int = 20) -> list[DeliveryRecord]:
         ]
 
 
-def claim(db: Database, delivery_id: str, worker: str, lease: float) -> bool:
+def claim(
+    db: Database, delivery_id: str, worker: str, lease: float, *, now: datetime | None = None
+) -> bool:
     """Take a pending delivery for handling (a compare-and-set); False when another relay
     holds a live claim on it or it is done."""
-    now = utcnow()
+    now = now or utcnow()
     stmt = (
         update(GitHubDelivery)
         .where(

@@ -18,10 +18,10 @@ class Beat:
     interval: float
 
 
-def record(db: Database, worker: str, interval: float) -> None:
+def record(db: Database, worker: str, interval: float, *, now: datetime | None = None) -> None:
     """Note that relay `worker` is healthy now and will check again in `interval` seconds."""
     with db.transaction() as s:
-        s.add(Heartbeat(worker=worker, beat_at=utcnow(), interval_seconds=interval))
+        s.add(Heartbeat(worker=worker, beat_at=now or utcnow(), interval_seconds=interval))
 
 
 def between(db: Database, since: datetime, until: datetime) -> list[Beat]:

@@ -218,13 +218,15 @@ def close_prompt(db: Database, prompt_id: str, resolution: str | None = None) ->
             _close(prompt, resolution)
 
 
-def take_lease(db: Database, user_id: int, owner: str, seconds: float) -> bool:
+def take_lease(
+    db: Database, user_id: int, owner: str, seconds: float, *, now: datetime | None = None
+) -> bool:
     """Hold (or renew) the right to follow the user's host for `seconds`.
 
     False while another relay holds an unexpired lease: only one relay follows a host at
     a time, and a relay that stops renewing (it died) is replaced once its lease runs out.
     """
-    now = utcnow()
+    now = now or utcnow()
     with db.transaction() as s:
         link = _link(s, user_id, lock=True)
         held = link.lease_until is not None and link.lease_until > now
@@ -242,11 +244,11 @@ def release_lease(db: Database, user_id: int, owner: str) -> None:
             link.owner, link.lease_until = None, None
 
 
-def lease_owner(db: Database, user_id: int) -> str | None:
+def lease_owner(db: Database, user_id: int, *, now: datetime | None = None) -> str | None:
     """The relay whose lease on the user's host is still running, if any."""
     with db.transaction() as s:
         link = _link(s, user_id)
-        running = link.lease_until is not None and link.lease_until > utcnow()
+        running = link.lease_until is not None and link.lease_until > (now or utcnow())
         return link.owner if running else None
 
 

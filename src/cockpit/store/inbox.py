@@ -118,13 +118,15 @@ def _free(now: datetime, worker: str | None) -> Any:
     return unclaimed if worker is None else or_(unclaimed, InboundMessage.claimed_by == worker)
 
 
-def due(db: Database, limit: int = 50, worker: str | None = None) -> list[InboundRecord]:
+def due(
+    db: Database, limit: int = 50, worker: str | None = None, *, now: datetime | None = None
+) -> list[InboundRecord]:
     """Pending messages whose turn has come and that no other relay holds, oldest first.
 
     A message postponed (its host was down) or claimed by a live relay holds back
     its sender's later ones, so they reach the host in the order they were sent.
     """
-    now = utcnow()
+    now = now or utcnow()
     free = _free(now, worker)
     blocking = (
         select(InboundMessage.user_id, func.min(InboundMessage.id))
@@ -147,12 +149,19 @@ def due(db: Database, limit: int = 50, worker: str | None = None) -> list[Inboun
     return [_record(r) for r in rows if r.user_id not in waiting or r.id < waiting[r.user_id]]
 
 
-def claim(db: Database, record: InboundRecord, worker: str, lease: float) -> InboundRecord | None:
+def claim(
+    db: Database,
+    record: InboundRecord,
+    worker: str,
+    lease: float,
+    *,
+    now: datetime | None = None,
+) -> InboundRecord | None:
     """Take `record` for handling if no live claim holds it; None when another relay won.
 
     A compare-and-set: of relays racing for one message, one update matches the row.
     """
-    now = utcnow()
+    now = now or utcnow()
     stmt = (
         update(InboundMessage)
         .where(
@@ -235,13 +244,13 @@ def postpone(
         return True
 
 
-def retry_now(db: Database, user_id: int) -> int:
+def retry_now(db: Database, user_id: int, *, now: datetime | None = None) -> int:
     """Make the user's postponed messages due now (their host is back); how many."""
     with db.transaction() as s:
         result = s.execute(
             update(InboundMessage)
             .where(InboundMessage.user_id == user_id, InboundMessage.state == "pending")
-            .values(next_attempt_at=utcnow())
+            .values(next_attempt_at=now or utcnow())
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, true, update
@@ -63,12 +63,17 @@ KINDS: dict[str, _Kind] = {
 
 
 def renew(
-    db: Database, worker: str, held: Mapping[str, Iterable[Any]], leases: Mapping[str, float]
+    db: Database,
+    worker: str,
+    held: Mapping[str, Iterable[Any]],
+    leases: Mapping[str, float],
+    *,
+    now: datetime | None = None,
 ) -> dict[str, set[Any]]:
     """Push forward the leases of the claims `worker` holds (`held`: kind → keys), one
     UPDATE per kind that has any; returns, per kind, the keys it no longer holds (another
     relay took them over, or the work moved on)."""
-    now = utcnow()
+    now = now or utcnow()
     lost: dict[str, set[Any]] = {}
     with db.transaction() as s:
         for name, keys in held.items():

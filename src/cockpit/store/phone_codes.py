@@ -39,6 +39,7 @@ def issue(
     *,
     ttl: float,
     rules: CodeRules,
+    now: datetime | None = None,
 ) -> None:
     """Replace the phone's code with a new one and queue its message; TooSoonError if too soon.
 
@@ -46,7 +47,7 @@ def issue(
     account), so that the page and its limits behave exactly as for a known number.
     """
     try:
-        _issue(db, phone, purpose, digest, message, ttl=ttl, rules=rules)
+        _issue(db, phone, purpose, digest, message, ttl=ttl, rules=rules, now=now)
     except IntegrityError:  # two first codes for one phone at the same instant: one wins
         raise TooSoonError("A code was just sent. Wait a moment before asking again.") from None
 
@@ -60,8 +61,9 @@ def _issue(
     *,
     ttl: float,
     rules: CodeRules,
+    now: datetime | None = None,
 ) -> None:
-    now = utcnow()
+    now = now or utcnow()
     with db.transaction() as s:
         row = s.get(PhoneCode, phone, with_for_update=True)
         if row is not None:
@@ -94,13 +96,21 @@ def _duration(seconds: float) -> str:
     return f"{int(seconds // 60) + 1} min"
 
 
-def check(db: Database, phone: str, purpose: str, digest: str, *, rules: CodeRules) -> Check:
+def check(
+    db: Database,
+    phone: str,
+    purpose: str,
+    digest: str,
+    *,
+    rules: CodeRules,
+    now: datetime | None = None,
+) -> Check:
     """Compare a typed code's digest with the phone's code; a right code is used up.
 
     Wrong tries count per phone across codes (a new code does not reset them): every
     `rules.max_failures` of them lock the number for longer (`rules.lock_seconds`).
     """
-    now = utcnow()
+    now = now or utcnow()
     with db.transaction() as s:
         row = s.get(PhoneCode, phone, with_for_update=True)
         if row is None or row.purpose != purpose:

@@ -31,9 +31,11 @@ class Proven:
     verified_at: datetime
 
 
-def issue(db: Database, phone: str, purpose: str, digest: str, *, ttl: float) -> None:
+def issue(
+    db: Database, phone: str, purpose: str, digest: str, *, ttl: float, now: datetime | None = None
+) -> None:
     """Keep a code's digest until `ttl` seconds from now (the same code again: no-op)."""
-    now = utcnow()
+    now = now or utcnow()
     with db.transaction() as s:
         s.execute(delete(PhoneProof).where(PhoneProof.expires_at < now))
         if s.get(PhoneProof, digest) is not None:

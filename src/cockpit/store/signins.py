@@ -7,7 +7,7 @@ at once; deleting the user deletes their rows (ON DELETE CASCADE).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
@@ -16,19 +16,21 @@ from cockpit.store.db import Database
 from cockpit.store.models import WebSignin
 
 
-def sign_in(db: Database, sid: str, user_id: int, *, seconds: float) -> None:
+def sign_in(
+    db: Database, sid: str, user_id: int, *, seconds: float, now: datetime | None = None
+) -> None:
     """Record that session `sid` is signed in as `user_id` for `seconds`."""
-    now = utcnow()
+    now = now or utcnow()
     with db.transaction() as s:
         s.execute(delete(WebSignin).where(WebSignin.expires_at < now))
         s.merge(WebSignin(sid=sid, user_id=user_id, expires_at=now + timedelta(seconds=seconds)))
 
 
-def user_of(db: Database, sid: str) -> int | None:
+def user_of(db: Database, sid: str, *, now: datetime | None = None) -> int | None:
     """The user session `sid` is signed in as, or None (signed out, expired, unknown)."""
     with db.transaction() as s:
         row = s.get(WebSignin, sid)
-        if row is None or utcnow() >= row.expires_at:
+        if row is None or (now or utcnow()) >= row.expires_at:
             return None
         return row.user_id
 

@@ -9,7 +9,7 @@ transaction, so parallel requests cannot all slip under the limit on PostgreSQL
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
@@ -20,10 +20,12 @@ from cockpit.store.models import ThrottleHit
 KEEP_SECONDS = 86400  # hits older than this are pruned when new ones are counted
 
 
-def hit(db: Database, buckets: Sequence[tuple[str, int, float]]) -> bool:
+def hit(
+    db: Database, buckets: Sequence[tuple[str, int, float]], *, now: datetime | None = None
+) -> bool:
     """Count one attempt in every bucket `(name, count, seconds)`; False (nothing counted)
     when any of them already holds `count` hits within its last `seconds`."""
-    now = utcnow()
+    now = now or utcnow()
     with db.transaction() as s:
         if db.is_postgres:  # serialize counters of the same buckets across relays
             for name, _, _ in sorted(buckets):

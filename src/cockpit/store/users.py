@@ -98,10 +98,18 @@ def delete_user(db: Database, user_id: int) -> None:
         s.execute(delete(User).where(User.id == user_id))
 
 
-def start_setup(db: Database, user_id: int, worker: str, lease: float, step: str) -> None:
+def start_setup(
+    db: Database,
+    user_id: int,
+    worker: str,
+    lease: float,
+    step: str,
+    *,
+    now: datetime | None = None,
+) -> None:
     """The signup was submitted: the user is `provisioning` and relay `worker` runs the
     setup, under a lease its heartbeat renews (store/leases.py)."""
-    until = utcnow() + timedelta(seconds=lease)
+    until = (now or utcnow()) + timedelta(seconds=lease)
     with db.transaction() as s:
         s.execute(
             update(User)
@@ -135,10 +143,12 @@ def release_setup(db: Database, user_id: int, worker: str) -> None:
         )
 
 
-def take_stalled_setup(db: Database, worker: str, lease: float) -> UserRecord | None:
+def take_stalled_setup(
+    db: Database, worker: str, lease: float, *, now: datetime | None = None
+) -> UserRecord | None:
     """Claim one signup left at `provisioning` by a relay that died or stopped (its lease
     lapsed or was handed back), to finish it here; None when there is none."""
-    now = utcnow()
+    now = now or utcnow()
     free = or_(User.setup_until.is_(None), User.setup_until < now)
     with db.transaction() as s:
         for user_id in list(s.scalars(select(User.id).where(User.status == "provisioning", free))):

@@ -62,13 +62,13 @@ class Web:
 
     async def user_id(self) -> int | None:
         """The user this session is signed in as, per the server's record (not the cookie)."""
-        return await self.relay.store(signins.user_of, self.session.sid)
+        return await self.relay.store(signins.user_of, self.session.sid, now=self.relay.clock.now())
 
     async def sign_in(self, user_id: int) -> None:
         """Sign this browser in as `user_id`, under a new session id."""
         self.session.renew()
         await self.relay.store(signins.sign_in, self.session.sid, user_id,
-                        seconds=SESSION_SECONDS)  # fmt: skip
+                        seconds=SESSION_SECONDS, now=self.relay.clock.now())  # fmt: skip
 
     async def sign_out(self) -> None:
         """End this session on the server too; the browser gets a fresh one."""

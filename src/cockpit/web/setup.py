@@ -46,7 +46,7 @@ async def send_code(relay: Relay, phone: str, purpose: str, *, send: bool = True
     )  # fmt: skip
     await relay.store(
         phone_codes.issue, phone, purpose, digest, message if send else None,
-        ttl=signup.CODE_TTL_SECONDS, rules=RULES,
+        ttl=signup.CODE_TTL_SECONDS, rules=RULES, now=relay.clock.now(),
     )  # fmt: skip
     log.info("web.code_sent", purpose=purpose, phone_tail=phone[-4:], sent=send)
     relay.outbox_ready.set()
@@ -56,7 +56,9 @@ async def check_code(relay: Relay, phone: str, purpose: str, typed: str) -> phon
     """Check a typed code against the phone's latest one."""
     assert relay.settings.secret_key is not None
     digest = signup.code_digest(relay.settings.secret_key.get_secret_value(), phone, typed)
-    return await relay.store(phone_codes.check, phone, purpose, digest, rules=RULES)
+    return await relay.store(
+        phone_codes.check, phone, purpose, digest, rules=RULES, now=relay.clock.now()
+    )
 
 
 class SetupTakenOver(Exception):
@@ -81,7 +83,7 @@ async def begin_set_up(relay: Relay, jobs: Any, hosts: Any, user: users.UserReco
     """The signup was submitted: claim its setup for this relay and run it in the background."""
     await relay.store(
         users.start_setup, user.id, relay.worker_id, relay.settings.claim_lease_seconds,
-        STEPS[0],
+        STEPS[0], now=relay.clock.now(),
     )  # fmt: skip
     jobs.spawn(f"setup-{user.id}", set_up(relay, hosts, user))
 
@@ -144,7 +146,10 @@ class SetupResumer:
         """Take every stalled setup there is; how many."""
         relay, taken = self.relay, 0
         while user := await relay.store(
-            users.take_stalled_setup, relay.worker_id, relay.settings.claim_lease_seconds
+            users.take_stalled_setup,
+            relay.worker_id,
+            relay.settings.claim_lease_seconds,
+            now=relay.clock.now(),
         ):
             log.warning("web.setup_resumed", user_id=user.id, step=user.setup_step)
             self.jobs.spawn(f"setup-{user.id}", set_up(relay, self.hosts, user))

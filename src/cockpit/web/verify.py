@@ -64,7 +64,7 @@ async def start(
     `again` (a new code for the same number) is limited by the number's own backoff only.
     """
     buckets = [] if again else _buckets(web, purpose, invite)
-    if buckets and not await web.relay.store(throttles.hit, buckets):
+    if buckets and not await web.relay.store(throttles.hit, buckets, now=web.relay.clock.now()):
         raise Refused(429, signup.TOO_MANY)
     nonce = random.token_urlsafe(16)
     try:
@@ -73,7 +73,8 @@ async def start(
         else:
             await web.relay.store(phone_proofs.issue, phone, purpose,
                             _digest(web, phone, _code(web, nonce, phone)),
-                            ttl=signup.CODE_TTL_SECONDS)  # fmt: skip
+                            ttl=signup.CODE_TTL_SECONDS,
+                            now=web.relay.clock.now())  # fmt: skip
     except phone_codes.TooSoonError as exc:
         raise Refused(429, str(exc)) from None
     web.session.update(phone=phone, purpose=purpose, nonce=nonce)

@@ -57,13 +57,14 @@ class GitHubWorker:
     async def drain(self) -> bool:
         """Handle every pending delivery; True when there was any."""
         relay = self.relay
-        due = await relay.store(github.due)
+        due = await relay.store(github.due, now=relay.clock.now())
         for delivery in due:
             if relay.stopping.is_set():
                 break  # shutting down: the other relays take what is left
             lease = relay.settings.claim_lease_seconds
             key = delivery.delivery_id
-            if not await relay.store(github.claim, key, relay.worker_id, lease):
+            now = relay.clock.now()
+            if not await relay.store(github.claim, key, relay.worker_id, lease, now=now):
                 continue  # another relay has it
             relay.claims.hold("github", key)  # the heartbeat renews it meanwhile
             try:
