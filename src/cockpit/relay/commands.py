@@ -12,7 +12,7 @@ from cockpit.core.delivery import in_words
 from cockpit.relay import github_commands
 from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
-from cockpit.store import hosts, outbox, sessions
+from cockpit.store import hosts, reports, sessions
 from cockpit.store.hosts import TurnRecord
 from cockpit.store.models import utcnow
 
@@ -77,10 +77,10 @@ async def _status(ctx: CommandContext, args: str) -> str:
 
 async def _delivery_lines(ctx: CommandContext) -> list[str]:
     """Messages that could not be delivered: how many, and the latest reason in words."""
-    failed = await ctx.relay.store(outbox.failed_count, ctx.phone)
+    failed = await ctx.relay.store(reports.failed_count, ctx.phone)
     if not failed:
         return []
-    latest = await ctx.relay.store(outbox.latest_failure, ctx.phone)
+    latest = await ctx.relay.store(reports.latest_failure, ctx.phone)
     reason = in_words(latest.error_code, latest.last_error) if latest else "unknown"
     return [f"⚠️ {failed} message(s) could not be delivered to you. Latest: {reason}."]
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from cockpit.store.db import Database
-from cockpit.store.models import ChatSession, HostLink, OutboundMessage, Turn, utcnow
+from cockpit.store.models import ChatSession, HostLink, Turn, utcnow
 
 DEFAULT_SESSION = "main"
 
@@ -65,13 +65,6 @@ def set_current(db: Database, user_id: int, name: str) -> None:
             link.session = name
 
 
-def session_of_message(db: Database, provider_sid: str) -> str | None:
-    """The session that wrote the outbound message with this provider sid."""
-    query = select(OutboundMessage.session).where(OutboundMessage.provider_sid == provider_sid)
-    with db.transaction() as s:
-        return s.scalar(query)
-
-
 def count(db: Database, user_id: int) -> int:
     """How many sessions the user has."""
     query = select(func.count(ChatSession.id)).where(ChatSession.user_id == user_id)
@@ -123,25 +116,3 @@ def board(db: Database, user_id: int) -> list[tuple[str, str]]:
 def board_text(rows: list[tuple[str, str]]) -> str:
     """The compact board: one line per session."""
     return "📋 " + "\n".join(f"[{name}] {state}" for name, state in rows)
-
-
-@dataclass(frozen=True)
-class TurnFact:
-    """What the report needs of one turn."""
-
-    user_id: int
-    session: str
-    state: str
-    cost_usd: float | None
-    created_at: datetime
-
-
-def turns_between(db: Database, since: datetime, until: datetime) -> list[TurnFact]:
-    """Every user's turns started in [since, until), oldest first."""
-    query = (
-        select(Turn.user_id, Turn.session, Turn.state, Turn.cost_usd, Turn.created_at)
-        .where(Turn.created_at >= since, Turn.created_at < until)
-        .order_by(Turn.created_at, Turn.id)
-    )
-    with db.transaction() as s:
-        return [TurnFact(*row) for row in s.execute(query).all()]
