@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from cockpit.core import board
 from cockpit.core.commands import Invocation, help_text
 from cockpit.core.delivery import in_words
 from cockpit.relay import github_commands
@@ -46,7 +47,7 @@ async def _help(ctx: CommandContext, args: str) -> str:
 
 async def _status(ctx: CommandContext, args: str) -> str:
     health = await ctx.client.health()
-    rows = await ctx.relay.store(sessions.board, ctx.user_id)
+    rows = board.worded(await ctx.relay.store(sessions.latest_states, ctx.user_id))
     branches = {
         name: info.get("branch")
         for name, info in (health.get("sessions") or {}).items()
@@ -54,7 +55,7 @@ async def _status(ctx: CommandContext, args: str) -> str:
     }
     rows = [(name, f"{state} · {branches[name]}" if branches.get(name) else state)
             for name, state in rows]  # fmt: skip
-    lines = [sessions.board_text(rows)]
+    lines = [board.board_text(rows)]
     current = next((r for r in await ctx.relay.store(sessions.listed, ctx.user_id)
                     if r.current), None)  # fmt: skip
     if current:
@@ -125,7 +126,7 @@ async def _new(ctx: CommandContext, args: str) -> str:
 
 async def _sessions(ctx: CommandContext, args: str) -> str:
     listed = await ctx.relay.store(sessions.listed, ctx.user_id)
-    states = dict(await ctx.relay.store(sessions.board, ctx.user_id))
+    states = dict(board.worded(await ctx.relay.store(sessions.latest_states, ctx.user_id)))
     lines = [f"{'▶' if r.current else ' '} *{r.number}* {r.name} — {states.get(r.name, '')}"
              for r in listed]  # fmt: skip
     return "\n".join([*lines, "*/switch <number or name>* to change."])

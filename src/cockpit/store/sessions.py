@@ -91,14 +91,8 @@ def cost(db: Database, user_id: int, now: datetime | None = None) -> CostSummary
     return CostSummary(today, week, per_session)
 
 
-_STATE_ICONS = {
-    "submitted": "⏳ working", "running": "⏳ working", "queued": "🕒 queued",
-    "done": "✅ done", "failed": "⚠️ failed", "interrupted": "⏹ stopped",
-}  # fmt: skip
-
-
-def board(db: Database, user_id: int) -> list[tuple[str, str]]:
-    """Each session with the state of its latest task, in creation order."""
+def latest_states(db: Database, user_id: int) -> list[tuple[str, str | None]]:
+    """Each session with the state of its latest task (None before any), in creation order."""
     names = [r.name for r in listed(db, user_id)]
     with db.transaction() as s:
         states = []
@@ -109,10 +103,5 @@ def board(db: Database, user_id: int) -> list[tuple[str, str]]:
                 .order_by(Turn.created_at.desc())
                 .limit(1)
             )
-            states.append((name, _STATE_ICONS.get(state or "", "💤 idle")))
+            states.append((name, state))
         return states
-
-
-def board_text(rows: list[tuple[str, str]]) -> str:
-    """The compact board: one line per session."""
-    return "📋 " + "\n".join(f"[{name}] {state}" for name, state in rows)
