@@ -25,14 +25,20 @@ from sqlalchemy.orm import Session
 from cockpit.core.messages import OutboundDraft
 from cockpit.store.db import Database
 from cockpit.store.models import OutboundMessage, utcnow
+from cockpit.store.status import OutboundStatus
 
 # Rows in these states hold back later rows to the same recipient.
-_BLOCKING = ("pending", "sending", "unknown")
-DONE = ("sent", "delivered", "read", "failed", "undelivered")
+_BLOCKING = (OutboundStatus.PENDING, OutboundStatus.SENDING, OutboundStatus.UNKNOWN)
+DONE = (
+    OutboundStatus.SENT, OutboundStatus.DELIVERED, OutboundStatus.READ,
+    OutboundStatus.FAILED, OutboundStatus.UNDELIVERED,
+)  # fmt: skip
 # Status callbacks only move a row forward; a late `sent` never undoes `read`.
-_RANK = {
-    "pending": 0, "sending": 0, "unknown": 0, "held": 0, "queued": 1, "accepted": 1,
-    "sent": 2, "failed": 3, "undelivered": 3, "delivered": 3, "read": 4,
+_RANK: dict[str, int] = {
+    OutboundStatus.PENDING: 0, OutboundStatus.SENDING: 0, OutboundStatus.UNKNOWN: 0,
+    OutboundStatus.HELD: 0, OutboundStatus.QUEUED: 1, OutboundStatus.ACCEPTED: 1,
+    OutboundStatus.SENT: 2, OutboundStatus.FAILED: 3, OutboundStatus.UNDELIVERED: 3,
+    OutboundStatus.DELIVERED: 3, OutboundStatus.READ: 4,
 }  # fmt: skip
 
 
@@ -77,7 +83,7 @@ def enqueue(session: Session, drafts: Sequence[OutboundDraft], *, is_postgres: b
             "media_id": d.media_id, "kind": d.kind, "inbound_id": d.inbound_id,
             "session": d.session, "turn_id": d.turn_id, "content_sid": d.content_sid,
             "content_variables": d.content_variables, "interactive": d.interactive,
-            "status": "pending", "maybe_sent": False, "attempts": 0,
+            "status": OutboundStatus.PENDING, "maybe_sent": False, "attempts": 0,
             "next_attempt_at": now + timedelta(seconds=d.hold_seconds), "created_at": now,
             "updated_at": now,
         }
@@ -109,7 +115,7 @@ def place(session: Session, drafts: Sequence[OutboundDraft], *, is_postgres: boo
 
 def _held(to: str, now: datetime) -> Any:
     return and_(
-        OutboundMessage.to_number == to, OutboundMessage.status == "pending",
+        OutboundMessage.to_number == to, OutboundMessage.status == OutboundStatus.PENDING,
         OutboundMessage.attempts == 0, OutboundMessage.claimed_by.is_(None),
         OutboundMessage.next_attempt_at > now,
     )  # fmt: skip
@@ -168,7 +174,7 @@ def sent_after(db: Database, to: str, since: datetime) -> bool:
     """Whether a message to `to` was written after `since` (besides replies to taps)."""
     query = select(func.count(OutboundMessage.id)).where(
         OutboundMessage.to_number == to, OutboundMessage.created_at > since,
-        OutboundMessage.status != "failed",
+        OutboundMessage.status != OutboundStatus.FAILED,
     )  # fmt: skip
     with db.transaction() as s:
         return bool(s.scalar(query))
@@ -185,13 +191,15 @@ def due_heads(db: Database, limit: int = 100) -> list[OutboundRecord]:
     now = utcnow()
     blocking = or_(
         OutboundMessage.status.in_(_BLOCKING),
-        and_(OutboundMessage.status == "accepted", OutboundMessage.next_attempt_at > now),
+        and_(
+            OutboundMessage.status == OutboundStatus.ACCEPTED, OutboundMessage.next_attempt_at > now
+        ),
     )
     heads = select(func.min(OutboundMessage.id)).where(blocking).group_by(OutboundMessage.to_number)
     ready = or_(
-        and_(OutboundMessage.status.in_(("pending", "unknown")),
+        and_(OutboundMessage.status.in_((OutboundStatus.PENDING, OutboundStatus.UNKNOWN)),
              OutboundMessage.next_attempt_at <= now),
-        and_(OutboundMessage.status == "sending", OutboundMessage.claimed_until < now),
+        and_(OutboundMessage.status == OutboundStatus.SENDING, OutboundMessage.claimed_until < now),
     )  # fmt: skip
     query = (
         select(OutboundMessage)
@@ -206,7 +214,9 @@ def due_heads(db: Database, limit: int = 100) -> list[OutboundRecord]:
 def claim(db: Database, row: OutboundRecord, worker: str, lease: float) -> OutboundRecord | None:
     """Take `row` for sending if nobody else did; None when another worker won."""
     now = utcnow()
-    expired_send = row.status == "sending"  # its sender died: the send may have happened
+    expired_send = (
+        row.status == OutboundStatus.SENDING
+    )  # its sender died: the send may have happened
     stmt = (
         update(OutboundMessage)
         .where(
@@ -215,7 +225,7 @@ def claim(db: Database, row: OutboundRecord, worker: str, lease: float) -> Outbo
             OutboundMessage.attempts == row.attempts,
         )
         .values(
-            status="sending",
+            status=OutboundStatus.SENDING,
             claimed_by=worker,
             claimed_until=now + timedelta(seconds=lease),
             attempts=OutboundMessage.attempts + 1,
@@ -252,14 +262,24 @@ def mark_accepted(
         assert row is not None
         if attempts is not None and row.attempts != attempts:
             return False
-        if row.status == "held":  # a callback refused it meanwhile (outside the window)
+        if (
+            row.status == OutboundStatus.HELD
+        ):  # a callback refused it meanwhile (outside the window)
             row.provider_sid = row.provider_sid or sid
             return True
         for key, value in values.items():
             setattr(row, key, value)
-        if _RANK.get(status, 1) > _RANK.get(row.status, 0) or row.status == "sending":
-            row.status = "accepted" if status in ("queued", "accepted", "sending") else status
-        if row.status in ("sent", "delivered", "read") and row.sent_at is None:
+        if _RANK.get(status, 1) > _RANK.get(row.status, 0) or row.status == OutboundStatus.SENDING:
+            row.status = (
+                OutboundStatus.ACCEPTED
+                if status
+                in (OutboundStatus.QUEUED, OutboundStatus.ACCEPTED, OutboundStatus.SENDING)
+                else status
+            )
+        if (
+            row.status in (OutboundStatus.SENT, OutboundStatus.DELIVERED, OutboundStatus.READ)
+            and row.sent_at is None
+        ):
             row.sent_at = utcnow()
         return True
 
@@ -269,7 +289,7 @@ def still_claimed(row: OutboundRecord) -> Any:
     that arrived meanwhile (or a newer claim) has already moved the row on."""
     return and_(
         OutboundMessage.id == row.id,
-        OutboundMessage.status == "sending",
+        OutboundMessage.status == OutboundStatus.SENDING,
         OutboundMessage.attempts == row.attempts,
     )
 
@@ -278,7 +298,7 @@ def mark_retry(
     db: Database, row: OutboundRecord, error: str, next_at: datetime, *, maybe_sent: bool
 ) -> None:
     """Try again at `next_at`; `maybe_sent` asks for reconciliation first."""
-    status = "unknown" if maybe_sent else "pending"
+    status = OutboundStatus.UNKNOWN if maybe_sent else OutboundStatus.PENDING
     with db.transaction() as s:
         s.execute(
             update(OutboundMessage)
@@ -296,7 +316,9 @@ def mark_failed(db: Database, row: OutboundRecord, error: str, code: int | None)
         s.execute(
             update(OutboundMessage)
             .where(still_claimed(row))
-            .values(status="failed", last_error=error, error_code=code, claimed_until=None)
+            .values(
+                status=OutboundStatus.FAILED, last_error=error, error_code=code, claimed_until=None
+            )
         )
 
 
@@ -310,10 +332,10 @@ def retry_failed(db: Database, outbound_id: int) -> bool:
         update(OutboundMessage)
         .where(
             OutboundMessage.id == outbound_id,
-            OutboundMessage.status.in_(("failed", "undelivered")),
+            OutboundMessage.status.in_((OutboundStatus.FAILED, OutboundStatus.UNDELIVERED)),
         )
         .values(
-            status="pending", attempts=0, maybe_sent=False, error_code=None,
+            status=OutboundStatus.PENDING, attempts=0, maybe_sent=False, error_code=None,
             next_attempt_at=utcnow(), claimed_until=None, claimed_by=None,
         )
     )  # fmt: skip
@@ -330,7 +352,7 @@ def apply_status(
     values: a callback costs no ORM load and no read before the write.
     """
     row, new_rank = OutboundMessage, _RANK.get(status, -1)
-    early = row.status.in_(("sending", "unknown", "pending"))
+    early = row.status.in_((OutboundStatus.SENDING, OutboundStatus.UNKNOWN, OutboundStatus.PENDING))
     advances = case(_RANK, value=row.status, else_=0) < new_rank
     values: dict[Any, Any] = {
         row.provider_sid: func.coalesce(row.provider_sid, sid),
@@ -339,10 +361,10 @@ def apply_status(
         row.claimed_until: case((early, None), else_=row.claimed_until),
         row.status: case((advances, status), else_=row.status),
     }
-    if status in ("sent", "delivered", "read"):
+    if status in (OutboundStatus.SENT, OutboundStatus.DELIVERED, OutboundStatus.READ):
         values[row.sent_at] = case((and_(advances, row.sent_at.is_(None)), utcnow()),
                                    else_=row.sent_at)  # fmt: skip
-    if status in ("failed", "undelivered"):
+    if status in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):
         values[row.error_code] = case((advances, error_code), else_=row.error_code)
     with db.transaction() as s:
         conn = s.connection()  # Core: no ORM-enabled UPDATE scanning the session
@@ -363,7 +385,7 @@ def stale_accepted(
     query = (
         select(OutboundMessage)
         .where(
-            OutboundMessage.status == "accepted",
+            OutboundMessage.status == OutboundStatus.ACCEPTED,
             OutboundMessage.accepted_at < older_than,
             OutboundMessage.provider_sid.is_not(None),
             OutboundMessage.id > after_id,
@@ -383,7 +405,7 @@ def claim_lookup(db: Database, row_id: int, worker: str, lease: float) -> bool:
         update(OutboundMessage)
         .where(
             OutboundMessage.id == row_id,
-            OutboundMessage.status == "accepted",
+            OutboundMessage.status == OutboundStatus.ACCEPTED,
             or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until < now),
         )
         .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))

@@ -20,8 +20,9 @@ from sqlalchemy.orm import aliased
 from cockpit.store.db import Database
 from cockpit.store.models import InboundMessage, OutboundMessage, Turn, User
 from cockpit.store.outbox import OutboundRecord, outbound_record
+from cockpit.store.status import OutboundStatus
 
-FAILED = ("failed", "undelivered")  # the states an operator may retry
+FAILED = (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED)  # the states an operator may retry
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def latest_failure(db: Database, phone: str) -> OutboundRecord | None:
         select(OutboundMessage)
         .where(
             OutboundMessage.to_number == phone,
-            OutboundMessage.status.in_(("failed", "undelivered")),
+            OutboundMessage.status.in_((OutboundStatus.FAILED, OutboundStatus.UNDELIVERED)),
         )
         .order_by(OutboundMessage.id.desc())
         .limit(1)
@@ -144,7 +145,8 @@ def latest_failure(db: Database, phone: str) -> OutboundRecord | None:
 def failed_count(db: Database, phone: str) -> int:
     """How many messages to `phone` could not be delivered."""
     query = select(func.count(OutboundMessage.id)).where(
-        OutboundMessage.to_number == phone, OutboundMessage.status.in_(("failed", "undelivered"))
+        OutboundMessage.to_number == phone,
+        OutboundMessage.status.in_((OutboundStatus.FAILED, OutboundStatus.UNDELIVERED)),
     )
     with db.transaction() as s:
         return s.scalar(query) or 0
@@ -152,7 +154,7 @@ def failed_count(db: Database, phone: str) -> int:
 
 # Replies that only say "working on it" do not answer a message.
 NOT_AN_ANSWER = ("ack", "progress", "board")
-REACHED_PHONE = ("sent", "delivered", "read")
+REACHED_PHONE = (OutboundStatus.SENT, OutboundStatus.DELIVERED, OutboundStatus.READ)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from cockpit.store import outbox
 from cockpit.store.db import Database
 from cockpit.store.models import OutboundMessage, User, utcnow
 from cockpit.store.outbox import OutboundRecord
+from cockpit.store.status import OutboundStatus
 
 # Makes the template that re-opens a user's closed window: (user id, phone, last
 # inbound) → draft, or None when no template is configured.
@@ -30,7 +31,7 @@ def window_state(db: Database, row: OutboundRecord) -> tuple[datetime | None, bo
     """The user's last inbound time, and whether an older row to the phone is held."""
     held = select(OutboundMessage.id).where(
         OutboundMessage.to_number == row.to,
-        OutboundMessage.status == "held",
+        OutboundMessage.status == OutboundStatus.HELD,
         OutboundMessage.id < row.id,
     )
     with db.transaction() as s:
@@ -54,13 +55,13 @@ def hold(
             s.execute(
                 update(OutboundMessage)
                 .where(outbox.still_claimed(row))
-                .values(status="pending", next_attempt_at=utcnow(), claimed_until=None)
+                .values(status=OutboundStatus.PENDING, next_attempt_at=utcnow(), claimed_until=None)
             )
             return False
         done = s.execute(
             update(OutboundMessage)
             .where(outbox.still_claimed(row))
-            .values(status="held", last_error=reason, claimed_until=None)
+            .values(status=OutboundStatus.HELD, last_error=reason, claimed_until=None)
         )
         if done.rowcount == 1:  # type: ignore[attr-defined]
             _queue_reopen(s, user, reopen, is_postgres=db.is_postgres)
@@ -79,13 +80,19 @@ def hold_refused(
             row = s.scalar(select(OutboundMessage).where(OutboundMessage.provider_sid == sid))
         if row is None or row.user_id is None:
             return False
-        if row.status not in ("sending", "unknown", "accepted", "queued", "sent"):
-            return row.status == "held"  # a repeated callback changes nothing
+        if row.status not in (
+            OutboundStatus.SENDING,
+            OutboundStatus.UNKNOWN,
+            OutboundStatus.ACCEPTED,
+            OutboundStatus.QUEUED,
+            OutboundStatus.SENT,
+        ):
+            return row.status == OutboundStatus.HELD  # a repeated callback changes nothing
         user = s.get(User, row.user_id, with_for_update=True)
         if user is None:
             return False
         row.provider_sid = row.provider_sid or sid
-        row.status, row.last_error, row.error_code = "held", reason, None
+        row.status, row.last_error, row.error_code = OutboundStatus.HELD, reason, None
         row.maybe_sent, row.claimed_until = False, None
         _queue_reopen(s, user, reopen, is_postgres=db.is_postgres)
         return True
@@ -103,8 +110,10 @@ def release_held(s: Session, phone: str) -> int:
     in their order, with their tries starting over. Returns how many."""
     result = s.execute(
         update(OutboundMessage)
-        .where(OutboundMessage.to_number == phone, OutboundMessage.status == "held")
-        .values(status="pending", attempts=0, next_attempt_at=utcnow(), claimed_until=None)
+        .where(OutboundMessage.to_number == phone, OutboundMessage.status == OutboundStatus.HELD)
+        .values(
+            status=OutboundStatus.PENDING, attempts=0, next_attempt_at=utcnow(), claimed_until=None
+        )
         .execution_options(synchronize_session=False)  # no ORM objects to keep in step
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -113,7 +122,7 @@ def release_held(s: Session, phone: str) -> int:
 def held_count(db: Database, phone: str) -> int:
     """How many messages to `phone` wait for the user to re-open the window."""
     query = select(func.count(OutboundMessage.id)).where(
-        OutboundMessage.to_number == phone, OutboundMessage.status == "held"
+        OutboundMessage.to_number == phone, OutboundMessage.status == OutboundStatus.HELD
     )
     with db.transaction() as s:
         return s.scalar(query) or 0
