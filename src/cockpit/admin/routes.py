@@ -20,7 +20,7 @@ from cockpit.browser_session import BrowserSession
 from cockpit.log import get_logger
 from cockpit.relay.forms import read_form
 from cockpit.relay.runtime import Relay
-from cockpit.store import outbox, users
+from cockpit.store import outbox, reports, users
 
 log = get_logger(__name__)
 FORM_BYTES = 4096  # a password or a CSRF token; anything bigger is not our form
@@ -143,7 +143,7 @@ def build_admin_router() -> APIRouter:
     @router.get("/failed")
     async def failed_page(request: Request) -> Response:
         operator = _signed_in(request)
-        rows = await _relay(request).store(outbox.failed, 100)
+        rows = await _relay(request).store(reports.failed_outbound, 100)
         retried = request.query_params.get("retried")
         return _page(request, operator, "failed.html", rows=rows, retried=retried,
                      excerpt=views.excerpt, failure_text=report.failure_text)  # fmt: skip
