@@ -56,7 +56,7 @@ class Sender:
         """Try every due head-of-line row once; True when there were any."""
         if self.relay.stopping.is_set():
             return False  # shutting down: the other relays send what is left
-        heads = await self.relay.store(outbox.due_heads)
+        heads = await self.relay.store(outbox.due_heads, now=self.relay.clock.now())
         await asyncio.gather(*(self.deliver(row) for row in heads))
         return bool(heads)
 
@@ -67,7 +67,11 @@ class Sender:
         # claim and its send, or the lease could run out and another relay send it too.
         seen, closed = await self._window(head)
         row = await self.relay.store(
-            outbox.claim, head, self.relay.worker_id, settings.send_lease_seconds
+            outbox.claim,
+            head,
+            self.relay.worker_id,
+            settings.send_lease_seconds,
+            now=self.relay.clock.now(),
         )
         if row is None:
             return  # another worker has it
@@ -157,7 +161,7 @@ class Sender:
         relay.metrics.outbound.labels("sent").inc()
         await relay.store(
             outbox.mark_accepted, row.id, receipt.sid, receipt.status,
-            relay.settings.order_timeout_seconds, attempts=row.attempts,
+            relay.settings.order_timeout_seconds, attempts=row.attempts, now=relay.clock.now(),
         )  # fmt: skip
         log.info("sender.accepted", outbound_id=row.id, sid=receipt.sid, attempt=row.attempts)
 
@@ -177,6 +181,7 @@ class Sender:
         await self.relay.store(
             outbox.mark_accepted, row.id, match.sid, match.status,
             self.relay.settings.order_timeout_seconds, attempts=row.attempts,
+            now=self.relay.clock.now(),
         )  # fmt: skip
         log.info("sender.reconciled_found", outbound_id=row.id, sid=match.sid)
         return True

@@ -55,7 +55,8 @@ class StatusChecker:
                 break
             assert row.provider_sid is not None  # the query selects only rows with one
             lease = relay.settings.claim_lease_seconds
-            if not await relay.store(outbox.claim_lookup, row.id, relay.worker_id, lease):
+            now = relay.clock.now()
+            if not await relay.store(outbox.claim_lookup, row.id, relay.worker_id, lease, now=now):
                 continue  # another relay is looking it up
             relay.claims.hold("status", row.id)
             try:

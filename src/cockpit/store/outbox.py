@@ -187,9 +187,11 @@ def enqueue_now(db: Database, drafts: Sequence[OutboundDraft]) -> None:
         enqueue(s, drafts, is_postgres=db.is_postgres)
 
 
-def due_heads(db: Database, limit: int = 100) -> list[OutboundRecord]:
+def due_heads(
+    db: Database, limit: int = 100, *, now: datetime | None = None
+) -> list[OutboundRecord]:
     """The oldest unfinished row of each recipient, where it may be tried now."""
-    now = utcnow()
+    now = now or utcnow()
     blocking = or_(
         OutboundMessage.status.in_(_BLOCKING),
         and_(
@@ -212,9 +214,16 @@ def due_heads(db: Database, limit: int = 100) -> list[OutboundRecord]:
         return [outbound_record(r) for r in s.scalars(query)]
 
 
-def claim(db: Database, row: OutboundRecord, worker: str, lease: float) -> OutboundRecord | None:
+def claim(
+    db: Database,
+    row: OutboundRecord,
+    worker: str,
+    lease: float,
+    *,
+    now: datetime | None = None,
+) -> OutboundRecord | None:
     """Take `row` for sending if nobody else did; None when another worker won."""
-    now = utcnow()
+    now = now or utcnow()
     expired_send = (
         row.status == OutboundStatus.SENDING
     )  # its sender died: the send may have happened
@@ -242,7 +251,14 @@ def claim(db: Database, row: OutboundRecord, worker: str, lease: float) -> Outbo
 
 
 def mark_accepted(
-    db: Database, row_id: int, sid: str, status: str, hold: float, attempts: int | None = None
+    db: Database,
+    row_id: int,
+    sid: str,
+    status: str,
+    hold: float,
+    attempts: int | None = None,
+    *,
+    now: datetime | None = None,
 ) -> bool:
     """The provider took the message; later rows wait up to `hold` seconds for `sent`.
 
@@ -250,13 +266,14 @@ def mark_accepted(
     since (its lease lapsed while this send was away), nothing is written and the answer
     is False; that relay reconciles against the provider's list, which has this message.
     """
+    now = now or utcnow()
     values = {
         "provider_sid": sid,
-        "accepted_at": utcnow(),
+        "accepted_at": now,
         "maybe_sent": False,
         "claimed_until": None,
         "last_error": None,
-        "next_attempt_at": utcnow() + timedelta(seconds=hold),
+        "next_attempt_at": now + timedelta(seconds=hold),
     }
     with db.transaction() as s:
         row = s.get(OutboundMessage, row_id, with_for_update=attempts is not None)
@@ -281,7 +298,7 @@ def mark_accepted(
             row.status in (OutboundStatus.SENT, OutboundStatus.DELIVERED, OutboundStatus.READ)
             and row.sent_at is None
         ):
-            row.sent_at = utcnow()
+            row.sent_at = now
         return True
 
 
@@ -398,10 +415,12 @@ def stale_accepted(
         return [outbound_record(r) for r in s.scalars(query)]
 
 
-def claim_lookup(db: Database, row_id: int, worker: str, lease: float) -> bool:
+def claim_lookup(
+    db: Database, row_id: int, worker: str, lease: float, *, now: datetime | None = None
+) -> bool:
     """Take an `accepted` row for a status look-up, so one relay asks the provider about
     it; False while another relay's look-up claim is live (or the row moved on)."""
-    now = utcnow()
+    now = now or utcnow()
     stmt = (
         update(OutboundMessage)
         .where(
