@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
+from cockpit.core.clock import ManualClock
 from cockpit.core.host_events import EventOutcome, PromptOpen, TurnUpdate
 from cockpit.core.messages import OutboundDraft
 from cockpit.store import hosts, outbox, users
@@ -61,18 +60,19 @@ def test_one_relay_at_a_time_holds_a_host_lease_until_it_lapses(db: Database) ->
     """Relay B is refused while A's lease runs, A renews it, and B takes it once it lapses
     or A gives it up; A then cannot take it back while B holds it."""
     user = users.add_user(db, ADA, "Ada")
-    assert hosts.take_lease(db, user.id, "relay-a", 0.5) is True
-    assert hosts.take_lease(db, user.id, "relay-b", 0.5) is False
-    assert hosts.take_lease(db, user.id, "relay-a", 0.5) is True  # renewal
-    assert hosts.lease_owner(db, user.id) == "relay-a"
-    time.sleep(0.6)
-    assert hosts.lease_owner(db, user.id) is None
-    assert hosts.take_lease(db, user.id, "relay-b", 30) is True
-    assert hosts.take_lease(db, user.id, "relay-a", 30) is False
+    clock = ManualClock()
+    assert hosts.take_lease(db, user.id, "relay-a", 0.5, now=clock.now()) is True
+    assert hosts.take_lease(db, user.id, "relay-b", 0.5, now=clock.now()) is False
+    assert hosts.take_lease(db, user.id, "relay-a", 0.5, now=clock.now()) is True  # renewal
+    assert hosts.lease_owner(db, user.id, now=clock.now()) == "relay-a"
+    clock.advance(0.6)
+    assert hosts.lease_owner(db, user.id, now=clock.now()) is None
+    assert hosts.take_lease(db, user.id, "relay-b", 30, now=clock.now()) is True
+    assert hosts.take_lease(db, user.id, "relay-a", 30, now=clock.now()) is False
     hosts.release_lease(db, user.id, "relay-a")  # not its lease: nothing changes
-    assert hosts.lease_owner(db, user.id) == "relay-b"
+    assert hosts.lease_owner(db, user.id, now=clock.now()) == "relay-b"
     hosts.release_lease(db, user.id, "relay-b")
-    assert hosts.take_lease(db, user.id, "relay-a", 30) is True
+    assert hosts.take_lease(db, user.id, "relay-a", 30, now=clock.now()) is True
 
 
 def _draft(key: str, body: str, **extra: object) -> OutboundDraft:
