@@ -11,14 +11,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from cockpit.channels.simulator import PhoneSimulator, SimMessage, create_simulator_app
 from cockpit.config import Settings, load_settings
 from cockpit.relay.runtime import Relay
 from cockpit.server import build_relay, create_app
-from cockpit.store import users
+from cockpit.store import reports, users
 from cockpit.store.db import Database
 from cockpit.store.migrate import upgrade
+from cockpit.store.models import InboundMessage
 from tests.fakes.anthropic import AnthropicFake
 from tests.live import bound_socket, serve, wait_until
 from tests.requirements import require_claude_cli
@@ -51,6 +53,25 @@ def relay_settings(
         agent="echo",
     )
     return load_settings(**(defaults | overrides))
+
+
+# The outbox states a row can still be sent from (store/outbox.py, store/window_hold.py).
+UNSENT = ("pending", "sending", "unknown", "held")
+
+
+def settled(db: Database) -> bool:
+    """Nothing left for the relays to do: no inbound message waits to be handled and no
+    reply to be sent. A message is run, and a reply sent, only from those states, so once
+    settled no second copy can come; a test waits for this instead of sleeping "to give a
+    second copy the chance to show up". An `accepted` row counts as settled: Twilio has it
+    (only its status may still be looked up; a callback that met an outage is not sent
+    again)."""
+    counts = reports.outbound_status_counts(db)
+    if any(counts.get(status, 0) for status in UNSENT):
+        return False
+    waiting = select(func.count(InboundMessage.id)).where(InboundMessage.state == "pending")
+    with db.transaction() as s:
+        return not s.scalar(waiting)
 
 
 @dataclass
@@ -97,6 +118,10 @@ class Stack:
     def bodies(self, number: str = ADA) -> list[str]:
         """The texts the phone has received, in order."""
         return [m.body for m in self.received(number)]
+
+    def wait_settled(self, timeout: float = 20) -> None:
+        """Wait until the relay has nothing left to handle or send (`settled`)."""
+        wait_until(lambda: settled(self.db), timeout=timeout)
 
     def wait_for(self, text: str, number: str = ADA, timeout: float = 30) -> list[str]:
         """Wait until a received message contains `text`; all bodies so far."""

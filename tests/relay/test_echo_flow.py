@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-import time
 
 import httpx
 from PIL import Image
@@ -54,7 +53,7 @@ def test_the_same_message_sid_five_times_yields_one_reply(stack: Stack) -> None:
     for _ in range(5):
         assert _signed_post(stack, _params("SMrepeat", "only once")).status_code == 200
     stack.wait_received(1)
-    time.sleep(0.5)  # give a wrong second reply the chance to show up
+    stack.wait_settled()  # a wrong second reply would have been sent by now
     assert [m.body for m in stack.received()] == ["only once"]
 
 
@@ -64,7 +63,7 @@ def test_an_unknown_number_is_refused_politely_once(stack: Stack) -> None:
     stack.send("let me in", sender=stranger)
     stack.send("please", sender=stranger)
     (refusal,) = stack.wait_received(1, number=stranger)
-    time.sleep(0.5)
+    stack.wait_settled()
     assert len(stack.received(stranger)) == 1
     assert "doesn't know your number" in refusal.body
     assert inbox.count(stack.db) == 0

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +18,7 @@ from cockpit.store import outbox, users
 from cockpit.store.db import Database
 from tests.fakes.anthropic import AnthropicFake, has_tool_result, say, slow, tool
 from tests.live import bound_socket, free_port, serve, wait_until
-from tests.relay.conftest import ACCOUNT_SID, ADA, AUTH_TOKEN, FROM, make_simulator
+from tests.relay.conftest import ACCOUNT_SID, ADA, AUTH_TOKEN, FROM, make_simulator, settled
 from tests.requirements import require_claude_cli
 
 pytestmark = pytest.mark.slow
@@ -129,14 +128,14 @@ def test_killed_after_twilio_took_the_reply_it_is_not_sent_again(
     relay.start()
     database = Database(db_url)
     wait_until(lambda: outbox.for_recipient(database, ADA)[0].provider_sid, timeout=20)
-    time.sleep(1.0)
+    wait_until(lambda: settled(database))  # a second send would have happened by now
     database.dispose()
     assert _phone(sim) == ["survive the crash"]
     assert len(sim.attempts) == 1
 
 
 def test_killed_before_the_reply_reached_twilio_it_is_sent_once(
-    killable: tuple[RelayProcess, PhoneSimulator, str],
+    killable: tuple[RelayProcess, PhoneSimulator, str], db_url: str
 ) -> None:
     """Killed while the reply's request hangs unrecorded, the restarted relay sends it once."""
     relay, sim, sim_url = killable
@@ -147,7 +146,9 @@ def test_killed_before_the_reply_reached_twilio_it_is_sent_once(
     sim.release()
     relay.start()
     wait_until(lambda: _phone(sim), timeout=20)
-    time.sleep(1.0)
+    database = Database(db_url)
+    wait_until(lambda: settled(database))  # a second send would have happened by now
+    database.dispose()
     assert _phone(sim) == ["acknowledged, then killed"]
 
 
@@ -176,7 +177,9 @@ def test_killed_mid_turn_every_host_event_reaches_the_phone_once(
         relay.kill()
         relay.start()
         wait_until(lambda: any("✅ Done" in b for b in _phone(sim)), timeout=60)
-        time.sleep(1.0)
+        database = Database(relay_env["COCKPIT_DATABASE_URL"])
+        wait_until(lambda: settled(database))  # a repeated event would have been sent by now
+        database.dispose()
         bodies = _phone(sim)
     assert bodies[0].startswith("✏️")  # typing… instead of "👀 on it"
     (answer,) = [b for b in bodies if b.startswith("Finished after the crash.")]

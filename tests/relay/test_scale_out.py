@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -62,7 +61,7 @@ def test_two_relays_run_each_message_once_in_order(db_url: str, tmp_path: Path) 
             stack.send(f"ada {i}")
             stack.send(f"bob {i}", sender=BOB)
         wait_until(lambda: len(stack.received()) + len(stack.received(BOB)) >= 6, timeout=20)
-        time.sleep(0.6)  # room for a second run of any message to show up
+        stack.wait_settled()  # a second run of a message could only start before this
     assert sorted(Counter(sid for _, sid in agent.runs).values()) == [1] * 6
     assert stack.bodies() == ["ada 0", "ada 1", "ada 2"]
     assert stack.bodies(BOB) == ["bob 0", "bob 1", "bob 2"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from cockpit.store import outbox
 from tests.live import wait_until
 from tests.relay.conftest import ADA, Stack
@@ -19,7 +17,7 @@ def test_two_500s_then_success_deliver_exactly_one_message(stack: Stack) -> None
     stack.send("persist")
     stack.wait_received(1)
     wait_until(lambda: [r.status for r in outbox.for_recipient(stack.db, ADA)] == ["read"])
-    time.sleep(0.3)
+    stack.wait_settled()
     assert _delivered(stack) == ["persist"]
     assert [a.status for a in stack.sim.attempts] == [500, 500, 201]
 
@@ -41,7 +39,7 @@ def test_a_send_lost_on_the_way_is_sent_again_once(stack: Stack) -> None:
     stack.sim.faults.hang_next, stack.sim.faults.hang_seconds = 1, 3.0
     stack.send("through the storm")
     stack.wait_received(1, timeout=20)
-    time.sleep(0.5)
+    stack.wait_settled()
     assert _delivered(stack) == ["through the storm"]
 
 
@@ -52,7 +50,7 @@ def test_a_send_twilio_took_but_never_answered_is_not_sent_twice(stack: Stack) -
     stack.send("exactly once")
     stack.send("and in order")
     stack.wait_received(2, timeout=20)
-    time.sleep(0.5)
+    stack.wait_settled()
     assert _delivered(stack) == ["exactly once", "and in order"]
     rows = outbox.for_recipient(stack.db, ADA)
     assert rows[0].attempts >= 2 and rows[0].provider_sid == stack.received()[0].sid

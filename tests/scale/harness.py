@@ -155,7 +155,7 @@ class Twilio:
             if status < 500:
                 break
             self.retries += 1
-            await asyncio.sleep(0.5 * 2**attempt)
+            await asyncio.sleep(0.5 * 2**attempt)  # Twilio's backoff before it posts again
         self.last_sent = datetime.now(UTC)  # when the last message was finally taken
         return status
 
@@ -307,7 +307,7 @@ def kill_when(cluster: Cluster, index: int, holding: Holding, moment: str) -> di
                 cluster.events.append(event)
                 start_in_background(relay)
                 return event
-        time.sleep(0.002)
+        time.sleep(0.002)  # poll period: the moment to kill at is caught by polling
     raise AssertionError(f"relay {index} never held work for {moment}")
 
 
@@ -351,7 +351,7 @@ async def send_all(
             action = actions.get(len(statuses))
             if action is not None:
                 pending.append(asyncio.ensure_future(asyncio.to_thread(action)))
-            await asyncio.sleep(gap)
+            await asyncio.sleep(gap)  # the load's pace: a person's gap between messages
 
     limits = httpx.Limits(max_connections=cluster.users)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:

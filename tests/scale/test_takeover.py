@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from cockpit.store import inbox, outbox, reports
+from tests.live import wait_until
+from tests.relay.conftest import settled
 from tests.relay.pgcluster import private_cluster
 from tests.scale import harness
 from tests.scale.harness import Cluster, phone, text
@@ -72,7 +74,7 @@ def test_relays_killed_stopped_and_the_database_restarted_lose_and_repeat_nothin
     deadline = time.monotonic() + 120
     while cluster.answered() < total and time.monotonic() < deadline:
         time.sleep(0.2)
-    time.sleep(2.0)  # room for a second copy of anything to show up
+    wait_until(lambda: settled(cluster.db), timeout=30)  # a second copy would be sent by now
     assert Counter(statuses) == {200: total}, cluster.twilio.statuses
     assert inbox.count(cluster.db) == total
     for user in range(USERS):

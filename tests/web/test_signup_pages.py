@@ -218,7 +218,7 @@ async def test_submitting_activates_the_user_and_says_welcome(site: Site) -> Non
         state = (await site.client.get("/signup/progress.json")).json()
         if state["step"] == "Done":
             break
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.02)  # poll period of the progress page, as the browser polls
     assert state == {"status": "active", "step": "Done"}
     assert site.messages()[-1] == WELCOME
     assert (await site.client.get("/signup/github")).headers["location"] == "/account"
