@@ -138,8 +138,11 @@ def test_without_a_template_messages_are_held_the_operator_warned_and_the_reply_
         _produce(stack, "late result")
         wait_until(lambda: _statuses(stack, "late result") == ["held"])
         assert stack.bodies() == ["hello"]
-        warnings = [r for r in caplog.records if r.getMessage() == "window.no_template"]
-        assert warnings and "TWILIO_CONTENT_SID_REOPEN" in str(warnings[0].__dict__["fields"])
+        # Logged just after the row is held, by the relay's thread: wait for it too.
+        warnings = wait_until(
+            lambda: [r for r in caplog.records if r.getMessage() == "window.no_template"]
+        )
+        assert "TWILIO_CONTENT_SID_REOPEN" in str(warnings[0].__dict__["fields"])
         stack.send("back")
         stack.wait_received(3)
         assert stack.bodies() == ["hello", "late result", "back"]
