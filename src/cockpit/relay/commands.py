@@ -245,4 +245,4 @@ async def _visuals(ctx: CommandContext, args: str) -> str:
 
 # The GitHub commands register themselves from their own module; importing it last, once
 # `handles` exists, keeps one registry without an import cycle.
-from cockpit.relay import github_commands  # noqa: E402, F401
+from cockpit.relay.github import commands as github_commands  # noqa: E402, F401

@@ -13,8 +13,8 @@ from cockpit.core.github_events import FixContext, fix_prompt, session_for_branc
 from cockpit.errors import GitHubError
 from cockpit.log import get_logger
 from cockpit.relay.commands import CommandContext, handles
-from cockpit.relay.github_api import GitHubAPI
-from cockpit.relay.github_worker import user_token
+from cockpit.relay.github.api import GitHubAPI
+from cockpit.relay.github.worker import user_token
 from cockpit.relay.hostclient import PushRefused
 from cockpit.store import github, hosts
 
