@@ -7,14 +7,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from cockpit.core import board
+from cockpit.core.clock import utcnow
 from cockpit.core.commands import Invocation, help_text
 from cockpit.core.delivery import in_words
 from cockpit.relay.github import commands as github_commands
 from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
-from cockpit.store import hosts, outbox, sessions
+from cockpit.store import hosts, reports, sessions
 from cockpit.store.hosts import TurnRecord
-from cockpit.store.models import utcnow
 
 SESSION_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 RUNNING = ("running", "submitted", "queued")
@@ -46,7 +47,7 @@ async def _help(ctx: CommandContext, args: str) -> str:
 
 async def _status(ctx: CommandContext, args: str) -> str:
     health = await ctx.client.health()
-    rows = await ctx.relay.store(sessions.board, ctx.user_id)
+    rows = board.worded(await ctx.relay.store(sessions.latest_states, ctx.user_id))
     branches = {
         name: info.get("branch")
         for name, info in (health.get("sessions") or {}).items()
@@ -54,7 +55,7 @@ async def _status(ctx: CommandContext, args: str) -> str:
     }
     rows = [(name, f"{state} · {branches[name]}" if branches.get(name) else state)
             for name, state in rows]  # fmt: skip
-    lines = [sessions.board_text(rows)]
+    lines = [board.board_text(rows)]
     current = next((r for r in await ctx.relay.store(sessions.listed, ctx.user_id)
                     if r.current), None)  # fmt: skip
     if current:
@@ -77,10 +78,10 @@ async def _status(ctx: CommandContext, args: str) -> str:
 
 async def _delivery_lines(ctx: CommandContext) -> list[str]:
     """Messages that could not be delivered: how many, and the latest reason in words."""
-    failed = await ctx.relay.store(outbox.failed_count, ctx.phone)
+    failed = await ctx.relay.store(reports.failed_count, ctx.phone)
     if not failed:
         return []
-    latest = await ctx.relay.store(outbox.latest_failure, ctx.phone)
+    latest = await ctx.relay.store(reports.latest_failure, ctx.phone)
     reason = in_words(latest.error_code, latest.last_error) if latest else "unknown"
     return [f"⚠️ {failed} message(s) could not be delivered to you. Latest: {reason}."]
 
@@ -125,7 +126,7 @@ async def _new(ctx: CommandContext, args: str) -> str:
 
 async def _sessions(ctx: CommandContext, args: str) -> str:
     listed = await ctx.relay.store(sessions.listed, ctx.user_id)
-    states = dict(await ctx.relay.store(sessions.board, ctx.user_id))
+    states = dict(board.worded(await ctx.relay.store(sessions.latest_states, ctx.user_id)))
     lines = [f"{'▶' if r.current else ' '} *{r.number}* {r.name} — {states.get(r.name, '')}"
              for r in listed]  # fmt: skip
     return "\n".join([*lines, "*/switch <number or name>* to change."])

@@ -71,7 +71,7 @@ class HostAgent:
         """The session a message is for: the quoted message's, else the current one."""
         assert record.user_id is not None
         if record.message.replied_sid:
-            quoted = await relay.store(sessions.session_of_message, record.message.replied_sid)
+            quoted = await relay.store(outbox.session_of_message, record.message.replied_sid)
             if quoted:
                 return quoted, True
         link = await relay.store(hosts.get_link, record.user_id)
