@@ -21,7 +21,7 @@ from cockpit.log import get_logger
 from cockpit.relay import ingress, window
 from cockpit.relay.forms import read_form, signed_url
 from cockpit.relay.runtime import Relay
-from cockpit.relay.workers import in_thread
+from cockpit.relay.workers import in_pool, in_thread
 from cockpit.store import hosts, media, outbox
 
 log = get_logger(__name__)
@@ -70,7 +70,7 @@ async def inbound_message(request: Request) -> Response:
         relay.metrics.inbound.labels("rejected").inc()
         raise HTTPException(400, str(exc)) from None
     try:
-        outcome = await in_thread(ingress.accept, relay, msg)
+        outcome = await in_pool(ingress.POOL, ingress.accept, relay, msg)
     except InvalidDataError as exc:
         # The parser keeps every field within its column, so this is a gap in it: the same
         # request would fail on every retry. Logged without the body or the number.
