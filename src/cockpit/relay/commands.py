@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from datetime import datetime
 
 from cockpit.core.commands import Invocation, help_text
 from cockpit.core.delivery import in_words
+from cockpit.log import get_logger
 from cockpit.relay import github_commands
 from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
@@ -16,6 +18,7 @@ from cockpit.store import hosts, outbox, sessions
 from cockpit.store.hosts import TurnRecord
 from cockpit.store.models import utcnow
 
+log = get_logger(__name__)
 SESSION_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 RUNNING = ("running", "submitted", "queued")
 Submit = Callable[[str, str, str], Awaitable[None]]  # (turn_id, session, text)
@@ -38,6 +41,25 @@ async def run(ctx: CommandContext, invocation: Invocation) -> str:
     """The reply to a relay command (empty when its results arrive by themselves)."""
     handler = _HANDLERS[invocation.command.name]
     return await handler(ctx, invocation.args)
+
+
+_WARMING: set[asyncio.Task[None]] = set()  # kept until done: the loop holds tasks weakly
+
+
+def _warm_soon(ctx: CommandContext, session: str) -> None:
+    """Let the host start `session`'s Claude Code while the user types its first message;
+    in the background, so the reply never waits for the host (a host that is down or
+    starting is woken by that message instead)."""
+
+    async def warm() -> None:
+        try:
+            await ctx.client.warm(session)
+        except Exception as exc:
+            log.info("relay.warm_skipped", session=session, error=str(exc)[:200])
+
+    task = asyncio.create_task(warm())
+    _WARMING.add(task)
+    task.add_done_callback(_WARMING.discard)
 
 
 async def _help(ctx: CommandContext, args: str) -> str:
@@ -117,6 +139,7 @@ async def _new(ctx: CommandContext, args: str) -> str:
         return "A session name is up to 32 letters, digits or dashes, e.g. */new auth-fix*."
     created = await ctx.relay.store(sessions.ensure, ctx.user_id, name)
     await ctx.relay.store(sessions.set_current, ctx.user_id, name)
+    _warm_soon(ctx, name)
     if not created:
         return f"➡️ *{name}* already exists; it is now the current session."
     return (f"🆕 Started session *{name}*, with its own branch and a fresh Claude. "
@@ -139,6 +162,7 @@ async def _switch(ctx: CommandContext, args: str) -> str:
         names = ", ".join(f"{r.number} {r.name}" for r in listed)
         return f"No session “{args.strip()}”. You have: {names}."
     await ctx.relay.store(sessions.set_current, ctx.user_id, match.name)
+    _warm_soon(ctx, match.name)
     return f"➡️ Now talking to *{match.name}*."
 
 
