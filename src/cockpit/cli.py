@@ -85,18 +85,18 @@ def up(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
 @app.command()
 def relay(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
     """Run the relay alone (production): Twilio in, Twilio out."""
-    from cockpit.relay.app import build_relay, create_relay_app
+    from cockpit.server import build_relay, create_app
 
     settings = _settings()
     try:
         parts = build_relay(settings)
         parts.db.check()  # a damaged SQLite file must not acknowledge webhooks
-        application = create_relay_app(parts, production=True)
+        application = create_app(parts, production=True)
     except (ConfigError, StoreError) as exc:
         raise _fail(exc) from None
     # uvicorn's default (5 s) equals common clients' idle expiry (httpx: 5 s): a request sent
     # on a connection the server is just closing is reset, a webhook lost (decision 0023).
-    # SIGTERM: open requests get 3 s, then the workers hand their work over (app.py).
+    # SIGTERM: open requests get 3 s, then the workers hand their work over (relay/shutdown.py).
     uvicorn.run(
         application, host=host, port=port, log_level="warning",
         timeout_keep_alive=settings.keep_alive_seconds, timeout_graceful_shutdown=3,
@@ -272,7 +272,7 @@ def _create_hook(settings: Settings, token: str, phone: str, repo: str, secret: 
     import asyncio
 
     from cockpit.errors import GitHubError
-    from cockpit.relay.github_link import install_webhook
+    from cockpit.relay.github.link import install_webhook
 
     try:
         hook = asyncio.run(install_webhook(settings, token, repo, secret))
@@ -315,8 +315,8 @@ def report(
     import json
 
     from cockpit import report as beta
+    from cockpit.core.clock import utcnow
     from cockpit.store.db import Database
-    from cockpit.store.models import utcnow
 
     settings = _settings()
     now = utcnow()

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from cockpit.channels.simulator import PhoneSimulator
 from cockpit.config import Settings
 from cockpit.core.window import REOPEN_TEXT
-from cockpit.relay.app import build_relay, create_relay_app
+from cockpit.server import build_relay, create_app
 from cockpit.store import users
 
 SIMULATOR_FROM = "whatsapp:+14155238886"
@@ -55,7 +55,7 @@ def create_local_app(settings: Settings) -> tuple[FastAPI, PhoneSimulator | None
         )
         routers.append(simulator.router)
         closers.append(simulator.aclose)
-    app = create_relay_app(relay, extra_routers=routers, closers=closers)
+    app = create_app(relay, extra_routers=routers, closers=closers)
     return app, simulator
 
 

@@ -17,10 +17,10 @@ from rich.console import Group
 from rich.table import Table
 
 from cockpit.core.uptime import Uptime, uptime
-from cockpit.store import heartbeats, inbox, outbox, sessions, users
+from cockpit.store import heartbeats, reports, users
 from cockpit.store.db import Database
-from cockpit.store.inbox import InboundSummary
-from cockpit.store.outbox import Misroute, OutboundRecord
+from cockpit.store.outbox import OutboundRecord
+from cockpit.store.reports import InboundSummary, Misroute
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -92,21 +92,21 @@ class Report:
 
 def build(db: Database, since: datetime, until: datetime, grace: timedelta) -> Report:
     """Compute every figure over [since, until) from the database."""
-    unanswered = inbox.unanswered(db, since, until)
+    unanswered = reports.unanswered(db, since, until)
     settled = until - grace  # younger messages may still be being answered
-    turns = sessions.turns_between(db, since, until)
+    turns = reports.turns_between(db, since, until)
     latest: dict[tuple[int, str], str] = {}
     for turn in turns:  # oldest first: the last write per session wins
         latest[(turn.user_id, turn.session)] = turn.state
     return Report(
         since=since, until=until, uptime=_uptime(db, since, until),
-        messages_in=inbox.received_between(db, since, until),
+        messages_in=reports.inbound_between(db, since, until),
         without_reply=[m for m in unanswered if m.received_at < settled],
         in_flight=sum(1 for m in unanswered if m.received_at >= settled),
-        messages_out=outbox.created_between(db, since, until),
-        failed=outbox.failed_between(db, since, until),
-        misrouted=outbox.misrouted(db, since, until),
-        users=len(users.list_users(db)), active_users=len(inbox.active_users(db, since, until)),
+        messages_out=reports.outbound_between(db, since, until),
+        failed=reports.failed_between(db, since, until),
+        misrouted=reports.misrouted(db, since, until),
+        users=len(users.list_users(db)), active_users=len(reports.active_users(db, since, until)),
         sessions=len(latest), sessions_completed=sum(s == "done" for s in latest.values()),
         tasks=len(turns), tasks_done=sum(t.state == "done" for t in turns),
         costs=_costs(db, turns),
@@ -123,7 +123,7 @@ def _uptime(db: Database, since: datetime, until: datetime) -> Uptime | None:
     return uptime([(b.at, b.interval) for b in beats], start, until)
 
 
-def _costs(db: Database, turns: list[sessions.TurnFact]) -> list[UserCost]:
+def _costs(db: Database, turns: list[reports.TurnFact]) -> list[UserCost]:
     spent: dict[int, float] = defaultdict(float)
     count: dict[int, int] = defaultdict(int)
     for turn in turns:

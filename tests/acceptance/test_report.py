@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cockpit.cli import app
+from cockpit.core.clock import utcnow
 from cockpit.store import heartbeats, outbox, users
 from cockpit.store.migrate import upgrade
-from cockpit.store.models import utcnow
 from tests.acceptance.test_cli import cockpit
 from tests.fakes.anthropic import AnthropicFake, error, say
 from tests.live import wait_until

@@ -16,8 +16,8 @@ from cockpit.config import load_settings
 from cockpit.core.messages import Inbound, OutboundDraft
 from cockpit.errors import ConfigError
 from cockpit.host.visuals.screenshot import CHROMIUM_ARGS
-from cockpit.relay.app import build_relay, create_relay_app
 from cockpit.relay.runtime import Relay
+from cockpit.server import build_relay, create_app
 from cockpit.store import inbox, outbox, users
 from cockpit.store.migrate import upgrade
 from tests.live import serve, wait_until
@@ -61,7 +61,7 @@ async def relay(tmp_path: Path, migrated: Path) -> AsyncIterator[Relay]:
 
 
 def _client(relay: Relay, client: tuple[str, int] = ("127.0.0.1", 1234)) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=create_relay_app(relay), client=client)
+    transport = httpx.ASGITransport(app=create_app(relay), client=client)
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
@@ -241,7 +241,7 @@ def test_the_retry_button_sends_a_failed_message_to_the_phone(admin_stack: Stack
 
 async def test_parallel_wrong_passwords_are_throttled_too(relay: Relay) -> None:
     """200 wrong passwords sent at once over real HTTP: only five are checked, the rest 429."""
-    with serve(create_relay_app(relay)) as base:
+    with serve(create_app(relay)) as base:
         limits = httpx.Limits(max_connections=200)
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
             answers = await asyncio.gather(
@@ -249,3 +249,14 @@ async def test_parallel_wrong_passwords_are_throttled_too(relay: Relay) -> None:
             )
     codes = [answer.status_code for answer in answers]
     assert codes.count(401) == 5 and codes.count(429) == 195
+
+
+async def test_a_web_pages_cookie_does_not_open_the_admin_pages(relay: Relay) -> None:
+    """The signed `cockpit_web` cookie of /signup, sent as `cockpit_admin`, is no operator."""
+    async with _client(relay) as client:
+        await client.get("/signup")
+        web_cookie = client.cookies["cockpit_web"]
+        client.cookies.clear()
+        client.cookies.set("cockpit_admin", web_cookie, path="/admin")
+        response = await client.get("/admin/users")
+    assert (response.status_code, response.headers["location"]) == (303, "/admin/login")

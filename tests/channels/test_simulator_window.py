@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
+from cockpit.core.clock import ManualClock
 from tests.channels.simulator_harness import ADA, BOB, Stack, simulator_stack
 
 TEMPLATE = "HX" + "a1" * 16
 DAY = 24 * 3600
-
-
-class MovableClock:
-    """A clock a test moves forward instead of sleeping a day."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
 
 
 @pytest.fixture
@@ -41,10 +32,10 @@ def test_free_form_after_24_hours_fails_with_63016_and_never_reaches_the_phone(
     stack: Stack,
 ) -> None:
     """As at Twilio, the send is accepted, then fails by callback with 63016; not on the phone."""
-    clock = MovableClock()
-    stack.sim.clock = clock
+    clock = ManualClock(running=True)
+    stack.sim.clock = clock.now
     stack.phone_send("hi")
-    clock.offset = timedelta(hours=25)
+    clock.advance(timedelta(hours=25).total_seconds())
     response = stack.send(body="late answer")
     assert response.status_code == 201
     sid = response.json()["sid"]

@@ -11,9 +11,9 @@ from typing import Any
 from PIL import Image
 
 from cockpit.core.formatting import format_for_whatsapp
-from cockpit.host.visual_changes import phone_text, snapshot, turn_diffs
-from cockpit.host.visual_service import is_loopback_url
+from cockpit.host.visuals.changes import phone_text, snapshot, turn_diffs
 from cockpit.host.visuals.overview import HINT
+from cockpit.host.visuals.service import is_loopback_url
 from tests.fakes.anthropic import AnthropicFake, has_tool_result, say, tool
 from tests.host.conftest import Event, RunningHost
 from tests.live import free_port

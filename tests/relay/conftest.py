@@ -14,8 +14,8 @@ import pytest
 
 from cockpit.channels.simulator import PhoneSimulator, SimMessage, create_simulator_app
 from cockpit.config import Settings, load_settings
-from cockpit.relay.app import build_relay, create_relay_app
 from cockpit.relay.runtime import Relay
+from cockpit.server import build_relay, create_app
 from cockpit.store import users
 from cockpit.store.db import Database
 from cockpit.store.migrate import upgrade
@@ -126,7 +126,7 @@ def running_stack(db_url: str, data_dir: Path, **overrides: Any) -> Iterator[Sta
     if users.find_by_phone(relay.db, ADA) is None:
         users.add_user(relay.db, ADA, "Ada")
     sim = make_simulator(relay_url)
-    with serve(create_simulator_app(sim), sim_sock), serve(create_relay_app(relay), relay_sock):
+    with serve(create_simulator_app(sim), sim_sock), serve(create_app(relay), relay_sock):
         yield Stack(sim, sim_url, relay_url, relay.db, settings, relay)
 
 

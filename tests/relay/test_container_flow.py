@@ -20,9 +20,9 @@ import pytest
 from cockpit.channels.simulator import create_simulator_app
 from cockpit.config import Settings
 from cockpit.provision.container import ContainerProvisioner, container_name, volume_names
-from cockpit.relay.app import build_relay, create_relay_app
 from cockpit.relay.host_agent import HostAgent
 from cockpit.relay.hosts import HostManager
+from cockpit.server import build_relay, create_app
 from cockpit.store import users
 from cockpit.store.migrate import upgrade
 from tests.fakes.anthropic import AnthropicFake, has_tool_result, say, tool
@@ -64,7 +64,7 @@ def container_stack(
     relay = build_relay(settings)
     ada = users.find_by_phone(relay.db, ADA) or users.add_user(relay.db, ADA, "Ada")
     manager = HostManager(relay, _provisioner(settings, podman))
-    app = create_relay_app(relay, agent=HostAgent(manager), closers=[manager.aclose])
+    app = create_app(relay, agent=HostAgent(manager), closers=[manager.aclose])
     sim = make_simulator(relay_url)
     try:
         with serve(create_simulator_app(sim), sim_sock), serve(app, relay_sock):

@@ -22,7 +22,7 @@ from sqlalchemy import text as sql
 from twilio.request_validator import RequestValidator
 
 from cockpit.channels.simulator import create_simulator_app
-from cockpit.store import outbox, users
+from cockpit.store import reports, users
 from cockpit.store.db import Database
 from cockpit.store.migrate import upgrade
 from tests.live import bound_socket, free_port, serve, wait_until
@@ -59,7 +59,7 @@ def _waiting_to_be_sent(database: Database) -> int:
     """Rows the relay still has to send. A status callback that met the restart got a 503,
     and Twilio does not send a callback again, so its row may stay `accepted`: Twilio
     took that message, which is what this test is about."""
-    counts = outbox.status_counts(database)
+    counts = reports.outbound_status_counts(database)
     return sum(counts.get(status, 0) for status in ("pending", "sending", "unknown", "held"))
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.store import hosts, outbox, users
+from cockpit.store import hosts, outbox, reports, users
 from tests.fakes.anthropic import (
     AnthropicFake,
     Predicate,
@@ -90,7 +90,7 @@ def test_status_names_the_latest_failed_delivery_and_an_operator_retry_delivers_
     stack = claude_stack
     stack.sim.faults.undelivered_next = 1
     stack.send("/cancel")
-    wait_until(lambda: outbox.failed_count(stack.db, ADA) == 1)
+    wait_until(lambda: reports.failed_count(stack.db, ADA) == 1)
     stack.send("/status")
     status = stack.wait_for("could not be delivered")[-1]
     assert (
@@ -100,4 +100,4 @@ def test_status_names_the_latest_failed_delivery_and_an_operator_retry_delivers_
     (failed,) = [r for r in outbox.for_recipient(stack.db, ADA) if r.status == "undelivered"]
     assert outbox.retry_failed(stack.db, failed.id)
     stack.wait_for(failed.body)
-    assert stack.bodies()[-1] == failed.body and outbox.failed_count(stack.db, ADA) == 0
+    assert stack.bodies()[-1] == failed.body and reports.failed_count(stack.db, ADA) == 0

@@ -12,8 +12,8 @@ import pytest
 from cockpit.channels.simulator import create_simulator_app
 from cockpit.core.messages import OutboundDraft
 from cockpit.relay.agents import EchoAgent
-from cockpit.relay.app import build_relay, create_relay_app
 from cockpit.relay.runtime import Relay
+from cockpit.server import build_relay, create_app
 from cockpit.store import users
 from cockpit.store.inbox import InboundRecord
 from tests.live import bound_socket, serve, wait_until
@@ -54,8 +54,8 @@ def test_two_relays_run_each_message_once_in_order(db_url: str, tmp_path: Path) 
     sim = make_simulator(url_a)  # the balancer sends every webhook to relay A
     with (
         serve(create_simulator_app(sim), socks[2]),
-        serve(create_relay_app(relays[0], agent=agent), socks[0]),
-        serve(create_relay_app(relays[1], agent=agent), socks[1]),
+        serve(create_app(relays[0], agent=agent), socks[0]),
+        serve(create_app(relays[1], agent=agent), socks[1]),
     ):
         stack = Stack(sim, sim_url, url_a, relays[0].db, relays[0].settings, relays[0])
         for i in range(3):
@@ -93,9 +93,9 @@ def test_a_relay_stopped_mid_message_hands_it_over_at_once(db_url: str, tmp_path
     sim = make_simulator(url_a)
     with serve(create_simulator_app(sim), socks[2]):
         stack = Stack(sim, sim_url, url_a, relay_a.db, settings_a, relay_a)
-        with serve(create_relay_app(relay_a, agent=stuck), socks[0]):
+        with serve(create_app(relay_a, agent=stuck), socks[0]):
             stack.send("still there?")
             wait_until(lambda: stuck.started)
         relay_b = build_relay(relay_settings(db_url, tmp_path / "b", url_b, sim_url))
-        with serve(create_relay_app(relay_b), socks[1]):  # lease 300 s: only a release helps
+        with serve(create_app(relay_b), socks[1]):  # lease 300 s: only a release helps
             assert stack.wait_for("still there?", timeout=10) == ["still there?"]

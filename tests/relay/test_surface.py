@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from cockpit.headers import MEDIA_POLICY, PAGE_POLICY
-from cockpit.relay.app import build_relay, create_relay_app
 from cockpit.relay.runtime import Relay
 from cockpit.relay.storing import keep_media
+from cockpit.server import build_relay, create_app
 from cockpit.store.migrate import upgrade
 from tests.live import free_port, wait_until
 from tests.relay.conftest import relay_settings
@@ -39,7 +39,7 @@ async def relay(tmp_path: Path) -> AsyncIterator[Relay]:
 
 
 def _client(relay: Relay, *, production: bool = False) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=create_relay_app(relay, production=production))
+    transport = httpx.ASGITransport(app=create_app(relay, production=production))
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 

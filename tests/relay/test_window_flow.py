@@ -8,13 +8,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from cockpit.config import load_settings
+from cockpit.core.clock import ManualClock
 from cockpit.core.messages import OutboundDraft
 from cockpit.core.window import REOPEN_TEXT
 from cockpit.embedded import DEMO_PHONE, create_local_app, prepare_local
@@ -26,16 +27,6 @@ from tests.relay.conftest import ADA, Stack, running_stack
 
 TEMPLATE = "HX" + "5e" * 16
 LATER = timedelta(hours=25)
-
-
-class MovableClock:
-    """Now, plus an offset the test sets: the relay and the simulator share one."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
 
 
 @contextmanager
@@ -87,11 +78,11 @@ def test_a_message_25_hours_later_goes_out_as_the_template_and_the_rest_follows_
     held messages in order, before the answer to the reply."""
     stack = window_stack
     assert stack.relay is not None
-    clock = MovableClock()
-    stack.relay.clock = stack.sim.clock = clock
+    clock = ManualClock(running=True)  # the relay and the simulator share one
+    stack.relay.clock, stack.sim.clock = clock, clock.now
     stack.send("hello")
     stack.wait_received(1)
-    clock.offset = LATER
+    clock.advance(LATER.total_seconds())
     _produce(stack, "✅ Done: the tests pass.", "💰 $0.02 · 3 turns")
     stack.wait_for(REOPEN_TEXT)
     wait_until(lambda: _statuses(stack, "✅ Done: the tests pass.", "💰 $0.02 · 3 turns")
@@ -139,11 +130,11 @@ def test_without_a_template_messages_are_held_the_operator_warned_and_the_reply_
     caplog.set_level(logging.WARNING, logger="cockpit")
     with _start(sqlite_url, tmp_path / "data", twilio_content_sid_reopen=None) as stack:
         assert stack.relay is not None
-        clock = MovableClock()
-        stack.relay.clock = stack.sim.clock = clock
+        clock = ManualClock(running=True)  # the relay and the simulator share one
+        stack.relay.clock, stack.sim.clock = clock, clock.now
         stack.send("hello")
         stack.wait_received(1)
-        clock.offset = LATER
+        clock.advance(LATER.total_seconds())
         _produce(stack, "late result")
         wait_until(lambda: _statuses(stack, "late result") == ["held"])
         assert stack.bodies() == ["hello"]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.store import inbox, outbox
+from cockpit.store import inbox, outbox, reports
 from tests.relay.pgcluster import private_cluster
 from tests.scale import harness
 from tests.scale.harness import Cluster, phone, text
@@ -97,5 +97,5 @@ def test_relays_killed_stopped_and_the_database_restarted_lose_and_repeat_nothin
     assert stop["code"] in (0, -15) and stop["exit_seconds"] <= 10
     assert "event=relay.stopped" in cluster.relays[1].log.read_text()  # claims handed back
     assert tail <= TAKEOVER
-    left = outbox.status_counts(cluster.db)
+    left = reports.outbound_status_counts(cluster.db)
     assert not {s: n for s, n in left.items() if s in ("pending", "sending", "unknown")}, left

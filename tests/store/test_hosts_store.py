@@ -48,7 +48,7 @@ def test_an_approval_stays_open_until_answered(db: Database) -> None:
 
 def test_the_host_down_notice_is_decided_once_per_outage(db: Database) -> None:
     """Only the first failure of an outage counts as its start."""
-    from cockpit.store.models import utcnow
+    from cockpit.core.clock import utcnow
 
     user = users.add_user(db, ADA, "Ada")
     assert hosts.mark_unreachable(db, user.id, utcnow()) is True

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from cockpit.core.clock import utcnow
 from cockpit.core.host_events import EventOutcome, TurnUpdate
 from cockpit.core.messages import Inbound, OutboundDraft
-from cockpit.store import hosts, inbox, outbox, users
+from cockpit.store import hosts, inbox, outbox, reports, users
 from cockpit.store.db import Database
-from cockpit.store.models import utcnow
 
 ADA, BOB = "+15551230001", "+15551230002"
 
@@ -48,10 +48,10 @@ def test_a_message_counts_as_answered_only_when_a_real_answer_reached_the_phone(
     _host_says(db, bob.id, 3, BOB, "SM3", "result")
     _settle(db, BOB, "delivered")
     since, until = utcnow() - timedelta(minutes=1), utcnow() + timedelta(seconds=1)
-    assert [m.sid for m in inbox.unanswered(db, since, until)] == ["SM2", "SM4"]
-    assert inbox.active_users(db, since, until) == {ada.id, bob.id}
-    assert [r.body for r in outbox.failed_between(db, since, until)] == ["hi"]
-    assert inbox.unanswered(db, until, until + timedelta(hours=1)) == []
+    assert [m.sid for m in reports.unanswered(db, since, until)] == ["SM2", "SM4"]
+    assert reports.active_users(db, since, until) == {ada.id, bob.id}
+    assert [r.body for r in reports.failed_between(db, since, until)] == ["hi"]
+    assert reports.unanswered(db, until, until + timedelta(hours=1)) == []
 
 
 def test_a_reply_sent_to_someone_else_is_reported_as_misrouted(db: Database) -> None:
@@ -62,7 +62,7 @@ def test_a_reply_sent_to_someone_else_is_reported_as_misrouted(db: Database) -> 
     _host_says(db, ada.id, 1, ADA, "t-bob", "text")  # e.g. two users sharing one host
     _host_says(db, ada.id, 2, ADA, "t-ada", "text")
     since, until = utcnow() - timedelta(minutes=1), utcnow() + timedelta(seconds=1)
-    (wrong,) = outbox.misrouted(db, since, until)
+    (wrong,) = reports.misrouted(db, since, until)
     assert (wrong.to, wrong.expected, wrong.reason) == (ADA, BOB, "turn")
 
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from cockpit.core.clock import utcnow
 from cockpit.core.messages import Inbound, OutboundDraft
-from cockpit.store import inbox, outbox, users
+from cockpit.store import inbox, outbox, reports, users
 from cockpit.store.db import Database
-from cockpit.store.models import utcnow
 
 ADA = "+15551230001"
 BOB = "+15551230002"
@@ -134,12 +134,12 @@ def test_an_operator_retry_sends_a_failed_message_again(db: Database) -> None:
     claimed = outbox.claim(db, head, "w1", lease=60)
     assert claimed is not None
     outbox.mark_failed(db, claimed, "Twilio answered 400 (error 21211: Invalid 'To')", 21211)
-    assert outbox.failed_count(db, ADA) == 1
+    assert reports.failed_count(db, ADA) == 1
     assert [r.key for r in outbox.due_heads(db)] == ["f2"]
     assert outbox.retry_failed(db, claimed.id) is True
     assert outbox.retry_failed(db, claimed.id) is False  # pending now, not failed
     assert [r.key for r in outbox.due_heads(db)] == ["f1"]
-    assert outbox.failed_count(db, ADA) == 0
+    assert reports.failed_count(db, ADA) == 0
     assert outbox.retry_failed(db, 9999) is False
 
 

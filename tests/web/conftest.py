@@ -17,8 +17,8 @@ from cockpit.config import load_settings
 from cockpit.core import signup
 from cockpit.core.messages import Inbound
 from cockpit.relay import ingress
-from cockpit.relay.app import build_relay, create_relay_app
 from cockpit.relay.runtime import Relay
+from cockpit.server import build_relay, create_app
 from cockpit.store import outbox, users
 from cockpit.store.migrate import upgrade
 
@@ -138,7 +138,7 @@ async def typed_site(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Site]:
 
 async def _site(settings: Any) -> AsyncIterator[Site]:
     relay = build_relay(settings)
-    app = create_relay_app(relay)
+    app = create_app(relay)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://relay.test") as client:
         yield Site(client, relay)

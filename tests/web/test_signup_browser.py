@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from cockpit.channels.simulator import PhoneSimulator
 from cockpit.core.signup import GOODBYE, PROVEN, WELCOME
-from cockpit.relay.app import build_relay, create_relay_app
+from cockpit.server import build_relay, create_app
 from cockpit.store.db import Database
 from cockpit.store.migrate import upgrade
 from tests.fakes.anthropic import AnthropicFake, say
@@ -94,7 +94,7 @@ def _local(
         templates={VERIFY: "Your cockpit code is {{1}}. It expires in 10 minutes."},
         first_contact_open=False,
     )
-    app = create_relay_app(relay, extra_routers=[sim.router], closers=[sim.aclose])
+    app = create_app(relay, extra_routers=[sim.router], closers=[sim.aclose])
     with serve(app, sock):
         yield Local(url, Database(db_url), tmp_path / "data", github_git.url)
 

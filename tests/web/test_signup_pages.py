@@ -10,12 +10,13 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text, update
 
+from cockpit.core.clock import utcnow
 from cockpit.core.signup import WELCOME
 from cockpit.provision.hostenv import host_env
 from cockpit.provision.local import LocalProvisioner
 from cockpit.relay.hosts import HostManager
 from cockpit.store import secrets
-from cockpit.store.models import PhoneCode, utcnow
+from cockpit.store.models import PhoneCode
 from tests.web.conftest import ANTHROPIC, GITHUB, INVITE, PHONE, Site
 
 

@@ -13,11 +13,12 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select, text, update
 
+from cockpit.core.clock import utcnow
 from cockpit.core.messages import OutboundDraft
 from cockpit.core.signup import PROVEN
 from cockpit.store import outbox, users
 from cockpit.store.db import Database
-from cockpit.store.models import InboundMessage, OutboundMessage, PhoneProof, ThrottleHit, utcnow
+from cockpit.store.models import InboundMessage, OutboundMessage, PhoneProof, ThrottleHit
 from tests.rawdb import database_bytes
 from tests.web.conftest import INVITE, PHONE, Site
 

@@ -1,73 +1,59 @@
 """Who may see /admin: one operator password, a signed session cookie, CSRF tokens, a throttle.
 
 The password is compared in constant time (hashes of both sides, so lengths leak
-nothing). The session cookie carries only a random nonce, signed with
-COCKPIT_SECRET_KEY and salted with a fingerprint of the password: changing the
-password signs every operator out. Each form carries a CSRF token derived from the
-nonce, so a page on another site cannot make the operator's browser post.
+nothing). The session is the pages' one scheme (cockpit/browser_session.py): a cookie
+holding a session id, a CSRF token and the operator flag, signed with
+COCKPIT_SECRET_KEY (not the previous key of a rotation) and salted with a fingerprint
+of the password, so changing the password signs every operator out.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from fastapi import Request, Response
 
-COOKIE = "cockpit_admin"
+from cockpit.browser_session import BrowserSession, SessionCookie
+
 SESSION_SECONDS = 8 * 3600
+CSRF_REFUSAL = "The form's CSRF token is missing or wrong; reload the page."
 
 
 def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode()).digest()
 
 
-@dataclass(frozen=True)
-class Operator:
-    """A signed-in operator; `csrf` goes into every form they may post."""
-
-    csrf: str
-
-
 class AdminAuth:
-    """Checks the password, issues and reads session cookies, makes CSRF tokens."""
+    """Checks the password; signs operators in and out; finds the operator of a request."""
 
-    def __init__(self, password: str, secret_key: str):
+    def __init__(self, password: str, secret_key: str, *, secure: bool):
         self._password = _digest(password)
         fingerprint = hashlib.sha256(b"admin:" + self._password).hexdigest()[:16]
-        self._secret = secret_key
-        self._signer = URLSafeTimedSerializer(secret_key, salt=f"cockpit-admin-{fingerprint}")
+        self._cookie = SessionCookie(
+            "cockpit_admin", keys=secret_key, salt=f"cockpit-admin-{fingerprint}",
+            max_age=SESSION_SECONDS, secure=secure, path="/admin", samesite="strict",
+        )  # fmt: skip
 
     def password_ok(self, given: str) -> bool:
         """Whether `given` is the operator password (constant time)."""
         return hmac.compare_digest(_digest(given), self._password)
 
-    def new_session(self) -> str:
-        """A signed cookie value for a fresh session."""
-        return self._signer.dumps({"n": secrets.token_urlsafe(16)})
+    def sign_in(self, response: Response) -> None:
+        """Give the browser a fresh operator session."""
+        self._cookie.save(response, BrowserSession({"operator": True}))
 
-    def operator(self, cookie: str | None) -> Operator | None:
-        """The operator of a valid, unexpired session cookie; None otherwise."""
-        if not cookie:
-            return None
-        try:
-            data = self._signer.loads(cookie, max_age=SESSION_SECONDS)
-        except BadSignature:  # also covers SignatureExpired
-            return None
-        nonce = data.get("n") if isinstance(data, dict) else None
-        return Operator(self._csrf(nonce)) if isinstance(nonce, str) else None
+    def sign_out(self, response: Response) -> None:
+        """Drop the browser's session cookie (a copy stays valid until it expires)."""
+        self._cookie.clear(response)
 
-    def _csrf(self, nonce: str) -> str:
-        return hmac.new(self._secret.encode(), f"csrf:{nonce}".encode(), "sha256").hexdigest()
-
-    @staticmethod
-    def csrf_ok(operator: Operator, given: str) -> bool:
-        """Whether a posted form carries the session's CSRF token."""
-        return hmac.compare_digest(operator.csrf.encode(), given.encode())
+    def operator(self, request: Request) -> BrowserSession | None:
+        """The operator's session of a valid, unexpired cookie; None otherwise."""
+        session = self._cookie.load(request)
+        return session if session is not None and session.get("operator") is True else None
 
 
 @dataclass

@@ -14,12 +14,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from cockpit import report
 from cockpit.admin import views
-from cockpit.admin.auth import COOKIE, SESSION_SECONDS, AdminAuth, LoginThrottle, Operator
+from cockpit.admin.auth import CSRF_REFUSAL, AdminAuth, LoginThrottle
 from cockpit.admin.templating import render
+from cockpit.browser_session import BrowserSession
 from cockpit.log import get_logger
 from cockpit.relay.forms import read_form
 from cockpit.relay.runtime import Relay
-from cockpit.store import outbox, users
+from cockpit.store import outbox, reports, users
 
 log = get_logger(__name__)
 FORM_BYTES = 4096  # a password or a CSRF token; anything bigger is not our form
@@ -41,16 +42,17 @@ def _auth(request: Request) -> AdminAuth:
         password = settings.admin_password.get_secret_value()
         if not password:
             raise HTTPException(404, OFF)
-        auth = AdminAuth(password, settings.secret_key.get_secret_value())
+        secure = (settings.public_url or "").startswith("https://")
+        auth = AdminAuth(password, settings.secret_key.get_secret_value(), secure=secure)
         request.app.state.admin_auth = auth
     return auth
 
 
-def _operator(request: Request) -> Operator | None:
-    return _auth(request).operator(request.cookies.get(COOKIE))
+def _operator(request: Request) -> BrowserSession | None:
+    return _auth(request).operator(request)
 
 
-def _signed_in(request: Request) -> Operator:
+def _signed_in(request: Request) -> BrowserSession:
     """The signed-in operator; otherwise a redirect to the login page."""
     operator = _operator(request)
     if operator is None:
@@ -58,18 +60,19 @@ def _signed_in(request: Request) -> Operator:
     return operator
 
 
-def _page(request: Request, operator: Operator, template: str, **context: Any) -> HTMLResponse:
+def _page(
+    request: Request, operator: BrowserSession, template: str, **context: Any
+) -> HTMLResponse:
     return HTMLResponse(render(template, csrf=operator.csrf, path=request.url.path, **context))
 
 
-async def _posted(request: Request) -> tuple[Operator, dict[str, str]]:
+async def _posted(request: Request) -> tuple[BrowserSession, dict[str, str]]:
     """The operator and form of a POST; 403 without a session or the right CSRF token."""
     operator = _operator(request)
     if operator is None:
         raise HTTPException(403, "Sign in at /admin/login first.")
     form = await read_form(request, FORM_BYTES)
-    if not AdminAuth.csrf_ok(operator, form.get("csrf", "")):
-        raise HTTPException(403, "The form's CSRF token is missing or wrong; reload the page.")
+    operator.check_csrf(form, CSRF_REFUSAL)
     return operator, form
 
 
@@ -100,18 +103,14 @@ def build_admin_router() -> APIRouter:
         throttle.succeeded(client)
         log.info("admin.login", client=client)
         response = RedirectResponse("/admin", status_code=303)
-        settings = _relay(request).settings
-        response.set_cookie(
-            COOKIE, auth.new_session(), max_age=SESSION_SECONDS, path="/admin", httponly=True,
-            samesite="strict", secure=(settings.public_url or "").startswith("https://"),
-        )  # fmt: skip
+        auth.sign_in(response)
         return response
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:
         await _posted(request)
         response = RedirectResponse("/admin/login", status_code=303)
-        response.delete_cookie(COOKIE, path="/admin")
+        _auth(request).sign_out(response)
         return response
 
     @router.get("")
@@ -144,7 +143,7 @@ def build_admin_router() -> APIRouter:
     @router.get("/failed")
     async def failed_page(request: Request) -> Response:
         operator = _signed_in(request)
-        rows = await _relay(request).store(outbox.failed, 100)
+        rows = await _relay(request).store(reports.failed_outbound, 100)
         retried = request.query_params.get("retried")
         return _page(request, operator, "failed.html", rows=rows, retried=retried,
                      excerpt=views.excerpt, failure_text=report.failure_text)  # fmt: skip

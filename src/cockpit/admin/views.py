@@ -11,11 +11,11 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from cockpit import report
+from cockpit.core.clock import utcnow
 from cockpit.errors import CockpitError
 from cockpit.relay.hosts import HostManager
 from cockpit.relay.runtime import Relay
-from cockpit.store import hosts, inbox, outbox, users
-from cockpit.store.models import utcnow
+from cockpit.store import hosts, reports, users
 
 # Text a user typed may hold a key they pasted; the admin never shows one whole.
 _SECRETS = re.compile(r"\b(sk-ant-|sk-|ghp_|gho_|ghs_|github_pat_|xox[abp]-|AKIA)[\w-]{6,}")
@@ -31,7 +31,7 @@ async def overview(relay: Relay) -> dict[str, Any]:
     """The last 24 hours' criteria and the outbox at a glance."""
     now = utcnow()
     figures = await relay.store(report.build, now - timedelta(days=1), now, timedelta(minutes=10))
-    counts = await relay.store(outbox.status_counts)
+    counts = await relay.store(reports.outbound_status_counts)
     return {"figures": report.as_json(figures), "outbox": sorted(counts.items())}
 
 
@@ -75,8 +75,8 @@ async def _state(manager: HostManager | None, user_id: int) -> str:
 async def messages(relay: Relay) -> dict[str, Any]:
     """The latest messages in and out."""
     return {
-        "inbound": await relay.store(inbox.recent, 50),
-        "outbound": await relay.store(outbox.recent, 50),
+        "inbound": await relay.store(reports.recent_inbound, 50),
+        "outbound": await relay.store(reports.recent_outbound, 50),
     }
 
 

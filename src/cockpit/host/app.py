@@ -31,10 +31,10 @@ from cockpit.host.parts import HostParts
 from cockpit.host.phone_tools import PhoneToolFactory
 from cockpit.host.runner import Runner, UnknownTurn
 from cockpit.host.session_routes import add_session_routes
-from cockpit.host.visual_jobs import AutoVisuals
-from cockpit.host.visual_routes import add_visual_routes
-from cockpit.host.visual_service import HostPlaces, HostVisuals
-from cockpit.host.visual_tools import visual_tools
+from cockpit.host.visuals.jobs import AutoVisuals
+from cockpit.host.visuals.routes import add_visual_routes
+from cockpit.host.visuals.service import HostPlaces, HostVisuals
+from cockpit.host.visuals.tools import visual_tools
 from cockpit.host.voice_notes import VoiceNotes
 from cockpit.host.waits import AlreadyResolved, Decision, UnknownWait, Waits
 from cockpit.host.worktrees import BadSessionName, WorktreeError, Worktrees, check_name

@@ -1,4 +1,8 @@
-"""The relay's answers to commands (`core/commands.py` lists them): no Claude tokens spent."""
+"""The relay's answers to commands (`core/commands.py` lists them): no Claude tokens spent.
+
+Each answer registers itself with `@handles(name)`, for a command the registry defines, so
+the registry of commands is also the registry of their handlers (tests check both ways).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,25 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from cockpit.core.commands import Invocation, help_text
+from cockpit.core import board
+from cockpit.core.clock import utcnow
+from cockpit.core.commands import REGISTRY, help_text
 from cockpit.core.delivery import in_words
 from cockpit.log import get_logger
-from cockpit.relay import github_commands
 from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
-from cockpit.store import hosts, outbox, sessions
+from cockpit.store import hosts, reports, sessions
 from cockpit.store.hosts import TurnRecord
-from cockpit.store.models import utcnow
 
 log = get_logger(__name__)
 SESSION_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 RUNNING = ("running", "submitted", "queued")
 Submit = Callable[[str, str, str], Awaitable[None]]  # (turn_id, session, text)
+AUTO_VISUALS = {
+    True: "🖼 Automatic visuals are on: after each change you get the diffs (and a screenshot).",
+    False: "🙈 Automatic visuals are off. */diff* and */screenshot* still work; "
+    "*/visuals on* turns them back on.",
+}
 
 
 @dataclass(frozen=True)
@@ -37,10 +46,31 @@ class CommandContext:
     submit: Submit
 
 
-async def run(ctx: CommandContext, invocation: Invocation) -> str:
+Handler = Callable[[CommandContext, str], Awaitable[str]]  # (context, arguments) -> reply
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(name: str) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the answer to command `name`.
+
+    `name` must be a command's own name in `core/commands.py` (not an alias), so no
+    handler answers a command that /help does not list, and none is registered twice.
+    """
+    if name not in {c.name for c in REGISTRY}:
+        raise LookupError(f"/{name} is not a command of core/commands.py")
+    if name in HANDLERS:
+        raise LookupError(f"/{name} already has a handler")
+
+    def register(handler: Handler) -> Handler:
+        HANDLERS[name] = handler
+        return handler
+
+    return register
+
+
+async def run(ctx: CommandContext, name: str, args: str) -> str:
     """The reply to a relay command (empty when its results arrive by themselves)."""
-    handler = _HANDLERS[invocation.command.name]
-    return await handler(ctx, invocation.args)
+    return await HANDLERS[name](ctx, args)
 
 
 _WARMING: set[asyncio.Task[None]] = set()  # kept until done: the loop holds tasks weakly
@@ -62,13 +92,15 @@ def _warm_soon(ctx: CommandContext, session: str) -> None:
     task.add_done_callback(_WARMING.discard)
 
 
+@handles("help")
 async def _help(ctx: CommandContext, args: str) -> str:
     return help_text()
 
 
+@handles("status")
 async def _status(ctx: CommandContext, args: str) -> str:
     health = await ctx.client.health()
-    rows = await ctx.relay.store(sessions.board, ctx.user_id)
+    rows = board.worded(await ctx.relay.store(sessions.latest_states, ctx.user_id))
     branches = {
         name: info.get("branch")
         for name, info in (health.get("sessions") or {}).items()
@@ -76,7 +108,7 @@ async def _status(ctx: CommandContext, args: str) -> str:
     }
     rows = [(name, f"{state} · {branches[name]}" if branches.get(name) else state)
             for name, state in rows]  # fmt: skip
-    lines = [sessions.board_text(rows)]
+    lines = [board.board_text(rows)]
     current = next((r for r in await ctx.relay.store(sessions.listed, ctx.user_id)
                     if r.current), None)  # fmt: skip
     if current:
@@ -99,14 +131,15 @@ async def _status(ctx: CommandContext, args: str) -> str:
 
 async def _delivery_lines(ctx: CommandContext) -> list[str]:
     """Messages that could not be delivered: how many, and the latest reason in words."""
-    failed = await ctx.relay.store(outbox.failed_count, ctx.phone)
+    failed = await ctx.relay.store(reports.failed_count, ctx.phone)
     if not failed:
         return []
-    latest = await ctx.relay.store(outbox.latest_failure, ctx.phone)
+    latest = await ctx.relay.store(reports.latest_failure, ctx.phone)
     reason = in_words(latest.error_code, latest.last_error) if latest else "unknown"
     return [f"⚠️ {failed} message(s) could not be delivered to you. Latest: {reason}."]
 
 
+@handles("stop")
 async def _stop(ctx: CommandContext, args: str) -> str:
     last = await ctx.relay.store(hosts.last_turn, ctx.user_id, ctx.session)
     if last is None or last.state not in RUNNING:
@@ -115,11 +148,13 @@ async def _stop(ctx: CommandContext, args: str) -> str:
     return "⏹ Stopping…"
 
 
+@handles("cancel")
 async def _cancel(ctx: CommandContext, args: str) -> str:
     dropped = await ctx.client.cancel_queued(ctx.session)
     return f"Dropped {dropped} queued message{'s' * (dropped != 1)}."
 
 
+@handles("retry")
 async def _retry(ctx: CommandContext, args: str) -> str:
     if args:  # "resume <name>": continue in that session
         return await _switch(ctx, args)
@@ -130,6 +165,7 @@ async def _retry(ctx: CommandContext, args: str) -> str:
     return ""
 
 
+@handles("new")
 async def _new(ctx: CommandContext, args: str) -> str:
     name = args.strip().lower().replace(" ", "-") if args.strip() else ""
     if not name:
@@ -146,14 +182,16 @@ async def _new(ctx: CommandContext, args: str) -> str:
             "Your other sessions keep their memory: */sessions* lists them.")  # fmt: skip
 
 
+@handles("sessions")
 async def _sessions(ctx: CommandContext, args: str) -> str:
     listed = await ctx.relay.store(sessions.listed, ctx.user_id)
-    states = dict(await ctx.relay.store(sessions.board, ctx.user_id))
+    states = dict(board.worded(await ctx.relay.store(sessions.latest_states, ctx.user_id)))
     lines = [f"{'▶' if r.current else ' '} *{r.number}* {r.name} — {states.get(r.name, '')}"
              for r in listed]  # fmt: skip
     return "\n".join([*lines, "*/switch <number or name>* to change."])
 
 
+@handles("switch")
 async def _switch(ctx: CommandContext, args: str) -> str:
     listed = await ctx.relay.store(sessions.listed, ctx.user_id)
     wanted = args.strip().lower()
@@ -166,6 +204,7 @@ async def _switch(ctx: CommandContext, args: str) -> str:
     return f"➡️ Now talking to *{match.name}*."
 
 
+@handles("history")
 async def _history(ctx: CommandContext, args: str) -> str:
     count = int(args) if args.strip().isdigit() else 5
     turns = (await ctx.relay.store(hosts.turns_of, ctx.user_id))[-count:]
@@ -180,6 +219,7 @@ def _history_line(turn: TurnRecord) -> str:
     return f"{icon} [{turn.session}] “{_short(turn.text)}” · {_ago(turn.created_at)} ago{cost}"
 
 
+@handles("cost")
 async def _cost(ctx: CommandContext, args: str) -> str:
     summary = await ctx.relay.store(sessions.cost, ctx.user_id)
     lines = [f"💰 Today ${summary.today:.4f} · last 7 days ${summary.week:.4f}"]
@@ -187,6 +227,7 @@ async def _cost(ctx: CommandContext, args: str) -> str:
     return "\n".join(lines)
 
 
+@handles("full")
 async def _full(ctx: CommandContext, args: str) -> str:
     turn = await ctx.relay.store(hosts.last_answered_turn, ctx.user_id)
     if turn is None or not turn.answer:
@@ -208,8 +249,25 @@ def _ago(moment: datetime) -> str:
     return f"{seconds}s"
 
 
-_HANDLERS: dict[str, Callable[[CommandContext, str], Awaitable[str]]] = {
-    "help": _help, "status": _status, "stop": _stop, "cancel": _cancel, "retry": _retry,
-    "new": _new, "sessions": _sessions, "switch": _switch, "history": _history,
-    "cost": _cost, "full": _full, "fix": github_commands.fix, "pr": github_commands.pull_request,
-}  # fmt: skip
+@handles("diff")
+async def _diff(ctx: CommandContext, args: str) -> str:
+    await ctx.client.visuals_diff(args.strip() or None, session=ctx.session)
+    return ""  # the pictures arrive by themselves
+
+
+@handles("screenshot")
+async def _screenshot(ctx: CommandContext, args: str) -> str:
+    await ctx.client.visuals_screenshot(args.strip() or None, session=ctx.session)
+    return "📸 Taking a screenshot…"
+
+
+@handles("visuals")
+async def _visuals(ctx: CommandContext, args: str) -> str:
+    enabled = args.strip().lower() not in ("off", "0", "no")
+    await ctx.client.set_auto_visuals(enabled)
+    return AUTO_VISUALS[enabled]
+
+
+# The GitHub commands register themselves from their own module; importing it last, once
+# `handles` exists, keeps one registry without an import cycle.
+from cockpit.relay.github import commands as github_commands  # noqa: E402, F401

@@ -15,7 +15,6 @@ from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import wait_for_work
 from cockpit.store import inbox
 from cockpit.store.inbox import InboundRecord
-from cockpit.store.models import utcnow
 
 log = get_logger(__name__)
 
@@ -104,7 +103,7 @@ class Dispatcher:
             inbound_id=record.id,
             kind="notice",
         )
-        next_at = utcnow() + timedelta(seconds=delay)
+        next_at = self.relay.clock.now() + timedelta(seconds=delay)
         worker = self.relay.worker_id
         await self.relay.store(inbox.postpone, record.id, str(exc), next_at, [notice], worker)
         log.warning("dispatcher.postponed", sid=record.message.sid, error=str(exc), delay=delay)

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from cockpit.core import board
 from cockpit.core.host_events import (
     NOT_FETCHED,
     NOT_STORED,
@@ -27,7 +28,6 @@ from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
 from cockpit.relay.storing import keep_media
 from cockpit.store import github, hosts, inbox, outbox, sessions
-from cockpit.store.models import utcnow
 from cockpit.store.users import UserRecord
 
 log = get_logger(__name__)
@@ -198,7 +198,7 @@ class HostFollower:
 
     async def _add_board(self, outcome: EventOutcome) -> None:
         """After a session's task ends, show every session's state (the turn's own included)."""
-        rows = await self.relay.store(sessions.board, self.user.id)
+        rows = board.worded(await self.relay.store(sessions.latest_states, self.user.id))
         if outcome.turn is not None:
             finished = await self.relay.store(hosts.turn_session, outcome.turn.turn_id)
             ended = {"done": "✅ done", "failed": "⚠️ failed", "interrupted": "⏹ stopped"}
@@ -206,7 +206,7 @@ class HostFollower:
                 (name, ended.get(outcome.turn.state, state) if name == finished else state)
                 for name, state in rows
             ]
-        outcome.replies.append(Reply(sessions.board_text(rows), kind="board"))
+        outcome.replies.append(Reply(board.board_text(rows), kind="board"))
 
     async def _fetch_image(
         self, client: HostClient, image_id: str
@@ -226,7 +226,7 @@ class HostFollower:
             return None, NOT_STORED
 
     async def _unreachable(self, exc: CockpitError) -> None:
-        now = utcnow()
+        now = self.relay.clock.now()
         if await self.relay.store(hosts.mark_unreachable, self.user.id, now):
             self._down_since = now
             log.warning("follower.host_unreachable", user_id=self.user.id, error=str(exc))

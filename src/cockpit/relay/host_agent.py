@@ -1,19 +1,27 @@
 """The agent that hands each message to the user's own Claude Code host.
 
-A message is, in this order: a relay command (`core/commands.py`, answered here
-without spending tokens; but a bare word like "stop" that is an option of the open
-question answers it), a visual command (`show <file>` and friends, answered by
-the host), an answer to an open approval or question, or a turn for Claude. A
-quoted reply goes to the session that wrote the quoted message.
+It gathers the facts a message's meaning depends on (the open approval or question, the
+prompt a tapped button names, the quoted session), lets `core/intents.py` decide what the
+message means, then acts on that: a relay command, an answer, a visual, or a turn for
+Claude. A quoted reply goes to the session that wrote the quoted message.
 """
 
 from __future__ import annotations
 
-from cockpit.core import commands, interactive
+from cockpit.core import intents, interactive
 from cockpit.core.host_events import DECIDED_WORDS
+from cockpit.core.intents import (
+    AlreadyAnswered,
+    AnswerQuestion,
+    Decide,
+    Intent,
+    RunCommand,
+    ShowFile,
+    SuggestCommand,
+    Turn,
+    UnknownTap,
+)
 from cockpit.core.messages import OutboundDraft
-from cockpit.core.replies import approval_decision, fold, question_answer
-from cockpit.core.visual_commands import VisualCommand, visual_command
 from cockpit.errors import HostError, HostUnreachableError, MediaError
 from cockpit.relay import commands as handlers
 from cockpit.relay.hostclient import HostClient
@@ -29,12 +37,7 @@ DECIDED = {
     "allow_session": "👍 Allowed, and I won't ask again for this tool in this session.",
     "deny": "✋ Denied. Claude was told.",
 }
-AUTO_VISUALS = {
-    True: "🖼 Automatic visuals are on: after each change you get the diffs (and a screenshot).",
-    False: "🙈 Automatic visuals are off. */diff* and */screenshot* still work; "
-    "*/visuals on* turns them back on.",
-}
-VISUAL_SLASH = {"diff", "screenshot", "visuals"}
+ALREADY_SETTLED = "That question was already settled (it may have timed out)."
 UNKNOWN_TAP = "That button belongs to a request I no longer have; nothing was done."
 STALE_APPROVAL = (
     "🔐 Your message went to Claude. An approval still waits: tap *Allow*, *Allow for "
@@ -52,122 +55,78 @@ class HostAgent:
         assert record.user_id is not None
         client = await self.manager.client(record.user_id)
         session, quoted = await self._session(relay, record)
-        reply = await self._understood(relay, client, record, session, quoted)
-        if reply is not None:
-            return [self._reply(record, reply)] if reply else []
-        text = commands.literal(record.message.body)
-        await self._submit(relay, client, record, record.message.sid, session, text)
-        if approval_decision(text) is not None and await self._approval_waits(relay, record):
-            return [self._reply(record, STALE_APPROVAL)]  # "yes" went to Claude: say so
-        return []
-
-    @staticmethod
-    async def _approval_waits(relay: Relay, record: InboundRecord) -> bool:
-        assert record.user_id is not None
-        prompt = await relay.store(hosts.open_prompt, record.user_id)
-        return prompt is not None and prompt.kind == "approval"
+        intent = await self._classify(relay, record, session, quoted)
+        return await self._act(relay, client, record, session, intent)
 
     async def _session(self, relay: Relay, record: InboundRecord) -> tuple[str, bool]:
         """The session a message is for: the quoted message's, else the current one."""
         assert record.user_id is not None
         if record.message.replied_sid:
-            quoted = await relay.store(sessions.session_of_message, record.message.replied_sid)
+            quoted = await relay.store(outbox.session_of_message, record.message.replied_sid)
             if quoted:
                 return quoted, True
         link = await relay.store(hosts.get_link, record.user_id)
         return link.session, False
 
-    async def _understood(
-        self, relay: Relay, client: HostClient, record: InboundRecord, session: str, quoted: bool
-    ) -> str | None:
-        """The reply to a command or answer; None when the message is for Claude."""
-        if record.message.media:
-            return None
-        tap = interactive.parse_payload(record.message.button_payload)
-        if tap is not None:
-            return await self._tap(relay, client, record, tap)
-        text = record.message.body
-        parsed = commands.parse(text)
-        if isinstance(parsed, commands.Invocation) and not text.strip().startswith("/"):
-            answered = await self._bare_answer(relay, client, record, text)
-            if answered is not None:  # "stop" answering "Agent may be stuck …"
-                return answered
-        if isinstance(parsed, commands.Suggestion):
-            return (f"Did you mean /{parsed.command.name}? (Send //{parsed.typed} to pass "
-                    "it to Claude as it is.)")  # fmt: skip
-        if isinstance(parsed, commands.Invocation):
-            name = parsed.command.name
-            if name in VISUAL_SLASH:
-                return await self._visual(client, _as_visual(name, parsed.args), session)
-            ctx = self._context(relay, client, record, session)
-            return await handlers.run(ctx, parsed)
-        visual = visual_command(text)
-        if visual is not None and visual.kind == "show":
-            said = await self._visual(client, visual, session)
-            if said is not None:
-                return said
-        assert record.user_id is not None
-        prompt = await relay.store(hosts.open_prompt, record.user_id, session if quoted else None)
-        if prompt is not None and (quoted or await self._typed_counts(relay, record, prompt)):
-            return await self._answer(relay, client, prompt, text)
-        if fold(text) == "approve":
-            return await self._approve_is_pr(relay, client, record, session)
-        return None
-
-    async def _approve_is_pr(
-        self, relay: Relay, client: HostClient, record: InboundRecord, session: str
-    ) -> str | None:
-        """The seed's "Reply approve to create PR": with no question open and a GitHub
-        repository linked, `approve` is `/pr`; otherwise it goes to Claude."""
-        assert record.user_id is not None
-        linked = await relay.store(github.user_repos, record.user_id)
-        if not linked:
-            return None
-        ctx = self._context(relay, client, record, session)
-        return await handlers.run(ctx, commands.Invocation(commands.by_name("pr"), ""))
-
-    async def _bare_answer(
-        self, relay: Relay, client: HostClient, record: InboundRecord, text: str
-    ) -> str | None:
-        """A bare command word that is one of the open question's options answers it."""
-        assert record.user_id is not None
-        prompt = await relay.store(hosts.open_prompt, record.user_id)
-        if prompt is None or prompt.kind != "question":
-            return None
-        if fold(text) not in {fold(option) for option in prompt.options}:
-            return None
-        return await self._answer(relay, client, prompt, text)
-
     @staticmethod
-    async def _typed_counts(relay: Relay, record: InboundRecord, prompt: PromptRecord) -> bool:
-        """A typed 1/2/3 or yes answers an approval only while it is clearly the thing
-        being asked: nothing reached the phone after it (a quote or a tap always counts)."""
-        if prompt.kind != "approval" or prompt.created_at is None:
-            return True
-        later = await relay.store(outbox.sent_after, record.message.from_number, prompt.created_at)
-        return not later
+    async def _classify(relay: Relay, record: InboundRecord, session: str, quoted: bool) -> Intent:
+        """What the message means: the facts from the database first, then the rules."""
+        user_id, message = record.user_id, record.message
+        assert user_id is not None
+        tap = interactive.parse_payload(message.button_payload)
+        tapped = await relay.store(hosts.get_prompt, tap.prompt_id) if tap else None
+        waiting = await relay.store(hosts.open_prompt, user_id)
+        in_quoted = await relay.store(hosts.open_prompt, user_id, session) if quoted else None
+        superseded = False  # a typed answer counts only while the approval is the last word
+        if not quoted and waiting and waiting.kind == "approval" and waiting.created_at:
+            later = await relay.store(outbox.sent_after, message.from_number, waiting.created_at)
+            superseded = bool(later)
+        linked = await relay.store(github.user_repos, user_id)
+        return intents.classify(
+            message.body, has_media=bool(message.media), payload=message.button_payload,
+            tapped=_prompt(tapped) if tapped and tapped.user_id == user_id else None,
+            quoted=quoted, open_prompt=_prompt(waiting), quoted_prompt=_prompt(in_quoted),
+            superseded=superseded, linked_repo=bool(linked),
+        )  # fmt: skip
 
-    async def _tap(
-        self, relay: Relay, client: HostClient, record: InboundRecord, tap: interactive.Tap
-    ) -> str:
-        """A tapped button answers exactly the prompt it came with, or says in one short
-        line why not; a tap never reaches Claude."""
-        prompt = await relay.store(hosts.get_prompt, tap.prompt_id)
-        if prompt is None or prompt.user_id != record.user_id:
-            return UNKNOWN_TAP
-        if prompt.state != "open":
-            return _already(prompt)
-        text = _tapped_text(prompt, tap.choice)
-        if text is None:
-            return UNKNOWN_TAP
-        reply = await self._answer(relay, client, prompt, text)
-        if reply is None:
-            return UNKNOWN_TAP
-        settled = await relay.store(hosts.get_prompt, prompt.id)
-        if settled is not None and reply.startswith("That question"):
-            return _already(settled)
+    async def _act(
+        self, relay: Relay, client: HostClient, record: InboundRecord, session: str,
+        intent: Intent,
+    ) -> list[OutboundDraft]:  # fmt: skip
+        """Do what the message means; the replies to send right away."""
+        match intent:
+            case Turn(text, approval_waits):
+                await self._submit(relay, client, record, record.message.sid, session, text)
+                return [self._reply(record, STALE_APPROVAL)] if approval_waits else []
+            case RunCommand(name, args):
+                ctx = self._context(relay, client, record, session)
+                return _replies(record, await handlers.run(ctx, name, args))
+            case SuggestCommand(typed, name):
+                said = f"Did you mean /{name}? (Send //{typed} to pass it to Claude as it is.)"
+                return _replies(record, said)
+            case Decide() | AnswerQuestion():
+                return _replies(record, await self._answer(relay, client, record, intent))
+            case UnknownTap():
+                return _replies(record, UNKNOWN_TAP)
+            case AlreadyAnswered(prompt_id):
+                return _replies(record, await _already(relay, prompt_id))
+            case ShowFile(name, otherwise):
+                if await _show(client, name, session):
+                    return []
+                return await self._act(relay, client, record, session, otherwise)
+
+    async def _answer(
+        self, relay: Relay, client: HostClient, record: InboundRecord,
+        intent: Decide | AnswerQuestion,
+    ) -> str:  # fmt: skip
+        """Settle the prompt; a tap says in one short line when it came too late."""
+        settled = await _settle(relay, client, intent)
+        if not intent.tapped:
+            return settled
+        if settled == ALREADY_SETTLED:
+            return await _already(relay, intent.prompt_id)
         # Tapped: the thread shows the choice; "typing…" says Claude goes on.
-        return "" if await relay.typing.show(record.message.sid) else reply
+        return "" if await relay.typing.show(record.message.sid) else settled
 
     def _context(
         self, relay: Relay, client: HostClient, record: InboundRecord, session: str
@@ -181,50 +140,6 @@ class HostAgent:
             relay, client, record.user_id, record.message.from_number, session,
             record.message.sid, submit,
         )  # fmt: skip
-
-    async def _answer(
-        self, relay: Relay, client: HostClient, prompt: PromptRecord, text: str
-    ) -> str | None:
-        """Answer the open prompt; None when `text` is not an answer to it."""
-        try:
-            if prompt.kind == "approval":
-                decision = approval_decision(text)
-                if decision is None:
-                    return None
-                await client.resolve_approval(prompt.id, decision)
-                reply, resolution = DECIDED[decision], DECIDED_WORDS[decision]
-            else:
-                answer = question_answer(text, prompt.options)
-                await client.answer_question(prompt.id, answer)
-                reply, resolution = "", f"“{answer[:150]}”"
-        except HostUnreachableError:
-            raise
-        except HostError as exc:
-            if exc.status not in (404, 409):
-                raise
-            reply, resolution = "That question was already settled (it may have timed out).", None
-        await relay.store(hosts.close_prompt, prompt.id, resolution)
-        return reply
-
-    @staticmethod
-    async def _visual(client: HostClient, command: VisualCommand, session: str) -> str | None:
-        """Run a visual command on the host; None when `show <x>` names no changed file."""
-        if command.kind == "show":
-            try:
-                found = await client.visuals_diff(command.arg, require_match=True, session=session)
-            except HostUnreachableError:
-                raise
-            except HostError:
-                return None  # a host without visuals: let Claude read it
-            return "" if found.get("matched") else None
-        if command.kind == "diff":
-            await client.visuals_diff(command.arg, session=session)
-            return ""
-        if command.kind == "screenshot":
-            await client.visuals_screenshot(command.arg, session=session)
-            return "📸 Taking a screenshot…"
-        await client.set_auto_visuals(bool(command.enabled))
-        return AUTO_VISUALS[bool(command.enabled)]
 
     async def _submit(
         self,
@@ -257,24 +172,53 @@ class HostAgent:
         )  # fmt: skip
 
 
-def _tapped_text(prompt: PromptRecord, choice: str) -> str | None:
-    """What the tap means in the words of a typed answer; None when it fits no option."""
-    if prompt.kind == "approval":  # the decision as its typed number
-        return {"allow": "1", "allow_session": "2", "deny": "3"}.get(choice)
-    if choice.isdigit() and 1 <= int(choice) <= len(prompt.options):
-        return prompt.options[int(choice) - 1]
-    return None
+def _replies(record: InboundRecord, body: str) -> list[OutboundDraft]:
+    """The reply to send, none when it is empty (its results arrive by themselves)."""
+    return [HostAgent._reply(record, body)] if body else []
 
 
-def _already(prompt: PromptRecord) -> str:
+def _prompt(record: PromptRecord | None) -> intents.Prompt | None:
+    """What the classifier needs to know of a stored prompt."""
+    if record is None:
+        return None
+    return intents.Prompt(record.id, record.kind, tuple(record.options), record.state == "open")
+
+
+async def _settle(relay: Relay, client: HostClient, intent: Decide | AnswerQuestion) -> str:
+    """Tell the host the decision or answer, and close the prompt with it."""
+    try:
+        if isinstance(intent, Decide):
+            await client.resolve_approval(intent.prompt_id, intent.decision)
+            reply, resolution = DECIDED[intent.decision], DECIDED_WORDS[intent.decision]
+        else:
+            await client.answer_question(intent.prompt_id, intent.answer)
+            reply, resolution = "", f"“{intent.answer[:150]}”"
+    except HostUnreachableError:
+        raise
+    except HostError as exc:
+        if exc.status not in (404, 409):
+            raise
+        reply, resolution = ALREADY_SETTLED, None
+    await relay.store(hosts.close_prompt, intent.prompt_id, resolution)
+    return reply
+
+
+async def _show(client: HostClient, name: str, session: str) -> bool:
+    """Whether the host sent the diff of the changed file `show <name>` names."""
+    try:
+        found = await client.visuals_diff(name, require_match=True, session=session)
+    except HostUnreachableError:
+        raise
+    except HostError:
+        return False  # a host without visuals: let Claude read it
+    return bool(found.get("matched"))
+
+
+async def _already(relay: Relay, prompt_id: str) -> str:
     """ "That was already answered: allowed at 14:02 UTC." """
+    prompt = await relay.store(hosts.get_prompt, prompt_id)
+    if prompt is None:  # its row is gone: say what a typed late answer is told
+        return ALREADY_SETTLED
     how = prompt.resolution or "settled"
     when = f" at {prompt.resolved_at:%H:%M} UTC" if prompt.resolved_at else ""
     return f"That was already answered: {how}{when}."
-
-
-def _as_visual(name: str, args: str) -> VisualCommand:
-    """The visual command of `/diff [file]`, `/screenshot [target]`, `/visuals on|off`."""
-    if name == "visuals":
-        return VisualCommand("auto", enabled=args.strip().lower() not in ("off", "0", "no"))
-    return VisualCommand("screenshot" if name == "screenshot" else "diff", args.strip() or None)

@@ -38,7 +38,7 @@ def accept(relay: Relay, msg: Inbound) -> Outcome:
         body=PAUSED.format(url=relay.settings.public_url or ""), kind="refusal",
     )  # fmt: skip
     return inbox.accept(
-        relay.db, msg, relay.settings.allowed_numbers, refusal, relay.clock(), paused=paused
+        relay.db, msg, relay.settings.allowed_numbers, refusal, relay.clock.now(), paused=paused
     )
 
 
@@ -56,4 +56,4 @@ def _proof(relay: Relay, msg: Inbound) -> bool:
         body = signup.PROVEN.get(purpose, signup.PROVEN["signup"])
         return OutboundDraft(key=f"proof:{msg.sid}", to=msg.from_number, body=body, kind="notice")
 
-    return phone_proofs.prove(relay.db, msg.from_number, digest, reply, relay.clock())
+    return phone_proofs.prove(relay.db, msg.from_number, digest, reply, relay.clock.now())

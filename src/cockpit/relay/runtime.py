@@ -7,11 +7,11 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from cockpit.channels.base import Channel
 from cockpit.config import Settings
+from cockpit.core.clock import Clock, SystemClock
 from cockpit.media.signing import MediaSigner
 from cockpit.media.store import ImageStore
 from cockpit.relay.content import ContentTemplates
@@ -19,7 +19,6 @@ from cockpit.relay.metrics import RelayMetrics
 from cockpit.relay.typing import Typing
 from cockpit.relay.workers import Signal, in_thread
 from cockpit.store.db import Database
-from cockpit.store.models import utcnow
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -82,8 +81,8 @@ class Relay:
     claims: Claims = field(default_factory=Claims)
     # Set when the relay begins to stop (SIGTERM): workers take no new work.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    # The relay's idea of now for WhatsApp's 24-hour window; tests move it forward.
-    clock: Callable[[], datetime] = utcnow
+    # The relay's one source of time (core/clock.py); tests move it instead of sleeping.
+    clock: Clock = field(default_factory=SystemClock)
     typing: Typing = field(init=False)  # WhatsApp's typing indicator (relay/typing.py)
     content: ContentTemplates = field(init=False)  # buttons' templates (relay/content.py)
 

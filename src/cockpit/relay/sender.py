@@ -28,8 +28,7 @@ from cockpit.log import get_logger
 from cockpit.relay import window
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import wait_for_work
-from cockpit.store import outbox
-from cockpit.store.models import utcnow
+from cockpit.store import outbox, window_hold
 from cockpit.store.outbox import OutboundRecord
 
 log = get_logger(__name__)
@@ -101,14 +100,14 @@ class Sender:
         window is closed, or an older row to the phone already waits."""
         if not _free_form(row):
             return None, False
-        seen, held_before = await self.relay.store(outbox.window_state, row)
+        seen, held_before = await self.relay.store(window_hold.window_state, row)
         margin = timedelta(seconds=self.relay.settings.window_margin_seconds)
-        return seen, held_before or not rules.is_open(seen, self.relay.clock(), margin)
+        return seen, held_before or not rules.is_open(seen, self.relay.clock.now(), margin)
 
     async def _hold(self, row: OutboundRecord, seen: datetime | None, reason: str) -> None:
         """Keep the row for when the user writes; the window's template goes instead."""
         relay = self.relay
-        held = await relay.store(outbox.hold, row, seen, reason, window.reopener(relay))
+        held = await relay.store(window_hold.hold, row, seen, reason, window.reopener(relay))
         relay.outbox_ready.set()  # the template, or the row itself when the window re-opened
         if held:
             relay.metrics.outbound.labels("held").inc()
@@ -196,7 +195,7 @@ class Sender:
             # The lost request may still be on its way into Twilio: looking at its list
             # sooner than a whole timeout later could miss it and send the message twice.
             delay = max(delay, settings.send_timeout_seconds)
-        next_at = utcnow() + timedelta(seconds=delay)
+        next_at = self.relay.clock.now() + timedelta(seconds=delay)
         await self.relay.store(outbox.mark_retry, row, str(exc), next_at, maybe_sent=maybe_sent)
         self.relay.metrics.outbound.labels("retried").inc()
         log.warning("sender.retry", outbound_id=row.id, error=str(exc), delay=round(delay, 3))

@@ -19,7 +19,6 @@ from cockpit.relay import window
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import in_thread
 from cockpit.store import outbox
-from cockpit.store.models import utcnow
 
 log = get_logger(__name__)
 BATCH = 50  # lookups per round: bounds the API calls when many callbacks were lost
@@ -47,7 +46,7 @@ class StatusChecker:
     async def check_once(self) -> int:
         """Look up one batch; how many rows moved forward."""
         relay = self.relay
-        older_than = utcnow() - timedelta(seconds=relay.settings.status_check_seconds)
+        older_than = relay.clock.now() - timedelta(seconds=relay.settings.status_check_seconds)
         rows = await relay.store(outbox.stale_accepted, older_than, self._after_id, BATCH)
         self._after_id = rows[-1].id if len(rows) == BATCH else 0
         moved = 0

@@ -9,8 +9,8 @@ from cockpit.core.messages import OutboundDraft
 from cockpit.core.window import OUTSIDE_WINDOW, REOPEN_TEXT, reopen_key
 from cockpit.log import get_logger
 from cockpit.relay.runtime import Relay
-from cockpit.store import outbox
-from cockpit.store.outbox import Reopen
+from cockpit.store import window_hold
+from cockpit.store.window_hold import Reopen
 
 log = get_logger(__name__)
 
@@ -52,7 +52,7 @@ def refused_by_callback(
     if code != OUTSIDE_WINDOW or status not in ("failed", "undelivered"):
         return False
     reason = f"{CLOSED} (Twilio error {OUTSIDE_WINDOW})"
-    held = outbox.hold_refused(relay.db, row_id=row_id, sid=sid, reason=reason,
+    held = window_hold.hold_refused(relay.db, row_id=row_id, sid=sid, reason=reason,
                                reopen=reopener(relay))  # fmt: skip
     if held:
         log.info("window.refused_by_callback", outbound_id=row_id, sid=sid)

@@ -7,8 +7,9 @@ from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from cockpit.core.clock import utcnow
 from cockpit.store.db import Database
-from cockpit.store.models import ContentTemplate, utcnow
+from cockpit.store.models import ContentTemplate
 
 
 def get_sid(db: Database, definition_hash: str) -> str | None:

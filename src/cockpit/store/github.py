@@ -18,11 +18,12 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from cockpit.core.clock import utcnow
 from cockpit.core.github_events import github_repo
 from cockpit.core.messages import OutboundDraft
 from cockpit.store import outbox, secrets, users
 from cockpit.store.db import Database
-from cockpit.store.models import GitHubDelivery, GitHubRepo, utcnow
+from cockpit.store.models import GitHubDelivery, GitHubRepo
 
 GITHUB_TOKEN = secrets.GITHUB_TOKEN
 

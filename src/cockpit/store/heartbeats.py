@@ -7,8 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from cockpit.core.clock import utcnow
 from cockpit.store.db import Database
-from cockpit.store.models import Heartbeat, utcnow
+from cockpit.store.models import Heartbeat
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from cockpit.core.clock import utcnow
 from cockpit.core.host_events import EventOutcome, TurnUpdate
 from cockpit.core.messages import OutboundDraft
 from cockpit.store import outbox
 from cockpit.store.db import Database
-from cockpit.store.models import HostLink, Prompt, Turn, utcnow
+from cockpit.store.models import HostLink, Prompt, Turn
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, or_, select, true, update
+from sqlalchemy import func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from cockpit.core.clock import utcnow
 from cockpit.core.messages import Inbound, MediaRef, OutboundDraft
-from cockpit.store import outbox
+from cockpit.store import outbox, window_hold
 from cockpit.store.db import Database
-from cockpit.store.models import InboundMessage, OutboundMessage, Turn, User, utcnow
+from cockpit.store.models import InboundMessage, User
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def accept(
         if stored is None:
             return "duplicate"
         conn.execute(update(User).where(User.id == user.id).values(last_inbound_at=now or utcnow()))
-        outbox.release_held(s, msg.from_number)
+        window_hold.release_held(s, msg.from_number)
         return "accepted"
 
 
@@ -249,96 +250,3 @@ def count(db: Database) -> int:
     """How many inbound messages are stored."""
     with db.transaction() as s:
         return s.scalar(select(func.count(InboundMessage.id))) or 0
-
-
-# Replies that only say "working on it" do not answer a message.
-NOT_AN_ANSWER = ("ack", "progress", "board")
-REACHED_PHONE = ("sent", "delivered", "read")
-
-
-@dataclass(frozen=True)
-class InboundSummary:
-    id: int
-    sid: str
-    user_id: int | None
-    from_number: str
-    body: str
-    state: str
-    received_at: datetime
-
-
-def _answered() -> Any:
-    """True for an inbound row that some reply reached the phone for.
-
-    A reply answers a message when it names the message (`inbound_id`: relay
-    answers, echoes) or the turn the message started (`turn_id`: the host's events).
-    """
-    reached = and_(
-        OutboundMessage.status.in_(REACHED_PHONE), OutboundMessage.kind.not_in(NOT_AN_ANSWER)
-    )
-    direct = select(OutboundMessage.id).where(
-        OutboundMessage.inbound_id == InboundMessage.id, reached
-    )
-    through_turn = (
-        select(OutboundMessage.id)
-        .join(Turn, Turn.id == OutboundMessage.turn_id)
-        .where(Turn.inbound_id == InboundMessage.id, reached)
-    )
-    return or_(direct.exists(), through_turn.exists())
-
-
-def unanswered(db: Database, since: datetime, until: datetime) -> list[InboundSummary]:
-    """Messages from users received in [since, until) that no answer has reached yet."""
-    query = (
-        select(InboundMessage)
-        .where(
-            InboundMessage.received_at >= since,
-            InboundMessage.received_at < until,
-            InboundMessage.user_id.is_not(None),
-            ~_answered(),
-        )
-        .order_by(InboundMessage.id)
-    )
-    with db.transaction() as s:
-        return [
-            InboundSummary(r.id, r.provider_sid, r.user_id, r.from_number, r.body, r.state,
-                             r.received_at)
-            for r in s.scalars(query)
-        ]  # fmt: skip
-
-
-def received_between(db: Database, since: datetime, until: datetime) -> int:
-    """How many messages from users arrived in [since, until)."""
-    query = select(func.count(InboundMessage.id)).where(
-        InboundMessage.received_at >= since,
-        InboundMessage.received_at < until,
-        InboundMessage.user_id.is_not(None),
-    )
-    with db.transaction() as s:
-        return s.scalar(query) or 0
-
-
-def active_users(db: Database, since: datetime, until: datetime) -> set[int]:
-    """Users who sent at least one message in [since, until)."""
-    query = (
-        select(InboundMessage.user_id)
-        .distinct()
-        .where(
-            InboundMessage.received_at >= since,
-            InboundMessage.received_at < until,
-            InboundMessage.user_id.is_not(None),
-        )
-    )
-    with db.transaction() as s:
-        return {uid for uid in s.scalars(query) if uid is not None}
-
-
-def recent(db: Database, limit: int = 50) -> list[InboundSummary]:
-    """The latest messages in, newest first (the admin page)."""
-    query = select(InboundMessage).order_by(InboundMessage.id.desc()).limit(limit)
-    with db.transaction() as s:
-        return [
-            InboundSummary(r.id, r.provider_sid, r.user_id, r.from_number, r.body, r.state,
-                             r.received_at)
-            for r in s.scalars(query)
-        ]  # fmt: skip

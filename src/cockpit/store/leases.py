@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, true, update
 
+from cockpit.core.clock import utcnow
 from cockpit.store.db import Database
 from cockpit.store.models import (
     GitHubDelivery,
@@ -26,7 +27,6 @@ from cockpit.store.models import (
     InboundMessage,
     OutboundMessage,
     User,
-    utcnow,
 )
 
 

@@ -4,7 +4,7 @@ A row's life: pending → sending (claimed, with a lease) → accepted (the prov
 took it) → sent → delivered → read; or failed. `unknown` means a send may have
 reached the provider: it is reconciled against the provider's list before any
 new try. `held` means WhatsApp's 24-hour window is closed: the row waits, in
-its place, until the user writes again (docs/whatsapp-window.md); a held row
+its place, until the user writes again (store/window_hold.py); a held row
 does not block the template that asks the user to reply. Per recipient, only
 the oldest unfinished row may be sent, so messages arrive in the order they were
 written, across any number of relay processes.
@@ -12,7 +12,7 @@ written, across any number of relay processes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,19 +20,26 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
+from cockpit.core.clock import utcnow
 from cockpit.core.messages import OutboundDraft
 from cockpit.store.db import Database
-from cockpit.store.models import InboundMessage, OutboundMessage, Turn, User, utcnow
+from cockpit.store.models import OutboundMessage
+from cockpit.store.status import OutboundStatus
 
 # Rows in these states hold back later rows to the same recipient.
-_BLOCKING = ("pending", "sending", "unknown")
-DONE = ("sent", "delivered", "read", "failed", "undelivered")
+_BLOCKING = (OutboundStatus.PENDING, OutboundStatus.SENDING, OutboundStatus.UNKNOWN)
+DONE = (
+    OutboundStatus.SENT, OutboundStatus.DELIVERED, OutboundStatus.READ,
+    OutboundStatus.FAILED, OutboundStatus.UNDELIVERED,
+)  # fmt: skip
 # Status callbacks only move a row forward; a late `sent` never undoes `read`.
-_RANK = {
-    "pending": 0, "sending": 0, "unknown": 0, "held": 0, "queued": 1, "accepted": 1,
-    "sent": 2, "failed": 3, "undelivered": 3, "delivered": 3, "read": 4,
+_RANK: dict[str, int] = {
+    OutboundStatus.PENDING: 0, OutboundStatus.SENDING: 0, OutboundStatus.UNKNOWN: 0,
+    OutboundStatus.HELD: 0, OutboundStatus.QUEUED: 1, OutboundStatus.ACCEPTED: 1,
+    OutboundStatus.SENT: 2, OutboundStatus.FAILED: 3, OutboundStatus.UNDELIVERED: 3,
+    OutboundStatus.DELIVERED: 3, OutboundStatus.READ: 4,
 }  # fmt: skip
 
 
@@ -58,12 +65,7 @@ class OutboundRecord:
     turn_id: str | None = None
 
 
-# Makes the template that re-opens a user's closed window: (user id, phone, last
-# inbound) → draft, or None when no template is configured.
-Reopen = Callable[[int, str, datetime | None], OutboundDraft | None]
-
-
-def _record(r: OutboundMessage) -> OutboundRecord:
+def outbound_record(r: OutboundMessage) -> OutboundRecord:
     return OutboundRecord(
         r.id, r.idempotency_key, r.to_number, r.body, r.media_id, r.kind, r.status,
         r.attempts, r.maybe_sent, r.provider_sid, r.created_at, r.error_code, r.last_error,
@@ -82,7 +84,7 @@ def enqueue(session: Session, drafts: Sequence[OutboundDraft], *, is_postgres: b
             "media_id": d.media_id, "kind": d.kind, "inbound_id": d.inbound_id,
             "session": d.session, "turn_id": d.turn_id, "content_sid": d.content_sid,
             "content_variables": d.content_variables, "interactive": d.interactive,
-            "status": "pending", "maybe_sent": False, "attempts": 0,
+            "status": OutboundStatus.PENDING, "maybe_sent": False, "attempts": 0,
             "next_attempt_at": now + timedelta(seconds=d.hold_seconds), "created_at": now,
             "updated_at": now,
         }
@@ -114,7 +116,7 @@ def place(session: Session, drafts: Sequence[OutboundDraft], *, is_postgres: boo
 
 def _held(to: str, now: datetime) -> Any:
     return and_(
-        OutboundMessage.to_number == to, OutboundMessage.status == "pending",
+        OutboundMessage.to_number == to, OutboundMessage.status == OutboundStatus.PENDING,
         OutboundMessage.attempts == 0, OutboundMessage.claimed_by.is_(None),
         OutboundMessage.next_attempt_at > now,
     )  # fmt: skip
@@ -173,7 +175,7 @@ def sent_after(db: Database, to: str, since: datetime) -> bool:
     """Whether a message to `to` was written after `since` (besides replies to taps)."""
     query = select(func.count(OutboundMessage.id)).where(
         OutboundMessage.to_number == to, OutboundMessage.created_at > since,
-        OutboundMessage.status != "failed",
+        OutboundMessage.status != OutboundStatus.FAILED,
     )  # fmt: skip
     with db.transaction() as s:
         return bool(s.scalar(query))
@@ -190,13 +192,15 @@ def due_heads(db: Database, limit: int = 100) -> list[OutboundRecord]:
     now = utcnow()
     blocking = or_(
         OutboundMessage.status.in_(_BLOCKING),
-        and_(OutboundMessage.status == "accepted", OutboundMessage.next_attempt_at > now),
+        and_(
+            OutboundMessage.status == OutboundStatus.ACCEPTED, OutboundMessage.next_attempt_at > now
+        ),
     )
     heads = select(func.min(OutboundMessage.id)).where(blocking).group_by(OutboundMessage.to_number)
     ready = or_(
-        and_(OutboundMessage.status.in_(("pending", "unknown")),
+        and_(OutboundMessage.status.in_((OutboundStatus.PENDING, OutboundStatus.UNKNOWN)),
              OutboundMessage.next_attempt_at <= now),
-        and_(OutboundMessage.status == "sending", OutboundMessage.claimed_until < now),
+        and_(OutboundMessage.status == OutboundStatus.SENDING, OutboundMessage.claimed_until < now),
     )  # fmt: skip
     query = (
         select(OutboundMessage)
@@ -205,13 +209,15 @@ def due_heads(db: Database, limit: int = 100) -> list[OutboundRecord]:
         .limit(limit)
     )
     with db.transaction() as s:
-        return [_record(r) for r in s.scalars(query)]
+        return [outbound_record(r) for r in s.scalars(query)]
 
 
 def claim(db: Database, row: OutboundRecord, worker: str, lease: float) -> OutboundRecord | None:
     """Take `row` for sending if nobody else did; None when another worker won."""
     now = utcnow()
-    expired_send = row.status == "sending"  # its sender died: the send may have happened
+    expired_send = (
+        row.status == OutboundStatus.SENDING
+    )  # its sender died: the send may have happened
     stmt = (
         update(OutboundMessage)
         .where(
@@ -220,7 +226,7 @@ def claim(db: Database, row: OutboundRecord, worker: str, lease: float) -> Outbo
             OutboundMessage.attempts == row.attempts,
         )
         .values(
-            status="sending",
+            status=OutboundStatus.SENDING,
             claimed_by=worker,
             claimed_until=now + timedelta(seconds=lease),
             attempts=OutboundMessage.attempts + 1,
@@ -232,7 +238,7 @@ def claim(db: Database, row: OutboundRecord, worker: str, lease: float) -> Outbo
             return None
         claimed = s.get(OutboundMessage, row.id)
         assert claimed is not None
-        return _record(claimed)
+        return outbound_record(claimed)
 
 
 def mark_accepted(
@@ -257,24 +263,34 @@ def mark_accepted(
         assert row is not None
         if attempts is not None and row.attempts != attempts:
             return False
-        if row.status == "held":  # a callback refused it meanwhile (outside the window)
+        if (
+            row.status == OutboundStatus.HELD
+        ):  # a callback refused it meanwhile (outside the window)
             row.provider_sid = row.provider_sid or sid
             return True
         for key, value in values.items():
             setattr(row, key, value)
-        if _RANK.get(status, 1) > _RANK.get(row.status, 0) or row.status == "sending":
-            row.status = "accepted" if status in ("queued", "accepted", "sending") else status
-        if row.status in ("sent", "delivered", "read") and row.sent_at is None:
+        if _RANK.get(status, 1) > _RANK.get(row.status, 0) or row.status == OutboundStatus.SENDING:
+            row.status = (
+                OutboundStatus.ACCEPTED
+                if status
+                in (OutboundStatus.QUEUED, OutboundStatus.ACCEPTED, OutboundStatus.SENDING)
+                else status
+            )
+        if (
+            row.status in (OutboundStatus.SENT, OutboundStatus.DELIVERED, OutboundStatus.READ)
+            and row.sent_at is None
+        ):
             row.sent_at = utcnow()
         return True
 
 
-def _still_claimed(row: OutboundRecord) -> Any:
+def still_claimed(row: OutboundRecord) -> Any:
     """Only the claim that made this attempt may record its outcome; a status callback
     that arrived meanwhile (or a newer claim) has already moved the row on."""
     return and_(
         OutboundMessage.id == row.id,
-        OutboundMessage.status == "sending",
+        OutboundMessage.status == OutboundStatus.SENDING,
         OutboundMessage.attempts == row.attempts,
     )
 
@@ -283,11 +299,11 @@ def mark_retry(
     db: Database, row: OutboundRecord, error: str, next_at: datetime, *, maybe_sent: bool
 ) -> None:
     """Try again at `next_at`; `maybe_sent` asks for reconciliation first."""
-    status = "unknown" if maybe_sent else "pending"
+    status = OutboundStatus.UNKNOWN if maybe_sent else OutboundStatus.PENDING
     with db.transaction() as s:
         s.execute(
             update(OutboundMessage)
-            .where(_still_claimed(row))
+            .where(still_claimed(row))
             .values(
                 status=status, maybe_sent=maybe_sent, last_error=error,
                 next_attempt_at=next_at, claimed_until=None,
@@ -300,8 +316,10 @@ def mark_failed(db: Database, row: OutboundRecord, error: str, code: int | None)
     with db.transaction() as s:
         s.execute(
             update(OutboundMessage)
-            .where(_still_claimed(row))
-            .values(status="failed", last_error=error, error_code=code, claimed_until=None)
+            .where(still_claimed(row))
+            .values(
+                status=OutboundStatus.FAILED, last_error=error, error_code=code, claimed_until=None
+            )
         )
 
 
@@ -315,108 +333,15 @@ def retry_failed(db: Database, outbound_id: int) -> bool:
         update(OutboundMessage)
         .where(
             OutboundMessage.id == outbound_id,
-            OutboundMessage.status.in_(("failed", "undelivered")),
+            OutboundMessage.status.in_((OutboundStatus.FAILED, OutboundStatus.UNDELIVERED)),
         )
         .values(
-            status="pending", attempts=0, maybe_sent=False, error_code=None,
+            status=OutboundStatus.PENDING, attempts=0, maybe_sent=False, error_code=None,
             next_attempt_at=utcnow(), claimed_until=None, claimed_by=None,
         )
     )  # fmt: skip
     with db.transaction() as s:
         return bool(s.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
-
-
-def window_state(db: Database, row: OutboundRecord) -> tuple[datetime | None, bool]:
-    """The user's last inbound time, and whether an older row to the phone is held."""
-    held = select(OutboundMessage.id).where(
-        OutboundMessage.to_number == row.to,
-        OutboundMessage.status == "held",
-        OutboundMessage.id < row.id,
-    )
-    with db.transaction() as s:
-        last = s.scalar(select(User.last_inbound_at).where(User.id == row.user_id))
-        return last, s.scalar(held.limit(1)) is not None
-
-
-def hold(
-    db: Database, row: OutboundRecord, seen: datetime | None, reason: str, reopen: Reopen
-) -> bool:
-    """Hold a claimed row while the window is closed, and queue the window's template.
-
-    `seen` is the user's last inbound time the decision was made on. If the user
-    has written since, the window is open again and the row goes back to pending
-    instead (False). Locking the user's row orders this with `inbox.accept`, so a
-    reply can never slip between the decision and the hold.
-    """
-    with db.transaction() as s:
-        user = s.get(User, row.user_id, with_for_update=True)
-        if user is None or user.last_inbound_at != seen:
-            s.execute(
-                update(OutboundMessage)
-                .where(_still_claimed(row))
-                .values(status="pending", next_attempt_at=utcnow(), claimed_until=None)
-            )
-            return False
-        done = s.execute(
-            update(OutboundMessage)
-            .where(_still_claimed(row))
-            .values(status="held", last_error=reason, claimed_until=None)
-        )
-        if done.rowcount == 1:  # type: ignore[attr-defined]
-            _queue_reopen(s, user, reopen, is_postgres=db.is_postgres)
-        return True
-
-
-def hold_refused(
-    db: Database, *, row_id: int | None, sid: str, reason: str, reopen: Reopen
-) -> bool:
-    """A status callback says WhatsApp refused the row (outside the window, 63016):
-    hold it and queue the template. False when this does not apply (no such row, no
-    user, or the row has already moved on); the caller then records the status."""
-    with db.transaction() as s:
-        row = s.get(OutboundMessage, row_id) if row_id is not None else None
-        if row is None or row.provider_sid not in (None, sid):
-            row = s.scalar(select(OutboundMessage).where(OutboundMessage.provider_sid == sid))
-        if row is None or row.user_id is None:
-            return False
-        if row.status not in ("sending", "unknown", "accepted", "queued", "sent"):
-            return row.status == "held"  # a repeated callback changes nothing
-        user = s.get(User, row.user_id, with_for_update=True)
-        if user is None:
-            return False
-        row.provider_sid = row.provider_sid or sid
-        row.status, row.last_error, row.error_code = "held", reason, None
-        row.maybe_sent, row.claimed_until = False, None
-        _queue_reopen(s, user, reopen, is_postgres=db.is_postgres)
-        return True
-
-
-def _queue_reopen(s: Session, user: User, reopen: Reopen, *, is_postgres: bool) -> None:
-    """Queue the template of the user's current closed window (its key makes it one)."""
-    draft = reopen(user.id, user.phone, user.last_inbound_at)
-    if draft is not None:
-        enqueue(s, [draft], is_postgres=is_postgres)
-
-
-def release_held(s: Session, phone: str) -> int:
-    """Inside the transaction that stores the user's message: held rows become due,
-    in their order, with their tries starting over. Returns how many."""
-    result = s.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.to_number == phone, OutboundMessage.status == "held")
-        .values(status="pending", attempts=0, next_attempt_at=utcnow(), claimed_until=None)
-        .execution_options(synchronize_session=False)  # no ORM objects to keep in step
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def held_count(db: Database, phone: str) -> int:
-    """How many messages to `phone` wait for the user to re-open the window."""
-    query = select(func.count(OutboundMessage.id)).where(
-        OutboundMessage.to_number == phone, OutboundMessage.status == "held"
-    )
-    with db.transaction() as s:
-        return s.scalar(query) or 0
 
 
 def apply_status(
@@ -428,7 +353,7 @@ def apply_status(
     values: a callback costs no ORM load and no read before the write.
     """
     row, new_rank = OutboundMessage, _RANK.get(status, -1)
-    early = row.status.in_(("sending", "unknown", "pending"))
+    early = row.status.in_((OutboundStatus.SENDING, OutboundStatus.UNKNOWN, OutboundStatus.PENDING))
     advances = case(_RANK, value=row.status, else_=0) < new_rank
     values: dict[Any, Any] = {
         row.provider_sid: func.coalesce(row.provider_sid, sid),
@@ -437,10 +362,10 @@ def apply_status(
         row.claimed_until: case((early, None), else_=row.claimed_until),
         row.status: case((advances, status), else_=row.status),
     }
-    if status in ("sent", "delivered", "read"):
+    if status in (OutboundStatus.SENT, OutboundStatus.DELIVERED, OutboundStatus.READ):
         values[row.sent_at] = case((and_(advances, row.sent_at.is_(None)), utcnow()),
                                    else_=row.sent_at)  # fmt: skip
-    if status in ("failed", "undelivered"):
+    if status in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):
         values[row.error_code] = case((advances, error_code), else_=row.error_code)
     with db.transaction() as s:
         conn = s.connection()  # Core: no ORM-enabled UPDATE scanning the session
@@ -461,7 +386,7 @@ def stale_accepted(
     query = (
         select(OutboundMessage)
         .where(
-            OutboundMessage.status == "accepted",
+            OutboundMessage.status == OutboundStatus.ACCEPTED,
             OutboundMessage.accepted_at < older_than,
             OutboundMessage.provider_sid.is_not(None),
             OutboundMessage.id > after_id,
@@ -470,7 +395,7 @@ def stale_accepted(
         .limit(limit)
     )
     with db.transaction() as s:
-        return [_record(r) for r in s.scalars(query)]
+        return [outbound_record(r) for r in s.scalars(query)]
 
 
 def claim_lookup(db: Database, row_id: int, worker: str, lease: float) -> bool:
@@ -481,7 +406,7 @@ def claim_lookup(db: Database, row_id: int, worker: str, lease: float) -> bool:
         update(OutboundMessage)
         .where(
             OutboundMessage.id == row_id,
-            OutboundMessage.status == "accepted",
+            OutboundMessage.status == OutboundStatus.ACCEPTED,
             or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until < now),
         )
         .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
@@ -520,7 +445,14 @@ def for_recipient(db: Database, phone: str) -> list[OutboundRecord]:
     """Every outbound row to `phone`, oldest first."""
     query = select(OutboundMessage).where(OutboundMessage.to_number == phone)
     with db.transaction() as s:
-        return [_record(r) for r in s.scalars(query.order_by(OutboundMessage.id))]
+        return [outbound_record(r) for r in s.scalars(query.order_by(OutboundMessage.id))]
+
+
+def session_of_message(db: Database, provider_sid: str) -> str | None:
+    """The session that wrote the outbound message with this provider sid."""
+    query = select(OutboundMessage.session).where(OutboundMessage.provider_sid == provider_sid)
+    with db.transaction() as s:
+        return s.scalar(query)
 
 
 def exists(db: Database, key: str) -> bool:
@@ -535,132 +467,3 @@ def pending_count(db: Database) -> int:
     query = select(func.count(OutboundMessage.id)).where(OutboundMessage.status.not_in(DONE))
     with db.transaction() as s:
         return s.scalar(query) or 0
-
-
-def failed_count(db: Database, phone: str) -> int:
-    """How many messages to `phone` could not be delivered."""
-    query = select(func.count(OutboundMessage.id)).where(
-        OutboundMessage.to_number == phone, OutboundMessage.status.in_(("failed", "undelivered"))
-    )
-    with db.transaction() as s:
-        return s.scalar(query) or 0
-
-
-FAILED = ("failed", "undelivered")  # the states an operator may retry
-
-
-@dataclass(frozen=True)
-class Misroute:
-    """An outbound row sent to another number than the one of the person it answers."""
-
-    outbound_id: int
-    to: str
-    expected: str
-    reason: str
-
-
-def created_between(db: Database, since: datetime, until: datetime) -> int:
-    """How many outbound rows were written in [since, until)."""
-    query = select(func.count(OutboundMessage.id)).where(
-        OutboundMessage.created_at >= since, OutboundMessage.created_at < until
-    )
-    with db.transaction() as s:
-        return s.scalar(query) or 0
-
-
-def failed_between(db: Database, since: datetime, until: datetime) -> list[OutboundRecord]:
-    """Rows written in [since, until) that could not be delivered, oldest first."""
-    query = (
-        select(OutboundMessage)
-        .where(
-            OutboundMessage.created_at >= since,
-            OutboundMessage.created_at < until,
-            OutboundMessage.status.in_(FAILED),
-        )
-        .order_by(OutboundMessage.id)
-    )
-    with db.transaction() as s:
-        return [_record(r) for r in s.scalars(query)]
-
-
-def misrouted(db: Database, since: datetime, until: datetime) -> list[Misroute]:
-    """Rows written in [since, until) addressed to someone other than whom they answer.
-
-    Three recorded facts each name the rightful recipient: the inbound message a row
-    answers (its sender), the host turn it reports on (the turn's user) and the user
-    the row was written for. A row whose number differs from any of them is misrouted.
-    """
-    inbound, turn = aliased(InboundMessage), aliased(Turn)
-    turn_user, row_user = aliased(User), aliased(User)
-    o = OutboundMessage
-    query = (
-        select(o.id, o.to_number, inbound.from_number, turn_user.phone, row_user.phone)
-        .outerjoin(inbound, inbound.id == o.inbound_id)
-        .outerjoin(turn, turn.id == o.turn_id)
-        .outerjoin(turn_user, turn_user.id == turn.user_id)
-        .outerjoin(row_user, row_user.id == o.user_id)
-        .where(o.created_at >= since, o.created_at < until)
-        .where(
-            or_(
-                and_(inbound.id.is_not(None), o.to_number != inbound.from_number),
-                and_(turn_user.id.is_not(None), o.to_number != turn_user.phone),
-                and_(row_user.id.is_not(None), o.to_number != row_user.phone),
-            )
-        )
-        .order_by(o.id)
-    )
-    with db.transaction() as s:
-        rows = s.execute(query).all()
-    found = []
-    for oid, to, sender, turn_owner, owner in rows:
-        reason, expected = next(
-            (why, phone)
-            for why, phone in (("message", sender), ("turn", turn_owner), ("user", owner))
-            if phone is not None and phone != to
-        )
-        found.append(Misroute(oid, to, expected, reason))
-    return found
-
-
-def recent(db: Database, limit: int = 50) -> list[OutboundRecord]:
-    """The latest rows, newest first (the admin page)."""
-    query = select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)
-    with db.transaction() as s:
-        return [_record(r) for r in s.scalars(query)]
-
-
-def failed(db: Database, limit: int = 100) -> list[OutboundRecord]:
-    """The latest rows that could not be delivered, newest first."""
-    query = (
-        select(OutboundMessage)
-        .where(OutboundMessage.status.in_(FAILED))
-        .order_by(OutboundMessage.id.desc())
-        .limit(limit)
-    )
-    with db.transaction() as s:
-        return [_record(r) for r in s.scalars(query)]
-
-
-def status_counts(db: Database) -> dict[str, int]:
-    """How many rows are in each status."""
-    query = select(OutboundMessage.status, func.count(OutboundMessage.id)).group_by(
-        OutboundMessage.status
-    )
-    with db.transaction() as s:
-        return {status: n for status, n in s.execute(query).all()}
-
-
-def latest_failure(db: Database, phone: str) -> OutboundRecord | None:
-    """The most recent message to `phone` that could not be delivered, if any."""
-    query = (
-        select(OutboundMessage)
-        .where(
-            OutboundMessage.to_number == phone,
-            OutboundMessage.status.in_(("failed", "undelivered")),
-        )
-        .order_by(OutboundMessage.id.desc())
-        .limit(1)
-    )
-    with db.transaction() as s:
-        row = s.scalar(query)
-        return _record(row) if row is not None else None

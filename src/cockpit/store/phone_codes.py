@@ -16,11 +16,12 @@ from typing import Literal
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
+from cockpit.core.clock import utcnow
 from cockpit.core.messages import OutboundDraft
 from cockpit.core.signup import CodeRules
 from cockpit.store import outbox
 from cockpit.store.db import Database
-from cockpit.store.models import PhoneCode, utcnow
+from cockpit.store.models import PhoneCode
 
 Check = Literal["ok", "wrong", "expired", "locked", "missing"]
 

@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
+from cockpit.core.clock import utcnow
 from cockpit.core.messages import OutboundDraft
 from cockpit.core.signup import PROOFS_PER_PHONE
-from cockpit.store import outbox
+from cockpit.store import outbox, window_hold
 from cockpit.store.db import Database
-from cockpit.store.models import PhoneProof, User, utcnow
+from cockpit.store.models import PhoneProof, User
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def prove(
         user = s.scalar(select(User).where(User.phone == phone).with_for_update())
         if user is not None and user.status in ("active", "paused"):
             user.last_inbound_at = now
-            outbox.release_held(s, phone)
+            window_hold.release_held(s, phone)
         outbox.enqueue(s, [reply(row.purpose)], is_postgres=db.is_postgres)
         return True
 

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from cockpit.core.clock import utcnow
 from cockpit.store.db import Database
-from cockpit.store.models import ChatSession, HostLink, OutboundMessage, Turn, utcnow
+from cockpit.store.models import ChatSession, HostLink, Turn
 
 DEFAULT_SESSION = "main"
 
@@ -65,13 +66,6 @@ def set_current(db: Database, user_id: int, name: str) -> None:
             link.session = name
 
 
-def session_of_message(db: Database, provider_sid: str) -> str | None:
-    """The session that wrote the outbound message with this provider sid."""
-    query = select(OutboundMessage.session).where(OutboundMessage.provider_sid == provider_sid)
-    with db.transaction() as s:
-        return s.scalar(query)
-
-
 def count(db: Database, user_id: int) -> int:
     """How many sessions the user has."""
     query = select(func.count(ChatSession.id)).where(ChatSession.user_id == user_id)
@@ -98,14 +92,8 @@ def cost(db: Database, user_id: int, now: datetime | None = None) -> CostSummary
     return CostSummary(today, week, per_session)
 
 
-_STATE_ICONS = {
-    "submitted": "⏳ working", "running": "⏳ working", "queued": "🕒 queued",
-    "done": "✅ done", "failed": "⚠️ failed", "interrupted": "⏹ stopped",
-}  # fmt: skip
-
-
-def board(db: Database, user_id: int) -> list[tuple[str, str]]:
-    """Each session with the state of its latest task, in creation order."""
+def latest_states(db: Database, user_id: int) -> list[tuple[str, str | None]]:
+    """Each session with the state of its latest task (None before any), in creation order."""
     names = [r.name for r in listed(db, user_id)]
     with db.transaction() as s:
         states = []
@@ -116,32 +104,5 @@ def board(db: Database, user_id: int) -> list[tuple[str, str]]:
                 .order_by(Turn.created_at.desc())
                 .limit(1)
             )
-            states.append((name, _STATE_ICONS.get(state or "", "💤 idle")))
+            states.append((name, state))
         return states
-
-
-def board_text(rows: list[tuple[str, str]]) -> str:
-    """The compact board: one line per session."""
-    return "📋 " + "\n".join(f"[{name}] {state}" for name, state in rows)
-
-
-@dataclass(frozen=True)
-class TurnFact:
-    """What the report needs of one turn."""
-
-    user_id: int
-    session: str
-    state: str
-    cost_usd: float | None
-    created_at: datetime
-
-
-def turns_between(db: Database, since: datetime, until: datetime) -> list[TurnFact]:
-    """Every user's turns started in [since, until), oldest first."""
-    query = (
-        select(Turn.user_id, Turn.session, Turn.state, Turn.cost_usd, Turn.created_at)
-        .where(Turn.created_at >= since, Turn.created_at < until)
-        .order_by(Turn.created_at, Turn.id)
-    )
-    with db.transaction() as s:
-        return [TurnFact(*row) for row in s.execute(query).all()]

@@ -11,8 +11,9 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
+from cockpit.core.clock import utcnow
 from cockpit.store.db import Database
-from cockpit.store.models import WebSignin, utcnow
+from cockpit.store.models import WebSignin
 
 
 def sign_in(db: Database, sid: str, user_id: int, *, seconds: float) -> None:

@@ -13,8 +13,9 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 
+from cockpit.core.clock import utcnow
 from cockpit.store.db import Database
-from cockpit.store.models import ThrottleHit, utcnow
+from cockpit.store.models import ThrottleHit
 
 KEEP_SECONDS = 86400  # hits older than this are pruned when new ones are counted
 

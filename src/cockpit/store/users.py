@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from cockpit.core.clock import utcnow
 from cockpit.core.phone import normalize_e164
 from cockpit.store.db import Database
-from cockpit.store.models import User, utcnow
+from cockpit.store.models import User
 
 
 @dataclass(frozen=True)

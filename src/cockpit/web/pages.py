@@ -8,13 +8,15 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from cockpit.browser_session import BrowserSession, SessionCookie
 from cockpit.relay.forms import read_form
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import Jobs
 from cockpit.store import signins
-from cockpit.web import session as web_session
 
 MAX_FORM_BYTES = 16 * 1024
+SESSION_SECONDS = 12 * 3600  # a sign-in lasts half a day
+CSRF_REFUSAL = "This form has expired or did not come from this site. Reload it."
 templates = Environment(
     loader=PackageLoader("cockpit.web", "templates"),
     autoescape=select_autoescape(["html"]),
@@ -32,9 +34,16 @@ class Web:
         self.settings = self.relay.settings
         assert self.settings.secret_key is not None, "the relay requires COCKPIT_SECRET_KEY"
         self.secret = self.settings.secret_key.get_secret_value()
-        # During a key rotation cookies signed with the previous key still open.
-        self._cookie_keys = [k.get_secret_value() for k in reversed(self.settings.secret_keyring)]
-        self.session = web_session.load(request, self._cookie_keys)
+        # The cookie holds which phone is being proven (with the nonce its code comes from),
+        # the session id and the CSRF token; who is signed in is the server's record of the
+        # session id (`store.signins`), so signing out ends the session for a copied cookie.
+        self._cookie = SessionCookie(
+            "cockpit_web", salt="cockpit.web.session", max_age=SESSION_SECONDS,
+            # During a key rotation cookies signed with the previous key still open.
+            keys=[k.get_secret_value() for k in reversed(self.settings.secret_keyring)],
+            secure=(self.settings.public_url or "").startswith("https://"),
+        )  # fmt: skip
+        self.session = self._cookie.load(request) or BrowserSession()
 
     @property
     def hosts(self) -> Any:
@@ -59,7 +68,7 @@ class Web:
         """Sign this browser in as `user_id`, under a new session id."""
         self.session.renew()
         await self.relay.store(signins.sign_in, self.session.sid, user_id,
-                        seconds=web_session.MAX_AGE)  # fmt: skip
+                        seconds=SESSION_SECONDS)  # fmt: skip
 
     async def sign_out(self) -> None:
         """End this session on the server too; the browser gets a fresh one."""
@@ -70,13 +79,12 @@ class Web:
     async def form(self) -> dict[str, str]:
         """The posted form, refused (403) unless it carries the session's CSRF token."""
         fields = await read_form(self.request, MAX_FORM_BYTES)
-        web_session.check_csrf(self.session, fields)
+        self.session.check_csrf(fields, CSRF_REFUSAL)
         return fields
 
     def finish(self, response: Response) -> Response:
         """`response` with the session cookie and the pages' headers."""
-        secure = (self.settings.public_url or "").startswith("https://")
-        web_session.save(response, self.session, self._cookie_keys, secure=secure)
+        self._cookie.save(response, self.session)
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Frame-Options"] = "DENY"
         return response

@@ -17,8 +17,9 @@ from fastapi.responses import JSONResponse, Response
 
 from cockpit.core import signup
 from cockpit.core.phone import normalize_e164
+from cockpit.relay.github import oauth as github_oauth
 from cockpit.store import secrets, users
-from cockpit.web import github_oauth, setup, verify
+from cockpit.web import setup, verify
 from cockpit.web.pages import Web
 
 router = APIRouter()

@@ -16,9 +16,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from cockpit.host.db import Turn
-from cockpit.host.visual_changes import Snapshot, phone_text, snapshot, turn_bundle
-from cockpit.host.visual_service import HostVisuals, Outlet
 from cockpit.host.visuals import VisualsError, render_changes, show_file
+from cockpit.host.visuals.changes import Snapshot, phone_text, snapshot, turn_bundle
+from cockpit.host.visuals.service import HostVisuals, Outlet
 from cockpit.log import get_logger
 
 log = get_logger(__name__)

@@ -9,18 +9,14 @@ is answered in plain words.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from cockpit.core.github_events import FixContext, fix_prompt, session_for_branch
 from cockpit.errors import GitHubError
 from cockpit.log import get_logger
-from cockpit.relay.github_api import GitHubAPI
-from cockpit.relay.github_worker import user_token
+from cockpit.relay.commands import CommandContext, handles
+from cockpit.relay.github.api import GitHubAPI
+from cockpit.relay.github.worker import user_token
 from cockpit.relay.hostclient import PushRefused
 from cockpit.store import github, hosts
-
-if TYPE_CHECKING:  # relay/commands.py registers these handlers: no import back at runtime
-    from cockpit.relay.commands import CommandContext
 
 log = get_logger(__name__)
 MAX_LOGS = 3  # jobs whose logs go into the prompt
@@ -41,6 +37,7 @@ PUSH_REFUSED = {
 }
 
 
+@handles("fix")
 async def fix(ctx: CommandContext, args: str) -> str:
     """Start a turn that fixes the newest failure, in the failing branch's session."""
     failure = await ctx.relay.store(github.last_failure, ctx.user_id)
@@ -80,6 +77,7 @@ async def _job_logs(ctx: CommandContext, failed: FixContext, token: str | None) 
     return logs
 
 
+@handles("pr")
 async def pull_request(ctx: CommandContext, args: str) -> str:
     """Commit and push the session's branch, then open a pull request for it."""
     account = f"{ctx.relay.public_url}/account"

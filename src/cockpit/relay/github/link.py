@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from cockpit.config import Settings
-from cockpit.relay.github_api import GitHubAPI
+from cockpit.relay.github.api import GitHubAPI
 
 EVENTS = ["workflow_run", "check_suite", "pull_request", "deployment_status"]
 

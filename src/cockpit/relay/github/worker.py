@@ -12,7 +12,7 @@ from cockpit.core.github_events import Job, Notice, describe, jobs_from_api
 from cockpit.core.messages import OutboundDraft
 from cockpit.errors import CockpitError, GitHubError
 from cockpit.log import get_logger
-from cockpit.relay.github_api import GitHubAPI
+from cockpit.relay.github.api import GitHubAPI
 from cockpit.relay.hosts import HostManager
 from cockpit.relay.runtime import Relay
 from cockpit.relay.workers import wait_for_work

@@ -24,10 +24,10 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from cockpit.host.visual_changes import changed_paths
-from cockpit.host.visual_jobs import diff_job, screenshot_job
-from cockpit.host.visual_service import HostVisuals, new_request_id
 from cockpit.host.visuals import VisualsError, match_file
+from cockpit.host.visuals.changes import changed_paths
+from cockpit.host.visuals.jobs import diff_job, screenshot_job
+from cockpit.host.visuals.service import HostVisuals, new_request_id
 from cockpit.host.worktrees import BadSessionName
 
 

@@ -1,9 +1,12 @@
-"""Builds the relay's FastAPI app and the workers its lifespan owns."""
+"""Assembles the server: the relay's parts, its routes, the web and admin pages, and the
+workers its lifespan owns.
+
+The one module that knows every package: `relay/` never imports `web/` or `admin/`;
+they import the relay (tests/test_imports.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,29 +18,26 @@ from cockpit.channels.twilio import TwilioChannel
 from cockpit.config import Settings
 from cockpit.errors import StoreError
 from cockpit.headers import SecurityHeaders
-from cockpit.log import get_logger
 from cockpit.media.signing import MediaSigner
 from cockpit.media.store import LocalImageStore
 from cockpit.provision.factory import build_provisioner
 from cockpit.relay.agents import Agent, EchoAgent
 from cockpit.relay.dispatcher import Dispatcher
-from cockpit.relay.github_routes import router as github_router
-from cockpit.relay.github_worker import GitHubWorker
+from cockpit.relay.github.routes import router as github_router
+from cockpit.relay.github.worker import GitHubWorker
 from cockpit.relay.heartbeat import Heartbeat, Leases
 from cockpit.relay.host_agent import HostAgent
 from cockpit.relay.hosts import HostManager
 from cockpit.relay.routes import router, store_unavailable
 from cockpit.relay.runtime import Relay
 from cockpit.relay.sender import Sender
+from cockpit.relay.shutdown import stop_gracefully
 from cockpit.relay.status_check import StatusChecker
-from cockpit.relay.wakeup import Wakeup, notify_all
+from cockpit.relay.wakeup import Wakeup
 from cockpit.relay.workers import Jobs, TaskGroup
-from cockpit.store import leases
 from cockpit.store.db import Database
 from cockpit.web import mount_web
 from cockpit.web.setup import SetupResumer
-
-log = get_logger(__name__)
 
 
 def build_relay(settings: Settings) -> Relay:
@@ -74,38 +74,7 @@ def default_agent(relay: Relay) -> tuple[Agent, HostManager | None]:
     return HostAgent(manager), manager
 
 
-# Claims whose work may finish during a graceful stop; a host's stream is just handed over.
-FINISHING = ("inbox", "send", "status", "github", "setup")
-
-
-async def stop_gracefully(relay: Relay, jobs: Jobs, workers: TaskGroup) -> None:
-    """SIGTERM (a deploy): take no new work, let work in hand finish for up to
-    `COCKPIT_SHUTDOWN_SECONDS`, stop the workers, then hand every claim still held to
-    the other relays and wake them, so they go on at once instead of after a lease."""
-    relay.stopping.set()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(relay.claims.none_of(FINISHING), relay.settings.shutdown_seconds)
-    # Bounded: a task that does not end when cancelled must not keep the relay from exiting.
-    closing = asyncio.ensure_future(_close_all(jobs, workers))
-    _, late = await asyncio.wait({closing}, timeout=3.0)
-    if late:
-        log.warning("relay.stop_slow", tasks=workers.running())
-    try:
-        released = await relay.store(leases.release_all, relay.worker_id)
-        if relay.db.is_postgres:
-            await relay.store(notify_all, relay.worker_id)
-    except StoreError as exc:  # the database is away: the leases run out instead
-        log.warning("relay.handback_failed", error=str(exc))
-        return
-    log.info("relay.stopped", worker=relay.worker_id, handed_back=released)
-
-
-async def _close_all(jobs: Jobs, workers: TaskGroup) -> None:
-    await jobs.aclose()
-    await workers.aclose()
-
-
-def create_relay_app(
+def create_app(
     relay: Relay,
     *,
     agent: Agent | None = None,
@@ -113,7 +82,7 @@ def create_relay_app(
     closers: Sequence[Callable[[], Awaitable[None]]] = (),
     production: bool = False,
 ) -> FastAPI:
-    """The relay's app; its lifespan runs the dispatcher and the sender.
+    """The server's app: relay routes, web and admin pages; its lifespan runs the workers.
 
     `closers` are awaited at shutdown, after the workers stop (e.g. the simulator's).
     `production` (`cockpit relay`) serves no /docs or /openapi.json, and /metrics only

@@ -14,10 +14,10 @@ from cockpit.config import load_settings
 from cockpit.core.github_events import FixContext, Job
 from cockpit.host import create_host_app
 from cockpit.provision.base import HostEndpoint
-from cockpit.relay.app import build_relay
 from cockpit.relay.commands import CommandContext
-from cockpit.relay.github_commands import fix, pull_request
+from cockpit.relay.github.commands import fix, pull_request
 from cockpit.relay.hostclient import HostClient
+from cockpit.server import build_relay
 from cockpit.store import github, secrets, users
 from cockpit.store.migrate import upgrade
 from tests.fakes.github import GitHubFake

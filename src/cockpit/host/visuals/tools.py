@@ -17,10 +17,10 @@ from typing import Any
 from claude_agent_sdk import SdkMcpTool, tool
 
 from cockpit.host.phone_tools import PhoneContext, PhoneToolFactory, error_result, text_result
-from cockpit.host.visual_changes import named_bundle
-from cockpit.host.visual_jobs import DIFF, SCREENSHOT, AutoVisuals
-from cockpit.host.visual_service import HostVisuals, Outlet
 from cockpit.host.visuals import Action, VisualsError, render_changes
+from cockpit.host.visuals.changes import named_bundle
+from cockpit.host.visuals.jobs import DIFF, SCREENSHOT, AutoVisuals
+from cockpit.host.visuals.service import HostVisuals, Outlet
 
 SCREENSHOT_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -15,14 +15,14 @@ import httpx
 import pytest
 
 from cockpit.core.github_events import sign
-from cockpit.relay.app import build_relay, create_relay_app
+from cockpit.server import build_relay, create_app
 from cockpit.store import github, outbox, secrets, users
 from cockpit.store.db import Database
 from cockpit.store.migrate import upgrade
 from tests.fakes.github import GitHubFake
 from tests.relay.conftest import ADA, Stack, relay_settings, running_stack
 
-PAYLOADS = Path(__file__).parents[1] / "fakes" / "github_payloads"
+PAYLOADS = Path(__file__).parents[2] / "fakes" / "github_payloads"
 OCTO = "octo-org/octo-repo"
 HELLO = "Codertocat/Hello-World"
 RUN_URL = "https://github.com/octo-org/octo-repo/actions/runs/289782451"
@@ -119,7 +119,7 @@ async def inprocess(tmp_path: Path) -> AsyncIterator[InProcess]:
     relay = build_relay(settings)
     ada = users.add_user(relay.db, ADA, "Ada")
     secret = github.link_repo(relay.db, ada.id, OCTO, key="test-secret-key")
-    transport = httpx.ASGITransport(app=create_relay_app(relay))
+    transport = httpx.ASGITransport(app=create_app(relay))
     async with httpx.AsyncClient(transport=transport, base_url="http://relay.test") as client:
         yield InProcess(client, relay.db, secret)
     relay.db.dispose()

@@ -31,7 +31,7 @@ from tests.requirements import require_chromium, require_claude_cli
 
 pytestmark = [pytest.mark.claude, pytest.mark.slow]
 
-PAYLOADS = Path(__file__).parents[1] / "fakes" / "github_payloads"
+PAYLOADS = Path(__file__).parents[2] / "fakes" / "github_payloads"
 TOKEN = "ghp_adas_token_for_the_flow_0001"
 LOG = "2024-05-01T10:00:00.0000000Z > jest\n2024-05-01T10:00:01.0000000Z npm ERR! sum.test.js: expected 4, got 5\n"  # noqa: E501
 
