@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test lint bench clean images
+.PHONY: up test test-unit test-fast lint bench clean images
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ lint: $(STAMP)
 JOBS ?= 3
 test: $(STAMP) lint
 	$(BIN)/pytest -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
+
+# Tiers (tests/conftest.py marks each test): unit in seconds, unit + integration in a few
+# minutes; `make test` runs all three, flows included.
+test-unit: $(STAMP)
+	$(BIN)/pytest -n $(JOBS) -m unit $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -n $(JOBS) --dist loadgroup -m "not flow and not images" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

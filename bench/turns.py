@@ -26,6 +26,7 @@ import argparse
 import statistics
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,9 @@ class Options:
     bare: int = 2
     memory_turns: int = 200
     output: Path | None = RESULTS
+    # seconds between /new's answer and the session's first message (a person typing it);
+    # 0: at once, so the first turn waits for the whole start of Claude Code
+    pause: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -235,6 +239,7 @@ def _time_turns(cs: ClaudeStack, workdir: Path, opts: Options, result: Result) -
         run_ = Run()
         result.runs.append(run_)
         new_session(cs, f"bench-{number}")
+        time.sleep(opts.pause)
         for index in range(opts.turns + 1):
             turn, after = measure_turn(cs, opts.warmup + number * (opts.turns + 1) + index, after)
             (run_.turns if index else run_.first).append(turn)
@@ -317,7 +322,8 @@ def report(result: Result) -> str:
         machine(),
         f"- {len(result.runs)} run(s), each in a new session: its first turn, then "
         f"{opts.turns} warm turns ({count} timed warm turns), after {opts.warmup} warm-up "
-        f"turn(s), then {opts.bare} bare CLI call(s) per run; one stack and one host for all "
+        f"turn(s), then {opts.bare} bare CLI call(s) per run; the first message "
+        f"{opts.pause:g} s after /new's answer; one stack and one host for all "
         "of them; each turn is one message answered by the stand-in with one line of text "
         "(no tool call)",
         f"- load average (1, 5, 15 min) before: {result.load[0]}, after: {result.load[1]}",
@@ -343,8 +349,14 @@ def parse_options(argv: list[str]) -> Options:
         "--memory-turns", type=int, default=Options.memory_turns, help="turns on one client"
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="the RESULTS.md to update")
+    parser.add_argument(
+        "--pause", type=float, default=Options.pause,
+        help="seconds between /new's answer and the first message (someone typing it)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    return Options(args.runs, args.turns, args.warmup, args.bare, args.memory_turns, args.output)
+    return Options(
+        args.runs, args.turns, args.warmup, args.bare, args.memory_turns, args.output, args.pause
+    )
 
 
 def main(argv: list[str]) -> int:

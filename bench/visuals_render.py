@@ -3,9 +3,10 @@
 - `make_change(root, files)`: a real git repository with `files` committed source files
   (Python, TypeScript and CSS in turn), each then edited in three places in the
   working tree, so that the working tree against HEAD is a `files`-file change.
-- `time_ours(repo)`: cockpit's own renderer (`cockpit.host.visuals`), both what the
-  phone is sent (`render_changes`: pictures per file up to 5 files, else one overview)
-  and every file's pictures (what `show <file>` would give, for all files).
+- `time_ours(repo)`: cockpit's own renderer (`cockpit.pictures`, fed from git by
+  `cockpit.host.visuals`), both what the phone is sent (`render_changes`: pictures per
+  file up to 5 files, else one overview) and every file's pictures (what `show <file>`
+  would give, for all files).
 - `Diff2Html`: the baseline, `diff2html-cli` (npm) writing the same change as one HTML
   page, and a warm Chromium taking a full-page PNG of it, 750 CSS px at 2×.
 - `time_screenshots(...)`: the host's `Screenshotter` on a page served on loopback,
@@ -28,13 +29,14 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route as WebRoute
 
-from cockpit.host.visuals import read_changes, render_changes, render_file_diff
+from cockpit.host.visuals import read_changes, render_changes
 from cockpit.host.visuals.screenshot import (
     CHROMIUM_ARGS,
     VIEWPORTS,
     Screenshotter,
     find_chromium,
 )
+from cockpit.pictures.diff_image import render_file_diff
 
 GIT = ("git", "-c", "user.name=bench", "-c", "user.email=bench@localhost")
 KINDS = ("py", "ts", "css")

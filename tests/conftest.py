@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import uuid
@@ -21,11 +22,36 @@ pytest_plugins = [
 ]  # fmt: skip
 
 
+# A test that needs one of these runs a real CLI, browser or container: the slow tier.
+FLOW_MARKERS = ("slow", "claude", "chromium", "podman", "images")
+# Folders whose tests start processes or servers themselves, without a fixture.
+SERVING_FOLDERS = ("acceptance", "scale", "hostile", "provision", "images", "bench")
+TESTS = Path(__file__).parent
+
+
+def tier(item: pytest.Item) -> str:
+    """The test's tier: `flow` (a real CLI, browser or container), `integration` (a
+    database, a server or a stand-in of ours, on loopback), or `unit` (plain code)."""
+    if any(item.get_closest_marker(m) is not None for m in FLOW_MARKERS):
+        return "flow"
+    if item.path.relative_to(TESTS).parts[0] in SERVING_FOLDERS:
+        return "integration"
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs if info is not None else {}
+    for name, found in defs.items():
+        ours = any(TESTS in Path(inspect.getfile(d.func)).parents for d in found)
+        if ours and not name.startswith("_"):  # `_`: the autouse environment guards
+            return "integration"
+    return "unit"
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups in its own hook
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test` runs several workers), keep every Podman test on
-    one worker: each worker would otherwise start its own Podman service and image."""
+    """Mark each test with its tier (`make test-unit`, `make test-fast` pick by them) and,
+    under pytest-xdist (`make test` runs several workers), keep every Podman test on one
+    worker: each worker would otherwise start its own Podman service and image."""
     for item in items:
+        item.add_marker(tier(item))
         if item.get_closest_marker("podman") is not None:
             item.add_marker(pytest.mark.xdist_group("podman"))
 

@@ -115,6 +115,16 @@ def test_core_imports_no_relay_store_or_host() -> None:
     assert not wrong, f"cockpit.core imports {wrong}"
 
 
+def test_pictures_import_nothing_from_the_host_or_the_servers() -> None:
+    """pictures/ only draws: it imports none of host, relay, store, web or admin, so it
+    runs (and is tested) without git, Chromium, a database or a server."""
+    assert (SRC / PACKAGE / "pictures").is_dir()
+    uses = import_graph()["pictures"]
+    parts = ("host", "relay", "store", "web", "admin")
+    wrong = {part: uses[part] for part in parts if part in uses}
+    assert not wrong, f"cockpit.pictures imports {wrong}"
+
+
 def test_a_cycle_is_found_and_named() -> None:
     """The checker itself: a two-step cycle is reported with both steps."""
     graph: Graph = {"a": {"b": ["cockpit.a.x:1"]}, "b": {"a": ["cockpit.b.y:2"]}, "c": {}}

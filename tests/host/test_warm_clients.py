@@ -175,29 +175,82 @@ async def test_an_idle_process_is_closed_and_the_next_message_resumes(
     assert "remember HERON" in conversation_text(anthropic_fake.main_requests[-1])
 
 
+async def serving(host: Any, session: str = "main") -> dict[str, Any]:
+    """The session's one live process once it is there (a recycled one is replaced)."""
+    found: list[dict[str, Any]] = []
+
+    async def look() -> bool:
+        live = await process_of(host, session)
+        if live is None or len(our_claude_processes()) != 1:
+            return False
+        found.append(live)
+        return True
+
+    deadline = time.monotonic() + 20
+    while not await look():
+        assert time.monotonic() < deadline, "no single live process in time"
+        await asyncio.sleep(0.05)
+    return found[-1]
+
+
 @pytest.mark.parametrize(
-    ("limit", "kept"),
-    [({"client_max_turns": 2}, [True, False, True]), ({"client_max_rss_mb": 1.0}, [False] * 3)],
-)
+    ("limit", "after"),
+    [({"client_max_turns": 2}, [(0, 1), (1, 0), (1, 1)]),
+     ({"client_max_rss_mb": 1.0}, [(0, 0), (1, 0), (2, 0)])],
+)  # fmt: skip
 async def test_a_process_is_recycled_after_its_turns_or_above_its_memory(
-    start_host: Any, anthropic_fake: AnthropicFake, limit: dict[str, Any], kept: list[bool]
+    start_host: Any, anthropic_fake: AnthropicFake, limit: dict[str, Any], after: list[Any]
 ) -> None:
     """A process that served COCKPIT_CLIENT_MAX_TURNS turns, or grew past
-    COCKPIT_CLIENT_MAX_RSS_MB, is closed after its turn; the session goes on."""
+    COCKPIT_CLIENT_MAX_RSS_MB, is closed after its turn and a new one is started for the
+    next message at once (never two at a time); the session goes on.
+
+    `after[n]`: after turn n, (which new process is live, how many turns it served)."""
     host = await start_host(**limit)
     events = host.reader()
-    seen = []
+    pids: list[int] = []
     for n in range(3):
         anthropic_fake.script([say(f"answer {n}")])
         assert (await run_turn(host, events, f"t{n}", f"question {n} about KESTREL"))["type"]
-        live = await process_of(host)
-        assert (live is not None) == kept[n]
-        seen.append(live and live["pid"])
-        wanted = int(kept[n])
-        await until(lambda: len(our_claude_processes()) == wanted)  # noqa: B023
-    if kept[0]:
-        assert seen[0] != seen[2]
+        live = await serving(host)
+        if live["pid"] not in pids:
+            pids.append(live["pid"])
+        assert (pids.index(live["pid"]), live["turns"]) == after[n]
     assert "question 0 about KESTREL" in conversation_text(anthropic_fake.main_requests[-1])
+
+
+async def test_a_session_made_on_the_phone_has_its_process_before_its_first_message(
+    start_host: Any, anthropic_fake: AnthropicFake
+) -> None:
+    """After /new (the relay's POST /sessions/NAME/warm) the session's folder is made and
+    its Claude Code starts at once; the first message then runs on that process."""
+    host = await start_host()
+    events = host.reader()
+    answer = await host.client.post("/sessions/kite/warm")
+    assert answer.status_code == 202
+    warmed = await serving(host, "kite")
+    assert (
+        warmed["turns"] == 0 and (host.settings.data_dir / "worktrees" / "kite" / ".git").exists()
+    )
+    anthropic_fake.script([say("kite here")])
+    assert (await run_turn(host, events, "t1", "hello", session="kite"))["type"] == "result"
+    after = await process_of(host, "kite")
+    assert after is not None and after["pid"] == warmed["pid"] and after["turns"] == 1
+    assert (await host.client.post("/sessions/kite/warm")).status_code == 202
+    await asyncio.sleep(0.5)  # a second warm-up must not start a second process
+    assert our_claude_processes() == [warmed["pid"]]
+    assert (await host.client.post("/sessions/Bad Name!/warm")).status_code in (400, 404, 422)
+
+
+async def test_a_warmed_process_nobody_uses_is_closed_when_idle(
+    start_host: Any, anthropic_fake: AnthropicFake
+) -> None:
+    """A session made and never written to does not keep Claude Code running forever."""
+    host = await start_host(client_idle_seconds=1.0)
+    await host.client.post("/sessions/idle-one/warm")
+    warmed = await serving(host, "idle-one")
+    await until(lambda: gone(warmed["pid"]))
+    assert await process_of(host, "idle-one") is None and our_claude_processes() == []
 
 
 async def test_a_process_that_does_not_close_is_killed_with_its_children(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -62,10 +63,23 @@ def test_help_lists_the_commands_in_one_message(claude_stack: Stack) -> None:
     assert len(text) < 1600 and "/new" in text and "/cost" in text
 
 
+def _claude_working_in(folder: Path) -> bool:
+    """Whether a `claude` process runs with `folder` as its working directory."""
+    for proc in Path("/proc").iterdir():
+        try:
+            running = (proc / "cmdline").read_bytes().split(b"\0")[0].endswith(b"claude")
+            if running and (proc / "cwd").resolve() == folder:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def test_sessions_keep_their_memories_apart_and_tag_their_messages(
-    claude_stack: Stack, anthropic_fake: AnthropicFake
+    claude_stack: Stack, anthropic_fake: AnthropicFake, tmp_path: Path
 ) -> None:
-    """/new starts a fresh Claude; /switch and quoting go back to the old one's memory."""
+    """/new starts a fresh Claude (already running when the user writes its first
+    message); /switch and quoting go back to the old one's memory."""
     anthropic_fake.script([say("Noted: apple.")])
     claude_stack.send("remember the word apple")
     claude_stack.wait_for("✅ Done", timeout=60)
@@ -73,6 +87,11 @@ def test_sessions_keep_their_memories_apart_and_tag_their_messages(
     n = len(claude_stack.bodies())
     claude_stack.send("/new work")
     assert _reply(claude_stack, n, "🆕")
+    hosts_dir = tmp_path / "data" / "hosts"
+    wait_until(
+        lambda: any(_claude_working_in(w.resolve()) for w in hosts_dir.glob("*/worktrees/work")),
+        timeout=30,
+    )
     anthropic_fake.script([say("I know nothing yet.")])
     claude_stack.send("what word did I say?")
     bodies = _after(claude_stack, n, "✅ Done", timeout=60)

@@ -27,8 +27,9 @@ from cockpit.host.body_limit import MAX_BODY_BYTES, BodyLimit
 from cockpit.host.db import HostDB
 from cockpit.host.events import EventLog
 from cockpit.host.orphan import RelayContact, RelayWatch
+from cockpit.host.parts import HostParts
 from cockpit.host.phone_tools import PhoneToolFactory
-from cockpit.host.runner import HostParts, Runner, UnknownTurn
+from cockpit.host.runner import Runner, UnknownTurn
 from cockpit.host.session_routes import add_session_routes
 from cockpit.host.visuals.jobs import AutoVisuals
 from cockpit.host.visuals.routes import add_visual_routes
@@ -169,7 +170,7 @@ def create_host_app(
     app.state.runner = runner
     _routes(app, token, db, events, waits, runner, folders)
     add_visual_routes(app, _auth(token), visuals)
-    add_session_routes(app, _auth(token), folders)
+    add_session_routes(app, _auth(token), folders, runner.warm)
     _status_routes(app, token, runner, folders, visuals, boot)
     return app
 

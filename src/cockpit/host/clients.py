@@ -183,6 +183,7 @@ class ClientPool:
         self._live: dict[str, LiveClient] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
+        self._starting: dict[str, asyncio.Task[LiveClient | None]] = {}
 
     def live(self, session: str) -> LiveClient | None:
         """The session's live client, if it has one."""
@@ -191,21 +192,61 @@ class ClientPool:
     def __len__(self) -> int:
         return len(self._live)
 
+    def prestart(self, session: str, cwd: Path, resume: str | None) -> bool:
+        """Start the session's client now, in the background, so that its first turn finds
+        Claude Code running (a session just made with /new, or a client just recycled).
+        False when it has one, one is starting, clients are not kept, or every slot is busy."""
+        if session in self._live or session in self._starting:
+            return False
+        if self._s.client_idle_seconds <= 0:
+            return False  # clients close after every turn: a started one would be wasted
+        taken = len(self._live) + len(self._starting)
+        if taken >= max(1, self._s.max_live_clients) and all(c.busy for c in self._live.values()):
+            return False  # never make a running turn's client go for a guess
+        task = asyncio.create_task(self._start(session, cwd, resume, prestarted=True))
+        self._starting[session] = task
+        task.add_done_callback(lambda done: self._started(session, done))
+        return True
+
+    def _started(self, session: str, task: asyncio.Task[LiveClient | None]) -> None:
+        if self._starting.get(session) is task:
+            del self._starting[session]
+
     async def acquire(self, session: str, cwd: Path, resume: str | None) -> LiveClient:
         """The session's client for a turn in `cwd` continuing `resume`; connects if needed."""
+        starting = self._starting.get(session)
+        if starting is not None:  # a pre-start is under way: its process is the quickest
+            await asyncio.shield(starting)
         live = self._live.get(session)
         if live is not None and not live.fits(cwd, resume):
             self._close_soon(live, "session_changed" if live.proc else "exited")
             live = None
         if live is None:
-            await self._make_room()
-            live = LiveClient(session, cwd, resume)
-            started = self._clock()
-            await live.connect(self._options_for(live))
-            self._live[session] = live
-            log.info("host.client_started", session=session, pid=_pid(live.proc),
-                     seconds=round(self._clock() - started, 3), resume=bool(resume))  # fmt: skip
+            live = await self._start(session, cwd, resume)
+            assert live is not None  # only a pre-start swallows a failure to connect
         live.busy = True
+        self._start_reaper()
+        return live
+
+    async def _start(
+        self, session: str, cwd: Path, resume: str | None, *, prestarted: bool = False
+    ) -> LiveClient | None:
+        await self._make_room()
+        live = LiveClient(session, cwd, resume)
+        started = self._clock()
+        try:
+            await live.connect(self._options_for(live))
+        except Exception as exc:
+            if not prestarted:
+                raise
+            # The turn that comes will connect again and report a failure to the user.
+            log.warning("host.client_prestart_failed", session=session, error=str(exc)[:300])
+            return None
+        live.last_used = self._clock()
+        self._live[session] = live
+        log.info("host.client_started", session=session, pid=_pid(live.proc),
+                 seconds=round(self._clock() - started, 3), resume=bool(resume),
+                 prestarted=prestarted)  # fmt: skip
         self._start_reaper()
         return live
 
@@ -216,6 +257,8 @@ class ClientPool:
         why = self._why_close(live, reusable)
         if why is not None:  # in the background: the turn's result need not wait for it
             self._close_soon(live, why)
+        if why in ("turns", "memory"):  # recycled, not broken: the next turn finds a new one
+            self.prestart(live.session, live.cwd, live.claude_session_id)
 
     def _why_close(self, live: LiveClient, reusable: bool) -> str | None:
         s = self._s
@@ -278,6 +321,8 @@ class ClientPool:
 
     async def close_all(self) -> None:
         """Close every client (the host is stopping)."""
+        if self._starting:  # let them finish connecting: a cancelled connect may orphan
+            await asyncio.wait(set(self._starting.values()), timeout=self._s.client_close_seconds)
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -15,36 +15,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from claude_agent_sdk import (
-    ClaudeAgentOptions,
     ClaudeSDKClient,
     ClaudeSDKError,
-    PermissionResult,
-    PermissionResultAllow,
-    PermissionResultDeny,
     ResultMessage,
-    ToolPermissionContext,
 )
 
-from cockpit.config import Settings
-from cockpit.host import failures, policy
-from cockpit.host.clients import Binding, ClientPool, LiveClient
-from cockpit.host.db import HostDB, Turn
-from cockpit.host.events import EventLog
+from cockpit.host import failures
+from cockpit.host.claude_options import client_options
+from cockpit.host.clients import ClientPool, LiveClient
+from cockpit.host.db import Turn
 from cockpit.host.failures import Failure
-from cockpit.host.phone_tools import SERVER_NAME, PhoneContext, PhoneToolFactory, phone_server
+from cockpit.host.parts import HostParts
 from cockpit.host.push import pending_changes
 from cockpit.host.stuck import StuckWatch, limits_of
 from cockpit.host.turn_reading import build_prompt, consume, first_line, quietly_interrupt
 from cockpit.host.turn_stream import TurnStream
-from cockpit.host.waits import Waits
 from cockpit.host.workspace import git_info
-from cockpit.host.worktrees import BadSessionName, WorktreeError, Worktrees
+from cockpit.host.worktrees import BadSessionName, WorktreeError
 from cockpit.log import get_logger
 
 log = get_logger(__name__)
@@ -54,42 +46,6 @@ INTERRUPT_GRACE_SECONDS = 3.0
 
 class UnknownTurn(LookupError):
     """No turn has this id."""
-
-
-class TurnObserver(Protocol):
-    """Told about each turn: before Claude's first tool call runs (the prompt is already
-    on its way to the model), and after a successful turn's last message, before its
-    `result` event (what it emits then precedes the result)."""
-
-    async def before_turn(self, turn: Turn) -> None: ...
-
-    async def after_turn(self, turn: Turn) -> None: ...
-
-
-class TurnPreparer(Protocol):
-    """Turns a stored turn into the one Claude gets (e.g. a voice note into its
-    transcript), or into the failure the phone gets instead; called when the turn's
-    session gets to it, before Claude starts."""
-
-    async def prepare(self, turn: Turn, cwd: Path) -> Turn | Failure: ...
-
-
-@dataclass
-class HostParts:
-    """Everything a turn needs from the host: settings, storage, folders, extra tools."""
-
-    settings: Settings
-    db: HostDB
-    events: EventLog
-    waits: Waits
-    workspace: Path
-    files_dir: Path
-    home: Path
-    phone_tools: Sequence[PhoneToolFactory] = ()
-    claude_env: dict[str, str] = field(default_factory=dict)
-    observers: Sequence[TurnObserver] = ()
-    folders: Worktrees = field(kw_only=True)  # "main": the workspace; others: worktrees
-    preparer: TurnPreparer | None = field(default=None, kw_only=True)
 
 
 @dataclass
@@ -110,7 +66,7 @@ class Runner:
         self._queues: dict[str, deque[str]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._running: dict[str, _Running] = {}
-        self.clients = ClientPool(parts.settings, self._options)
+        self.clients = ClientPool(parts.settings, lambda live: client_options(parts, live))
 
     # --- queueing ---
     def cwd(self, session: str) -> Path:
@@ -124,6 +80,16 @@ class Runner:
         if session not in self._workers:
             self._workers[session] = asyncio.create_task(self._work(session))
         return self.position(turn_id, session)
+
+    async def warm(self, session: str) -> bool:
+        """Make the session's folder and start its Claude Code now (the user just made or
+        switched to it), so that its first message finds the process running. False when
+        nothing was started: a turn of it runs or waits, or the pool would not take one."""
+        if session in self._running or self._queues.get(session):
+            return False
+        cwd = await asyncio.to_thread(self._p.folders.ensure, session)
+        resume = self._p.db.claude_session_id(session)
+        return self.clients.prestart(session, cwd, resume)
 
     def position(self, turn_id: str, session: str) -> int:
         """Turns ahead of `turn_id` in its session (0: it runs now or next)."""
@@ -323,69 +289,6 @@ class Runner:
     def _finish(self, turn_id: str, session: str, state: str, failure: Failure) -> None:
         self._p.db.set_turn_state(turn_id, state, failure.kind, failure.message)
         self._p.events.emit("error", turn_id, session, **failure.payload())
-
-    def _options(self, live: LiveClient) -> ClaudeAgentOptions:
-        """Options of a live client: its callbacks serve whichever turn `live.binding` holds."""
-        p, cwd = self._p, live.cwd
-        ctx = PhoneContext("", live.session, p.workspace, cwd, p.files_dir, p.events, p.waits, p.db)
-        live.binding.phone = ctx  # its turn_id follows the bound turn
-        return ClaudeAgentOptions(
-            cwd=str(cwd),
-            permission_mode="default",
-            can_use_tool=self._gate(live.binding, cwd),
-            mcp_servers={SERVER_NAME: phone_server(ctx, p.phone_tools)},
-            env=self._env(),
-            resume=live.claude_session_id,
-            hooks=live.binding.hooks(p.settings.approval_timeout_seconds),
-            setting_sources=["project"],
-            model=p.settings.claude_model,
-            stderr=lambda line: log.debug("host.claude_stderr", line=line[:300]),
-        )
-
-    def _env(self) -> dict[str, str]:
-        s = self._p.settings
-        self._p.home.mkdir(parents=True, exist_ok=True)
-        env = {
-            "HOME": str(self._p.home),
-            "DISABLE_TELEMETRY": "1",
-            "DISABLE_AUTOUPDATER": "1",
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        }
-        if s.anthropic_api_key is not None:
-            env["ANTHROPIC_API_KEY"] = s.anthropic_api_key.get_secret_value()
-        if s.claude_code_oauth_token is not None:  # a subscription token (claude setup-token)
-            env["CLAUDE_CODE_OAUTH_TOKEN"] = s.claude_code_oauth_token.get_secret_value()
-        if s.anthropic_base_url:
-            env["ANTHROPIC_BASE_URL"] = s.anthropic_base_url
-        return {**env, **self._p.claude_env}
-
-    def _gate(self, binding: Binding, cwd: Path) -> Any:
-        p = self._p
-
-        async def can_use_tool(
-            name: str, args: dict[str, Any], context: ToolPermissionContext
-        ) -> PermissionResult:
-            turn_id, session = binding.turn_id, binding.session
-            if turn_id is None:  # a call between turns: nobody is there to ask
-                return PermissionResultDeny(message="No task of the user is running now.")
-            await binding.wait_ready()
-            if not policy.needs_approval(
-                name,
-                args,
-                workspace=cwd,
-                cwd=cwd,
-                auto_allow_edits=p.settings.auto_allow_edits,
-            ):
-                return PermissionResultAllow()
-            if p.db.tool_allowed(session, name):
-                return PermissionResultAllow()
-            summary = policy.summary(name, args, workspace=cwd, cwd=cwd)
-            answer = await p.waits.approval(turn_id, session, name, summary, args)
-            if answer.value in ("allow", "allow_session"):
-                return PermissionResultAllow()
-            return PermissionResultDeny(message=answer.reason or "The user said no.")
-
-        return can_use_tool
 
     # --- control ---
     async def interrupt(self, turn_id: str) -> str:

@@ -5,6 +5,10 @@ start from that branch (local, else `origin/<branch>` fetched with the token, el
 `{session, created, start}`.
 `fix` uses it to work on the failing branch.
 
+`POST /sessions/{name}/warm` (after `/new` or `/switch` on the phone) makes the session's
+folder and starts its Claude Code in the background, so that the first message finds it
+running: `202 {session}` at once; a failure is logged, and the first turn tries again.
+
 `POST /sessions/{name}/push` `{"message": ..., "token": ...}` is the host's half of `/pr`
 (see `push.py`; the token serves this one push and is forgotten). Answers `200 {branch,
 commit, committed, remote_url}`; `404` when the session has no folder yet, `409
@@ -15,6 +19,7 @@ could not push.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +47,31 @@ class PushIn(BaseModel):
     token: str | None = Field(default=None, max_length=500)
 
 
-def add_session_routes(app: FastAPI, auth: Any, folders: Worktrees) -> None:
-    """Mount POST /sessions/{name} and /sessions/{name}/push behind the token `auth`."""
+_WARMING: set[asyncio.Task[None]] = set()  # kept until done: the loop holds tasks weakly
+
+
+def add_session_routes(
+    app: FastAPI, auth: Any, folders: Worktrees, warm: Callable[[str], Awaitable[bool]]
+) -> None:
+    """Mount POST /sessions/{name}, /sessions/{name}/push and /sessions/{name}/warm behind
+    the token `auth`; `warm` starts a session's Claude Code ahead of its first turn."""
+
+    @app.post("/sessions/{name}/warm", dependencies=[auth], status_code=202)
+    async def warm_up(name: str) -> dict[str, Any]:
+        _folder(folders, name)  # a bad name is refused now, not in the background
+
+        async def start() -> None:
+            try:
+                started = await warm(name)
+            except Exception as exc:  # the first turn makes the folder and connects again
+                log.warning("host.warm_failed", session=name, error=str(exc)[:300])
+                return
+            log.info("host.warmed", session=name, started=started)
+
+        task = asyncio.create_task(start())
+        _WARMING.add(task)
+        task.add_done_callback(_WARMING.discard)
+        return {"session": name}
 
     @app.post("/sessions/{name}", dependencies=[auth])
     async def prepare(name: str, body: SessionIn) -> dict[str, Any]:

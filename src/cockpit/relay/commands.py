@@ -6,6 +6,7 @@ the registry of commands is also the registry of their handlers (tests check bot
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,11 +15,13 @@ from datetime import datetime
 from cockpit.core import board
 from cockpit.core.commands import REGISTRY, help_text
 from cockpit.core.delivery import in_words
+from cockpit.log import get_logger
 from cockpit.relay.hostclient import HostClient
 from cockpit.relay.runtime import Relay
 from cockpit.store import hosts, reports, sessions
 from cockpit.store.hosts import TurnRecord
 
+log = get_logger(__name__)
 SESSION_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 RUNNING = ("running", "submitted", "queued")
 Submit = Callable[[str, str, str], Awaitable[None]]  # (turn_id, session, text)
@@ -67,6 +70,25 @@ def handles(name: str) -> Callable[[Handler], Handler]:
 async def run(ctx: CommandContext, name: str, args: str) -> str:
     """The reply to a relay command (empty when its results arrive by themselves)."""
     return await HANDLERS[name](ctx, args)
+
+
+_WARMING: set[asyncio.Task[None]] = set()  # kept until done: the loop holds tasks weakly
+
+
+def _warm_soon(ctx: CommandContext, session: str) -> None:
+    """Let the host start `session`'s Claude Code while the user types its first message;
+    in the background, so the reply never waits for the host (a host that is down or
+    starting is woken by that message instead)."""
+
+    async def warm() -> None:
+        try:
+            await ctx.client.warm(session)
+        except Exception as exc:
+            log.info("relay.warm_skipped", session=session, error=str(exc)[:200])
+
+    task = asyncio.create_task(warm())
+    _WARMING.add(task)
+    task.add_done_callback(_WARMING.discard)
 
 
 @handles("help")
@@ -154,6 +176,7 @@ async def _new(ctx: CommandContext, args: str) -> str:
         return "A session name is up to 32 letters, digits or dashes, e.g. */new auth-fix*."
     created = await ctx.relay.store(sessions.ensure, ctx.user_id, name)
     await ctx.relay.store(sessions.set_current, ctx.user_id, name)
+    _warm_soon(ctx, name)
     if not created:
         return f"➡️ *{name}* already exists; it is now the current session."
     return (f"🆕 Started session *{name}*, with its own branch and a fresh Claude. "
@@ -178,6 +201,7 @@ async def _switch(ctx: CommandContext, args: str) -> str:
         names = ", ".join(f"{r.number} {r.name}" for r in listed)
         return f"No session “{args.strip()}”. You have: {names}."
     await ctx.relay.store(sessions.set_current, ctx.user_id, match.name)
+    _warm_soon(ctx, match.name)
     return f"➡️ Now talking to *{match.name}*."
 
 

@@ -115,6 +115,10 @@ class HostClient:
         result: dict[str, Any] = await self._call("POST", path, json=body, timeout=GIT_SECONDS)
         return result
 
+    async def warm(self, session: str) -> None:
+        """Ask the host to start the session's Claude Code before its first message."""
+        await self._call("POST", f"/sessions/{session}/warm")
+
     async def push(self, session: str, message: str, token: str | None) -> dict[str, Any]:
         """Commit the session's pending changes and push its branch (`cockpit/<session>`).
 

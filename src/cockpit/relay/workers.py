@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Executor
 from typing import Any, ParamSpec, TypeVar
 
 from cockpit.log import get_logger
@@ -22,12 +24,23 @@ async def in_thread(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> 
     before the cancellation goes on, so shutdown never disposes the database under a
     connection that a thread still holds.
     """
-    work = asyncio.ensure_future(asyncio.to_thread(functools.partial(func, *args, **kwargs)))
+    return await _finished(asyncio.to_thread(functools.partial(func, *args, **kwargs)))
+
+
+async def in_pool(pool: Executor, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`in_thread` on `pool`'s threads: for work that must not queue behind the default
+    pool's (the webhook, behind dispatch, sends and status callbacks)."""
+    call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
+    return await _finished(asyncio.get_running_loop().run_in_executor(pool, call))
+
+
+async def _finished(work: Awaitable[T]) -> T:
+    future = asyncio.ensure_future(work)
     try:
-        return await asyncio.shield(work)
+        return await asyncio.shield(future)
     except asyncio.CancelledError:
         with contextlib.suppress(Exception):
-            await work
+            await future
         raise
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cockpit.errors import InvalidDataError, StoreError
+from cockpit.store.turns import WriteTurns
 
 SQLITE_POOL = 40  # starlette's thread pool size
 PG_POOL = 40  # connections at most, the same: one per worker thread
@@ -121,24 +121,24 @@ class Database:
         self._closed = False
         self.damaged: str | None = None  # why the SQLite file is unusable, once seen
         self.wait_seconds = wait_seconds
-        # SQLite has one writer at a time, and its busy handler polls in sleeps of up to
-        # 100 ms, which favours newcomers: this process's writers take turns on a lock
-        # instead (woken on release). The turn and SQLite's lock share one deadline, so a
-        # lock held by another process fails every waiter within `wait_seconds` at once,
-        # never one after another; reads take no turn (WAL) and never wait.
-        self._turn = threading.RLock()
+        # This process's SQLite writers take turns (store/turns.py), webhooks first. The turn
+        # and SQLite's lock share one deadline, so a lock held by another process fails
+        # every waiter within `wait_seconds` at once, never one after another; reads take
+        # no turn (WAL) and never wait.
+        self._turns = WriteTurns()
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session whose work commits on success and rolls back on error."""
-        yield from self._unit_of_work(write=True)
+    def transaction(self, *, urgent: bool = False) -> Iterator[Session]:
+        """A session whose work commits on success and rolls back on error; `urgent`
+        (a webhook someone waits for) goes before queued background writers on SQLite."""
+        yield from self._unit_of_work(write=True, urgent=urgent)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A transaction that only reads: on SQLite it never waits for the write lock."""
         yield from self._unit_of_work(write=False)
 
-    def _unit_of_work(self, *, write: bool) -> Iterator[Session]:
+    def _unit_of_work(self, *, write: bool, urgent: bool = False) -> Iterator[Session]:
         if self._closed:
             # A request finishing during shutdown must not open a connection nobody closes.
             raise StoreError("database is closed (shutting down)")
@@ -149,12 +149,12 @@ class Database:
         if not (self.is_sqlite and write):
             yield from self._session({_WRITE: write, _DEADLINE: deadline})
             return
-        if not self._turn.acquire(timeout=self.wait_seconds):
+        if not self._turns.acquire(self.wait_seconds, urgent=urgent):
             raise StoreError(f"database busy: no turn to write within {self.wait_seconds:g} s")
         try:
             yield from self._session({_WRITE: True, _DEADLINE: deadline})
         finally:
-            self._turn.release()
+            self._turns.release()
 
     def _session(self, options: dict[str, Any]) -> Iterator[Session]:
         session = self._sessions()

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.host.visuals import FileDiff, GitError, read_changes
-from tests.host.visuals.conftest import Repo
+from cockpit.host.visuals import GitError, read_changes
+from cockpit.pictures.patch import FileDiff
+from tests.gitrepo import Repo
 
 
 def by_path(diffs: list[FileDiff]) -> dict[str, FileDiff]:

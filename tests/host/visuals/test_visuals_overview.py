@@ -1,4 +1,4 @@
-"""The overview picture for many files, and finding a file from a loose name."""
+"""What `render_changes` sends (one stacked picture, an overview), and finding a file."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import io
 
 from PIL import Image
 
-from cockpit.host.visuals import match_file, render_changes, show_file
+from cockpit.host.visuals import match_file, read_changes, render_changes, show_file
 from cockpit.host.visuals.overview import HINT
-from tests.host.visuals.conftest import Repo
+from cockpit.pictures.describe import RenderedImage
+from cockpit.pictures.diff_image import render_file_diff
+from cockpit.pictures.fonts import font_for, font_path
+from tests.gitrepo import Repo
 
 PATHS = [
     "src/settings.py",
@@ -18,6 +21,24 @@ PATHS = [
     "README.md",
     "styles/main.css",
 ]
+
+
+PY_OLD = 'def greet(name):\n    return "Hello " + name\n\n\nPORT = 8000\n'
+PY_NEW = 'def greet(name: str) -> str:\n    return f"Hello, {name}!"\n\n\nPORT = 8080\n'
+TS_OLD = "export const total = (xs: number[]) => xs.length;\n"
+TS_NEW = "export const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);\n"
+CSS_NEW = ":root { --accent: #0969da; }\nbody { margin: 0; color: var(--accent); }\n"
+
+
+def opened(image: RenderedImage) -> Image.Image:
+    picture = Image.open(io.BytesIO(image.png))
+    picture.load()
+    return picture
+
+
+def save(image: RenderedImage, name: str) -> None:
+    with open(f"/tmp/visuals-{name}.png", "wb") as out:  # for looking at them by eye
+        out.write(image.png)
 
 
 def test_eight_files_give_one_overview(repo: Repo) -> None:
@@ -90,3 +111,40 @@ def test_match_file_rejects_what_is_not_close() -> None:
     assert match_file("database", PATHS) is None
     assert match_file("", PATHS) is None
     assert match_file("settings", []) is None
+
+
+def test_small_diffs_share_one_picture_whose_caption_names_every_file(repo: Repo) -> None:
+    """`render_changes` of three small files: one picture as tall as the three pages
+    together, its caption naming each file with its counts."""
+    repo.write("src/app.py", PY_OLD)
+    repo.write("src/total.ts", TS_OLD)
+    repo.commit()
+    repo.write("src/app.py", PY_NEW)
+    repo.write("src/total.ts", TS_NEW)
+    repo.write("src/style.css", CSS_NEW)
+    pages = [image for fd in read_changes(repo.path) for image in render_file_diff(fd)]
+
+    bundle = render_changes(repo.path)
+
+    (sheet,) = bundle.images
+    assert opened(sheet).height > sum(p.height for p in pages)
+    for page in pages:
+        assert page.caption in sheet.caption
+    save(sheet, "stacked")
+    assert bundle.text.startswith("3 files changed, +6 −4")
+
+
+def test_emoji_and_cjk_are_drawn_from_the_fallback_fonts(repo: Repo) -> None:
+    """A file with ✅, 🥚 and 中文 is drawn with Noto CJK and Noto Color Emoji (found by
+    fontconfig), the emoji in colour, instead of boxes."""
+    mono = font_path("mono")
+    assert "CJK" in (font_for("中", mono) or "") and "Emoji" in (font_for("🥚", mono) or "")
+    assert font_for("a", mono) is None and font_for("✅", mono) == font_for("🥚", mono)
+    repo.write("eggs.py", "done = '✅'\negg = '🥚'\nname = '中文'\n")
+    (image,) = render_changes(repo.path).images
+    picture = opened(image).convert("RGB")
+    save(image, "emoji-cjk")
+    colours = picture.getcolors(maxcolors=1 << 20) or []
+    egg = sum(n for n, (r, g, b) in colours if r > 200 and 110 < g < 200 and b < 140)
+    check = sum(n for n, (r, g, b) in colours if g > 150 and r < 140 and b < 120)
+    assert egg > 100 and check > 100  # the egg's orange, the check mark's green

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from cockpit.host.visuals import Action, ScreenshotError, Screenshotter, Shot, side_by_side
+from cockpit.host.visuals import Action, ScreenshotError, Screenshotter, Shot
+from cockpit.pictures.composite import side_by_side
 from tests.requirements import require_chromium
 
 pytestmark = pytest.mark.chromium

@@ -16,11 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cockpit.host.visuals import DiffBundle, FileDiff, match_file, read_changes, render_file_diff
+from cockpit.host.visuals import DiffBundle, match_file, read_changes
 from cockpit.host.visuals.errors import GitError
 from cockpit.host.visuals.overview import HINT, MAX_FILES_SHOWN, summary
-from cockpit.host.visuals.overview_image import render_overview
-from cockpit.host.visuals.stacked import stack_small
+from cockpit.pictures.diff_image import render_file_diff
+from cockpit.pictures.overview_image import render_overview
+from cockpit.pictures.patch import FileDiff
+from cockpit.pictures.stacked import stack_small
 
 # The relay reads message text as Markdown: **bold** is WhatsApp's *bold*.
 HINT_TEXT = HINT.replace("*show <file>*", "**show <file>**")

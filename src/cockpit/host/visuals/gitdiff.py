@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cockpit.host.visuals.errors import GitError
-from cockpit.host.visuals.patch import FileDiff, Status, decode_patch, parse_patch
+from cockpit.pictures.patch import FileDiff, Status, decode_patch, parse_patch
 
 MAX_CHANGED_LINES = 2000
 _DIFF_OPTS = (

@@ -15,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cockpit.host.visuals.describe import MINUS, RenderedImage
-from cockpit.host.visuals.diff_image import render_file_diff
 from cockpit.host.visuals.gitdiff import read_changes
 from cockpit.host.visuals.matching import match_file
-from cockpit.host.visuals.overview_image import render_overview
-from cockpit.host.visuals.patch import FileDiff
-from cockpit.host.visuals.stacked import stack_small
+from cockpit.pictures.describe import MINUS, RenderedImage
+from cockpit.pictures.diff_image import render_file_diff
+from cockpit.pictures.overview_image import render_overview
+from cockpit.pictures.patch import FileDiff
+from cockpit.pictures.stacked import stack_small
 
 MAX_FILES_SHOWN = 5
 HINT = "Reply *show <file>* for a file's diff"

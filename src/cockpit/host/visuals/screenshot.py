@@ -36,8 +36,8 @@ from playwright.async_api import Error as PlaywrightError
 
 from cockpit.host.visuals.actions import Action, run_action, watch_traffic
 from cockpit.host.visuals.errors import ScreenshotError
-from cockpit.host.visuals.jpeg import MAX_IMAGE_BYTES, shrink_jpeg
 from cockpit.log import get_logger
+from cockpit.pictures.jpeg import MAX_IMAGE_BYTES, shrink_jpeg
 
 __all__ = ["VIEWPORTS", "Action", "Screenshotter", "Shot", "find_chromium"]
 

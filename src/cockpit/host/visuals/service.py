@@ -26,11 +26,12 @@ from cockpit.config import Settings
 from cockpit.host.db import HostDB
 from cockpit.host.events import EventLog
 from cockpit.host.phone_tools import PhoneContext
-from cockpit.host.visuals import Action, DevServer, Screenshotter, side_by_side
+from cockpit.host.visuals import Action, DevServer, Screenshotter
 from cockpit.host.visuals.errors import DevServerError, ScreenshotError
 from cockpit.host.waits import Waits
 from cockpit.host.worktrees import Worktrees
 from cockpit.log import get_logger
+from cockpit.pictures.composite import side_by_side
 
 log = get_logger(__name__)
 

@@ -14,8 +14,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from cockpit.host.visuals.highlight import Span, highlight_hunk, lexer_for
-from cockpit.host.visuals.patch import FileDiff, Hunk, LineKind
+from cockpit.pictures.highlight import Span, highlight_hunk, lexer_for
+from cockpit.pictures.patch import FileDiff, Hunk, LineKind
 
 MAX_ROWS_PER_LINE = 40
 _BREAK_AFTER = frozenset(" ,;)]}>.=+-*/|&:")

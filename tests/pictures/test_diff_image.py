@@ -1,4 +1,8 @@
-"""Diff pictures of real git changes: readable size, pages, odd files."""
+"""Diff pictures of real git changes: readable size, pages, odd files.
+
+The changes come from a real repository through the host's `read_changes`, so the
+pictures are drawn from what git really prints (binary sizes, renames, Latin-1).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,12 @@ import io
 
 from PIL import Image
 
-from cockpit.host.visuals import read_changes, render_changes, render_file_diff
-from cockpit.host.visuals.describe import RenderedImage
-from cockpit.host.visuals.highlight import Span
-from cockpit.host.visuals.layout import wrap
-from tests.host.visuals.conftest import Repo
+from cockpit.host.visuals import read_changes
+from cockpit.pictures.describe import RenderedImage
+from cockpit.pictures.diff_image import render_file_diff
+from cockpit.pictures.highlight import Span
+from cockpit.pictures.layout import wrap
+from tests.gitrepo import Repo
 
 FIVE_MB = 5_000_000
 
@@ -56,27 +61,6 @@ def test_python_typescript_css_give_one_valid_picture_each(repo: Repo) -> None:
     assert captions[0].startswith("src/app.py +3 −3")
     assert captions[1] == "src/style.css +2 −0, new file"
     assert captions[2].startswith("src/total.ts +1 −1")
-
-
-def test_small_diffs_share_one_picture_whose_caption_names_every_file(repo: Repo) -> None:
-    """`render_changes` of three small files: one picture as tall as the three pages
-    together, its caption naming each file with its counts."""
-    repo.write("src/app.py", PY_OLD)
-    repo.write("src/total.ts", TS_OLD)
-    repo.commit()
-    repo.write("src/app.py", PY_NEW)
-    repo.write("src/total.ts", TS_NEW)
-    repo.write("src/style.css", CSS_NEW)
-    pages = [image for fd in read_changes(repo.path) for image in render_file_diff(fd)]
-
-    bundle = render_changes(repo.path)
-
-    (sheet,) = bundle.images
-    assert opened(sheet).height > sum(p.height for p in pages)
-    for page in pages:
-        assert page.caption in sheet.caption
-    save(sheet, "stacked")
-    assert bundle.text.startswith("3 files changed, +6 −4")
 
 
 def test_added_and_removed_lines_are_green_and_red(repo: Repo) -> None:
@@ -184,21 +168,3 @@ def test_narrower_width_is_honoured(repo: Repo) -> None:
     (image,) = render_file_diff(read_changes(repo.path)[0], width_px=1800)
 
     assert opened(image).width == 1800
-
-
-def test_emoji_and_cjk_are_drawn_from_the_fallback_fonts(repo: Repo) -> None:
-    """A file with ✅, 🥚 and 中文 is drawn with Noto CJK and Noto Color Emoji (found by
-    fontconfig), the emoji in colour, instead of boxes."""
-    from cockpit.host.visuals.fonts import font_for, font_path
-
-    mono = font_path("mono")
-    assert "CJK" in (font_for("中", mono) or "") and "Emoji" in (font_for("🥚", mono) or "")
-    assert font_for("a", mono) is None and font_for("✅", mono) == font_for("🥚", mono)
-    repo.write("eggs.py", "done = '✅'\negg = '🥚'\nname = '中文'\n")
-    (image,) = render_changes(repo.path).images
-    picture = opened(image).convert("RGB")
-    save(image, "emoji-cjk")
-    colours = picture.getcolors(maxcolors=1 << 20) or []
-    egg = sum(n for n, (r, g, b) in colours if r > 200 and 110 < g < 200 and b < 140)
-    check = sum(n for n, (r, g, b) in colours if g > 150 and r < 140 and b < 120)
-    assert egg > 100 and check > 100  # the egg's orange, the check mark's green

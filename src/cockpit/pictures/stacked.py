@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from PIL import Image
 
-from cockpit.host.visuals import theme
-from cockpit.host.visuals.describe import RenderedImage
+from cockpit.pictures import theme
+from cockpit.pictures.describe import RenderedImage
 
 SMALL_HEIGHT = 1400  # a page up to this tall (about 30 rows at 1,500 px) is "small"
 MAX_HEIGHT = 3600  # a stacked picture stays below this (WhatsApp shrinks taller ones)

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from cockpit.host.visuals import theme
-from cockpit.host.visuals.describe import RenderedImage, caption, image_filename
-from cockpit.host.visuals.fonts import Font, draw_text, load_font
-from cockpit.host.visuals.header import draw_header, header_height
-from cockpit.host.visuals.layout import Row, char_cells, file_units, iter_runs, paginate
-from cockpit.host.visuals.patch import FileDiff
 from cockpit.log import get_logger
+from cockpit.pictures import theme
+from cockpit.pictures.describe import RenderedImage, caption, image_filename
+from cockpit.pictures.fonts import Font, draw_text, load_font
+from cockpit.pictures.header import draw_header, header_height
+from cockpit.pictures.layout import Row, char_cells, file_units, iter_runs, paginate
+from cockpit.pictures.patch import FileDiff
 
 MAX_IMAGE_BYTES = 5_000_000
 MAX_ROWS_PER_PAGE = 80

@@ -20,7 +20,7 @@ from pygments.lexers import TextLexer, get_lexer_for_filename
 from pygments.token import Comment, Keyword, Name, Number, Operator, String, _TokenType
 from pygments.util import ClassNotFound
 
-from cockpit.host.visuals.patch import DiffLine, Hunk
+from cockpit.pictures.patch import DiffLine, Hunk
 
 TEXT_COLOR = "#1f2328"
 TAB_WIDTH = 4

@@ -6,10 +6,10 @@ import io
 
 from PIL import Image, ImageDraw
 
-from cockpit.host.visuals import theme
-from cockpit.host.visuals.describe import MINUS, RenderedImage, human_size
-from cockpit.host.visuals.fonts import Font, draw_text, load_font
-from cockpit.host.visuals.patch import FileDiff
+from cockpit.pictures import theme
+from cockpit.pictures.describe import MINUS, RenderedImage, human_size
+from cockpit.pictures.fonts import Font, draw_text, load_font
+from cockpit.pictures.patch import FileDiff
 
 MAX_ROWS = 60
 _BADGES = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PIL import ImageDraw
 
-from cockpit.host.visuals import theme
-from cockpit.host.visuals.describe import MINUS, status_line
-from cockpit.host.visuals.fonts import Font, draw_text, load_font
-from cockpit.host.visuals.patch import FileDiff
+from cockpit.pictures import theme
+from cockpit.pictures.describe import MINUS, status_line
+from cockpit.pictures.fonts import Font, draw_text, load_font
+from cockpit.pictures.patch import FileDiff
 
 _MAX_TITLE_LINES = 3
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cockpit.host.visuals.patch import FileDiff
+from cockpit.pictures.patch import FileDiff
 
 MINUS = "\u2212"  # a real minus sign: as wide as the plus, unlike a hyphen
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import ImageFont
 
-from cockpit.host.visuals.fonts import Font
+from cockpit.pictures.fonts import Font
 
 BACKGROUND = "#ffffff"
 TEXT = "#1f2328"

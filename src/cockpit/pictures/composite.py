@@ -11,16 +11,29 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from PIL import Image, ImageDraw
 
-from cockpit.host.visuals import theme
-from cockpit.host.visuals.fonts import draw_text, load_font
-from cockpit.host.visuals.jpeg import MAX_IMAGE_BYTES, fit_jpeg
-from cockpit.host.visuals.screenshot import Shot
+from cockpit.pictures import theme
+from cockpit.pictures.fonts import draw_text, load_font
+from cockpit.pictures.jpeg import MAX_IMAGE_BYTES, fit_jpeg
 
 CANVAS = "#eef1f4"
 MARGIN, GUTTER, LABEL_H = 40, 48, 72
+
+
+class Shot(Protocol):
+    """What a composite needs of one screenshot (the host's `screenshot.Shot` has it)."""
+
+    @property
+    def viewport(self) -> str: ...
+
+    @property
+    def jpeg(self) -> bytes: ...
+
+    @property
+    def url(self) -> str: ...
 
 
 @dataclass(frozen=True)
