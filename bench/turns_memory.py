@@ -91,8 +91,8 @@ def new_session(cs: ClaudeStack, name: str) -> None:
 
 def long_client(cs: ClaudeStack, turns: int, memory: Memory) -> None:
     """`turns` messages in a session of their own, the client's RSS every 50 turns."""
+    before = set(claude_pids(cs))  # before /new: it starts the session's process at once
     new_session(cs, "bench-long")
-    before = set(claude_pids(cs))
     for number in range(1, turns + 1):
         message(cs, f"long question {number}")
         if number == 1 or number % 50 == 0 or number == turns:
@@ -123,6 +123,6 @@ def report_lines(memory: Memory, turns: int) -> list[str]:
             "",
             f"- one client for {turns} turns ({len(memory.long_pids)} process(es) seen): "
             f"`claude` RSS by turn {by_turn}; growth turn 1 → {max(memory.long_run)}: "
-            f"{last - first:+.1f} MiB ({(last - first) / first * 100:+.0f} %)",
+            f"{last - first:+.1f} MiB ({(last - first) / first * 100 if first else 0:+.0f} %)",
         ]
     return lines

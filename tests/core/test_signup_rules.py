@@ -67,3 +67,14 @@ def test_invites_and_the_sandbox() -> None:
     assert signup.is_sandbox("whatsapp:+14155238886", None)
     assert signup.is_sandbox("whatsapp:+15550009999", "silver-fox")
     assert not signup.is_sandbox("whatsapp:+15550009999", None)
+
+
+def test_a_refused_code_request_says_how_long_to_wait() -> None:
+    """The person is told why no code comes and when to ask again, in minutes once long."""
+    from cockpit.core.signup import too_soon
+
+    assert too_soon("resend", 29.5) == "A code was just sent. Wait 30 s before asking again."
+    assert too_soon("resend", None) == "A code was just sent. Wait a moment before asking again."
+    assert too_soon("locked", 14 * 60 + 5) == (
+        "Too many wrong codes for this number. Try again in 15 min."
+    )

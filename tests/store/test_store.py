@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text, update
 
 from cockpit.core.clock import utcnow
 from cockpit.core.messages import Inbound, OutboundDraft
 from cockpit.store import inbox, outbox, reports, users
 from cockpit.store.db import Database
+from cockpit.store.models import InboundMessage
+from tests.live import wait_until
 
 ADA = "+15551230001"
 BOB = "+15551230002"
@@ -223,3 +227,42 @@ def test_a_relay_retakes_its_own_unfinished_claim_at_once(db: Database) -> None:
     assert inbox.claim(db, record, "relay-a", 60) is not None
     inbox.release(db, record.id, "relay-a")
     assert inbox.claim(db, record, "relay-b", 60) is not None
+
+
+def _waiting_on_a_lock(db: Database) -> bool:
+    """Whether another connection of this database waits for a row lock (PostgreSQL)."""
+    with db.reading() as s:
+        waiting = s.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'"
+            )
+        ).scalar_one()
+    return bool(waiting)
+
+
+def test_a_retried_webhook_while_its_message_is_being_finished_is_a_plain_duplicate(
+    db: Database,
+) -> None:
+    """Twilio retries a message (same MessageSid) while the dispatcher finishes the first
+    copy (its row updated, its reply being queued, one transaction): the retry is answered
+    as a duplicate and the reply is queued. Before, the retry held the user's row FOR
+    UPDATE, which the reply's foreign key waits for, while waiting on the dispatcher's row:
+    PostgreSQL broke the deadlock by failing one of them (a 503 to Twilio)."""
+    ada = users.add_user(db, ADA, "Ada")
+    refusal = OutboundDraft(key="refusal", to=ADA, body="no", kind="refusal")
+    assert inbox.accept(db, _inbound("SM1"), [], refusal) == "accepted"
+    (row,) = inbox.due(db)
+    answers: list[str] = []
+    retry = threading.Thread(
+        target=lambda: answers.append(inbox.accept(db, _inbound("SM1"), [], refusal))
+    )
+    with db.transaction() as s:  # the dispatcher's `finish`, held open at its worst moment
+        s.execute(update(InboundMessage).where(InboundMessage.id == row.id).values(state="done"))
+        retry.start()
+        if db.is_postgres:  # on SQLite the retry waits for its turn to write instead
+            wait_until(lambda: _waiting_on_a_lock(db), timeout=10)
+        reply = OutboundDraft(key="reply", to=ADA, body="echo", user_id=ada.id)
+        outbox.enqueue(s, [reply], is_postgres=db.is_postgres)
+    retry.join(timeout=30)
+    assert answers == ["duplicate"] and outbox.exists(db, "reply")

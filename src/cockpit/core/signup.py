@@ -80,6 +80,23 @@ OPTIONAL_KEYS = (
 )
 
 
+def too_soon(why: str, wait: float | None) -> str:
+    """Why no new code is sent yet, and how long to wait: "resend" (one was just sent) or
+    "locked" (too many wrong codes)."""
+    if why == "locked":
+        return f"Too many wrong codes for this number. Try again in {_duration(wait or 0)}."
+    if wait is None:
+        return "A code was just sent. Wait a moment before asking again."
+    return f"A code was just sent. Wait {_duration(wait)} before asking again."
+
+
+def _duration(seconds: float) -> str:
+    """`45 s` or `15 min`: how long to wait, for a person."""
+    if seconds < 90:
+        return f"{int(seconds) + 1} s"
+    return f"{int(seconds // 60) + 1} min"
+
+
 def new_code() -> str:
     """A random 6-digit verification code."""
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"

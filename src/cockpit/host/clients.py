@@ -236,6 +236,9 @@ class ClientPool:
         started = self._clock()
         try:
             await live.connect(self._options_for(live))
+        except asyncio.CancelledError:
+            await live.close(self._s.client_close_seconds)  # a connect cut short: no process left
+            raise
         except Exception as exc:
             if not prestarted:
                 raise
@@ -321,8 +324,12 @@ class ClientPool:
 
     async def close_all(self) -> None:
         """Close every client (the host is stopping)."""
-        if self._starting:  # let them finish connecting: a cancelled connect may orphan
-            await asyncio.wait(set(self._starting.values()), timeout=self._s.client_close_seconds)
+        starting = set(self._starting.values())
+        if starting:  # let them finish connecting; one that hangs is cut short and closed
+            _, hanging = await asyncio.wait(starting, timeout=self._s.client_close_seconds)
+            for task in hanging:
+                task.cancel()
+            await asyncio.gather(*hanging, return_exceptions=True)
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -70,7 +70,15 @@ _INSERT = {
 }
 # The lookup locks the sender's row (PostgreSQL), so a user's messages get their inbox
 # ids in the order they are stored.
-_SENDER = select(User.id, User.status).where(User.phone == bindparam("phone")).with_for_update()
+# FOR NO KEY UPDATE, not FOR UPDATE: it orders one user's webhooks (and the window's hold)
+# just as well, but lets another transaction insert rows that point at the user (a reply's
+# foreign key takes KEY SHARE). With FOR UPDATE, a retried MessageSid that waits on the
+# dispatcher's update of the first copy deadlocked with that dispatcher's reply.
+_SENDER = (
+    select(User.id, User.status)
+    .where(User.phone == bindparam("phone"))
+    .with_for_update(key_share=True)
+)
 _TOUCH = update(User).where(User.id == bindparam("user_id")).values(last_inbound_at=bindparam("at"))
 
 

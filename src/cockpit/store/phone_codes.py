@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cockpit.core.clock import utcnow
 from cockpit.core.messages import OutboundDraft
-from cockpit.core.signup import CodeRules
+from cockpit.core.signup import CodeRules, too_soon
 from cockpit.store import outbox
 from cockpit.store.db import Database
 from cockpit.store.models import PhoneCode
@@ -27,7 +27,13 @@ Check = Literal["ok", "wrong", "expired", "locked", "missing"]
 
 
 class TooSoonError(ValueError):
-    """A new code was asked for before the previous one may be replaced."""
+    """A new code was asked for before the previous one may be replaced (`why`: "resend",
+    or "locked" after too many wrong codes); `wait`: seconds until it may, if known. Its
+    text, for the person, is worded in core/signup.py."""
+
+    def __init__(self, why: Literal["resend", "locked"], wait: float | None = None):
+        super().__init__(too_soon(why, wait))
+        self.why, self.wait = why, wait
 
 
 def issue(
@@ -49,7 +55,7 @@ def issue(
     try:
         _issue(db, phone, purpose, digest, message, ttl=ttl, rules=rules, now=now)
     except IntegrityError:  # two first codes for one phone at the same instant: one wins
-        raise TooSoonError("A code was just sent. Wait a moment before asking again.") from None
+        raise TooSoonError("resend") from None
 
 
 def _issue(
@@ -70,9 +76,7 @@ def _issue(
             _refuse_if_locked(row, now)
             wait = rules.resend_wait(row.issued) - (now - row.sent_at).total_seconds()
             if wait > 0:
-                raise TooSoonError(
-                    f"A code was just sent. Wait {_duration(wait)} before asking again."
-                )
+                raise TooSoonError("resend", wait)
         if row is None:
             row = PhoneCode(phone=phone, failures=0, issued=0)
             s.add(row)
@@ -86,14 +90,7 @@ def _issue(
 def _refuse_if_locked(row: PhoneCode, now: datetime) -> None:
     if row.locked_until is not None and now < row.locked_until:
         wait = (row.locked_until - now).total_seconds()
-        raise TooSoonError(f"Too many wrong codes for this number. Try again in {_duration(wait)}.")
-
-
-def _duration(seconds: float) -> str:
-    """`45 s` or `15 min`: how long to wait, for a person."""
-    if seconds < 90:
-        return f"{int(seconds) + 1} s"
-    return f"{int(seconds // 60) + 1} min"
+        raise TooSoonError("locked", wait)
 
 
 def check(

@@ -51,7 +51,7 @@ def hold(
     reply can never slip between the decision and the hold.
     """
     with db.transaction() as s:
-        user = s.get(User, row.user_id, with_for_update=True)
+        user = s.get(User, row.user_id, with_for_update={"key_share": True})
         if user is None or user.last_inbound_at != seen:
             s.execute(
                 update(OutboundMessage)
@@ -89,7 +89,7 @@ def hold_refused(
             OutboundStatus.SENT,
         ):
             return row.status == OutboundStatus.HELD  # a repeated callback changes nothing
-        user = s.get(User, row.user_id, with_for_update=True)
+        user = s.get(User, row.user_id, with_for_update={"key_share": True})
         if user is None:
             return False
         row.provider_sid = row.provider_sid or sid
