@@ -17,6 +17,7 @@ from cockpit.core.messages import OutboundDraft
 from cockpit.store import outbox
 from cockpit.store.db import Database
 from cockpit.store.models import HostLink, Prompt, Turn
+from cockpit.store.status import FINISHED_TURN, TurnState
 
 
 @dataclass(frozen=True)
@@ -140,14 +141,14 @@ def _update_turn(s: Session, update: TurnUpdate) -> None:
     turn = s.get(Turn, update.turn_id)
     if turn is None:
         return
-    if turn.state in ("done", "failed", "interrupted") and update.state in ("queued", "running"):
+    if turn.state in FINISHED_TURN and update.state in (TurnState.QUEUED, TurnState.RUNNING):
         return  # a late ack never reopens a finished turn
     turn.state = update.state
     for name in ("error_kind", "cost_usd", "num_turns", "duration_ms"):
         value = getattr(update, name)
         if value is not None:
             setattr(turn, name, value)
-    if update.state in ("done", "failed", "interrupted"):
+    if update.state in FINISHED_TURN:
         turn.finished_at = utcnow()
 
 
@@ -162,7 +163,8 @@ def record_turn(
     """Remember a turn handed to the host (idempotent by turn id) and the message behind it."""
     insert = pg_insert if db.is_postgres else sqlite_insert
     values = {"id": turn_id, "user_id": user_id, "session": session, "text": text,
-              "state": "submitted", "created_at": utcnow(), "inbound_id": inbound_id}  # fmt: skip
+              "state": TurnState.SUBMITTED, "created_at": utcnow(),
+              "inbound_id": inbound_id}  # fmt: skip
     with db.transaction() as s:
         s.execute(insert(Turn).values(**values).on_conflict_do_nothing())
 

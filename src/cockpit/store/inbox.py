@@ -16,6 +16,7 @@ from cockpit.core.messages import Inbound, MediaRef, OutboundDraft
 from cockpit.store import outbox, window_hold
 from cockpit.store.db import Database
 from cockpit.store.models import InboundMessage, User
+from cockpit.store.status import InboundState, UserStatus
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def _values(msg: Inbound, user_id: int) -> dict[str, Any]:
         "wa_id": msg.wa_id,
         "replied_sid": msg.replied_sid,
         "button_payload": msg.button_payload,
-        "state": "pending",
+        "state": InboundState.PENDING,
         "attempts": 0,
         "next_attempt_at": now,
         "received_at": now,
@@ -112,10 +113,10 @@ def accept(
         user = conn.execute(_SENDER, {"phone": msg.from_number}).first()
         if (
             user is None
-            or user.status != "active"
+            or user.status != UserStatus.ACTIVE
             or (allowlist and msg.from_number not in allowlist)
         ):
-            told = paused if paused and user and user.status == "paused" else refusal
+            told = paused if paused and user and user.status == UserStatus.PAUSED else refusal
             outbox.enqueue(s, [told], is_postgres=db.is_postgres)
             return "refused"
         stored = conn.execute(_insert(db), _values(msg, user.id)).first()
@@ -147,14 +148,18 @@ def due(
     blocking = (
         select(InboundMessage.user_id, func.min(InboundMessage.id))
         .where(
-            InboundMessage.state == "pending",
+            InboundMessage.state == InboundState.PENDING,
             or_(InboundMessage.next_attempt_at > now, ~free),
         )
         .group_by(InboundMessage.user_id)
     )
     query = (
         select(InboundMessage)
-        .where(InboundMessage.state == "pending", InboundMessage.next_attempt_at <= now, free)
+        .where(
+            InboundMessage.state == InboundState.PENDING,
+            InboundMessage.next_attempt_at <= now,
+            free,
+        )
         .order_by(InboundMessage.id)
         .limit(limit)
     )
@@ -182,7 +187,7 @@ def claim(
         update(InboundMessage)
         .where(
             InboundMessage.id == record.id,
-            InboundMessage.state == "pending",
+            InboundMessage.state == InboundState.PENDING,
             InboundMessage.next_attempt_at <= now,
             _free(now, worker),
         )
@@ -220,7 +225,7 @@ def finish(
             update(InboundMessage)
             .where(InboundMessage.id == inbound_id, still_ours)
             .values(
-                state="done", processed_at=utcnow(), last_error=None,
+                state=InboundState.DONE, processed_at=utcnow(), last_error=None,
                 claimed_by=None, claimed_until=None,
             )
         )  # fmt: skip
@@ -248,7 +253,11 @@ def postpone(
     with db.transaction() as s:
         result = s.execute(
             update(InboundMessage)
-            .where(InboundMessage.id == inbound_id, InboundMessage.state == "pending", still_ours)
+            .where(
+                InboundMessage.id == inbound_id,
+                InboundMessage.state == InboundState.PENDING,
+                still_ours,
+            )
             .values(
                 attempts=InboundMessage.attempts + 1, last_error=error, next_attempt_at=next_at,
                 claimed_by=None, claimed_until=None,
@@ -265,7 +274,7 @@ def retry_now(db: Database, user_id: int, *, now: datetime | None = None) -> int
     with db.transaction() as s:
         result = s.execute(
             update(InboundMessage)
-            .where(InboundMessage.user_id == user_id, InboundMessage.state == "pending")
+            .where(InboundMessage.user_id == user_id, InboundMessage.state == InboundState.PENDING)
             .values(next_attempt_at=now or utcnow())
         )
         return int(result.rowcount)  # type: ignore[attr-defined]

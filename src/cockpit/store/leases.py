@@ -28,6 +28,7 @@ from cockpit.store.models import (
     OutboundMessage,
     User,
 )
+from cockpit.store.status import InboundState, UserStatus
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class _Kind:
 
 KINDS: dict[str, _Kind] = {
     "inbox": _Kind(InboundMessage, InboundMessage.id, InboundMessage.claimed_by,
-                   InboundMessage.claimed_until, InboundMessage.state == "pending"),
+                   InboundMessage.claimed_until, InboundMessage.state == InboundState.PENDING),
     # A send cut short at shutdown may still reach Twilio after the relay is gone: were it
     # handed back, the next holder could look at Twilio's list too early and send it
     # again. Its lease runs out instead (by then the cut request is over, as
@@ -58,7 +59,7 @@ KINDS: dict[str, _Kind] = {
     "github": _Kind(GitHubDelivery, GitHubDelivery.delivery_id, GitHubDelivery.claimed_by,
                     GitHubDelivery.claimed_until, GitHubDelivery.state == "pending"),
     "setup": _Kind(User, User.id, User.setup_by, User.setup_until,
-                   User.status == "provisioning"),
+                   User.status == UserStatus.PROVISIONING),
 }  # fmt: skip
 
 

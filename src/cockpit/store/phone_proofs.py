@@ -21,6 +21,7 @@ from cockpit.core.signup import PROOFS_PER_PHONE
 from cockpit.store import outbox, window_hold
 from cockpit.store.db import Database
 from cockpit.store.models import PhoneProof, User
+from cockpit.store.status import UserStatus
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def prove(
         if row.verified_at is None:
             row.verified_at = now
         user = s.scalar(select(User).where(User.phone == phone).with_for_update())
-        if user is not None and user.status in ("active", "paused"):
+        if user is not None and user.status in (UserStatus.ACTIVE, UserStatus.PAUSED):
             user.last_inbound_at = now
             window_hold.release_held(s, phone)
         outbox.enqueue(s, [reply(row.purpose)], is_postgres=db.is_postgres)

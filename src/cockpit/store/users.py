@@ -12,6 +12,7 @@ from cockpit.core.clock import utcnow
 from cockpit.core.phone import normalize_e164
 from cockpit.store.db import Database
 from cockpit.store.models import User
+from cockpit.store.status import UserStatus
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def add_user(
     name: str,
     repo_path: str | None = None,
     *,
-    status: str = "active",
+    status: str = UserStatus.ACTIVE,
     last_inbound_at: datetime | None = None,
 ) -> UserRecord:
     """Register a user; raise UserExistsError when the number is taken.
@@ -114,7 +115,9 @@ def start_setup(
         s.execute(
             update(User)
             .where(User.id == user_id)
-            .values(status="provisioning", setup_step=step, setup_by=worker, setup_until=until)
+            .values(
+                status=UserStatus.PROVISIONING, setup_step=step, setup_by=worker, setup_until=until
+            )
         )
 
 
@@ -151,10 +154,12 @@ def take_stalled_setup(
     now = now or utcnow()
     free = or_(User.setup_until.is_(None), User.setup_until < now)
     with db.transaction() as s:
-        for user_id in list(s.scalars(select(User.id).where(User.status == "provisioning", free))):
+        for user_id in list(
+            s.scalars(select(User.id).where(User.status == UserStatus.PROVISIONING, free))
+        ):
             taken = s.execute(
                 update(User)
-                .where(User.id == user_id, User.status == "provisioning", free)
+                .where(User.id == user_id, User.status == UserStatus.PROVISIONING, free)
                 .values(setup_by=worker, setup_until=now + timedelta(seconds=lease))
             )
             if taken.rowcount == 1:  # type: ignore[attr-defined]
