@@ -93,33 +93,51 @@ async def run_action(page: Page, action: Action, timeout_ms: int, settle_ms: int
 
 
 class Traffic:
-    """Counts a page's requests in flight and when the last one started or ended."""
+    """Counts a page's requests in flight, and every start or end of one."""
 
     def __init__(self, page: Page) -> None:
+        self.page = page
         self.open: set[Request] = set()
-        self.last = time.monotonic()
+        self.changes = 0
         page.on("request", self._started)
         page.on("requestfinished", self._ended)
         page.on("requestfailed", self._ended)
 
     def _started(self, request: Request) -> None:
         self.open.add(request)
-        self.last = time.monotonic()
+        self.changes += 1
 
     def _ended(self, request: Request) -> None:
         self.open.discard(request)
-        self.last = time.monotonic()
+        self.changes += 1
 
     async def quiet(self, quiet_ms: int, within_ms: int) -> None:
-        """Wait until nothing was in flight for `quiet_ms` (giving up after `within_ms`)."""
+        """Wait until nothing was in flight for `quiet_ms` (giving up after `within_ms`).
+
+        The quiet moment is timed by the page's own clock: a timer the app set before
+        ours (a fetch 60 ms after its load event) fires before ours, however late a busy
+        machine runs both, and its request reaches us before our timer's answer does
+        (one CDP session keeps their order). Timed here instead, a loaded machine took
+        pictures before such a fetch had even started.
+        """
         deadline = time.monotonic() + within_ms / 1000
         while time.monotonic() < deadline:
-            calm = time.monotonic() - self.last
-            if not self.open and calm >= quiet_ms / 1000:
+            if self.open:
+                await asyncio.sleep(0.01)
+                continue
+            seen = self.changes
+            try:
+                await self.page.evaluate(_PAGE_TIMER, quiet_ms)
+            except PlaywrightError:
+                if self.page.is_closed():
+                    raise
+                await asyncio.sleep(0.01)  # it navigated meanwhile: wait for the new page
+                continue
+            if not self.open and self.changes == seen:
                 return
-            await asyncio.sleep(max(0.01, quiet_ms / 1000 - calm) if not self.open else 0.02)
 
 
+_PAGE_TIMER = "ms => new Promise(done => setTimeout(done, ms))"
 _TRAFFIC: weakref.WeakKeyDictionary[Page, Traffic] = weakref.WeakKeyDictionary()
 
 
