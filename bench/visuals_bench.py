@@ -7,7 +7,8 @@
    temporary folder unless `--diff2html` names a node_modules) plus a full-page
    Chromium PNG of its HTML; the ratio is taken within each run.
 2. screenshots — per run a new `Screenshotter` (cold: Chromium launches) on a page
-   served on loopback, then warm shots with the same one.
+   served on loopback, then warm shots with the same one (each after a 0.3 s pause, as a
+   person asks for them), and as many back to back.
 3. e2e — the real stack (`bench.claude_stack`): per run Claude writes 10 new files in
    one turn; timed from the CLI's result (the stand-in's last answer sent) and from
    the code change (the stand-in's Write answer sent) to the overview picture

@@ -251,24 +251,32 @@ def screenshot_app() -> Starlette:
     return Starlette(routes=[WebRoute("/", page)])
 
 
+PAUSE = 0.3  # seconds between warm shots: a person asks for them seconds apart
+
+
 @dataclass(frozen=True)
 class ShotTimes:
     """One cold shot (Chromium launched for it) and the warm ones after it, in seconds."""
 
     cold: float
-    warm_mobile: list[float]
+    warm_mobile: list[float]  # each after a pause, as a person asks for the next one
     warm_desktop: list[float]
+    burst_mobile: list[float]  # back to back: each also waits for the last one's clean-up
+    burst_desktop: list[float]
     before_mobile: list[float]  # the path before issue 15, on the same browser
     before_desktop: list[float]
 
 
 async def time_screenshots(url: str, warm: int) -> ShotTimes:
-    """A new `Screenshotter`: its first mobile shot, then `warm` mobile and desktop shots;
-    then, with a Chromium launched the same way, as many shots taken as before issue 15."""
+    """A new `Screenshotter`: its first mobile shot, then `warm` mobile and desktop shots,
+    each after a pause, and as many back to back; then, with a Chromium launched the same
+    way, as many shots taken as before issue 15."""
     async with Screenshotter() as shooter:
         cold = await _timed_shot(shooter, url, "mobile")
-        mobile = [await _timed_shot(shooter, url, "mobile") for _ in range(warm)]
-        desktop = [await _timed_shot(shooter, url, "desktop") for _ in range(warm)]
+        mobile = [await _timed_shot(shooter, url, "mobile", PAUSE) for _ in range(warm)]
+        desktop = [await _timed_shot(shooter, url, "desktop", PAUSE) for _ in range(warm)]
+        burst_mobile = [await _timed_shot(shooter, url, "mobile") for _ in range(warm)]
+        burst_desktop = [await _timed_shot(shooter, url, "desktop") for _ in range(warm)]
     pw, browser = await launch_browser()
     try:
         await _timed_old_shot(browser, url, "mobile")  # its cold shot, not counted
@@ -277,7 +285,9 @@ async def time_screenshots(url: str, warm: int) -> ShotTimes:
     finally:
         await browser.close()
         await pw.stop()
-    return ShotTimes(cold, mobile, desktop, before_mobile, before_desktop)
+    return ShotTimes(
+        cold, mobile, desktop, burst_mobile, burst_desktop, before_mobile, before_desktop
+    )
 
 
 async def _timed_old_shot(browser: Browser, url: str, viewport: str) -> float:
@@ -295,11 +305,12 @@ async def _timed_old_shot(browser: Browser, url: str, viewport: str) -> float:
     return time.perf_counter() - start
 
 
-async def _timed_shot(shooter: Screenshotter, url: str, viewport: str) -> float:
+async def _timed_shot(shooter: Screenshotter, url: str, viewport: str, pause: float = 0.0) -> float:
+    await asyncio.sleep(pause)
     start = time.perf_counter()
     (shot,) = await shooter.shoot(url, viewports=(viewport,))
     seconds = time.perf_counter() - start
-    if shot.width not in (780, 1440, 2880):
+    if shot.width not in (780, 1440, 2160):
         raise RuntimeError(f"unexpected screenshot width {shot.width}")
     return seconds
 

@@ -77,6 +77,8 @@ def shot_table(result: Result) -> list[str]:
     cold = [s.cold for s in shots]
     mobile = [_med(s.warm_mobile) for s in shots]
     desktop = [_med(s.warm_desktop) for s in shots]
+    burst_m = [_med(s.burst_mobile) for s in shots]
+    burst_d = [_med(s.burst_desktop) for s in shots]
     before_m = [_med(s.before_mobile) for s in shots]
     before_d = [_med(s.before_desktop) for s in shots]
     ratio_m = [_med(s.warm_mobile) / _med(s.before_mobile) for s in shots]
@@ -90,8 +92,11 @@ def shot_table(result: Result) -> list[str]:
         f"| {_list(cold)} |",
         f"| warm, mobile 390×844 @2× (median of {result.opts.warm} per run) | {_med(mobile):.2f} "
         f"| {_list(mobile)} |",
-        f"| warm, desktop 1440×900 (median of {result.opts.warm} per run) | {_med(desktop):.2f} "
-        f"| {_list(desktop)} |",
+        f"| warm, desktop 1440×900 @1.5× (median of {result.opts.warm} per run) "
+        f"| {_med(desktop):.2f} | {_list(desktop)} |",
+        f"| back to back, mobile (each waits for the last one's clean-up) | {_med(burst_m):.2f} "
+        f"| {_list(burst_m)} |",
+        f"| back to back, desktop | {_med(burst_d):.2f} | {_list(burst_d)} |",
         *_shot_baseline_rows(result.opts.warm, before_m, before_d, ratio_m, ratio_d),
         "",
     ]

@@ -35,7 +35,7 @@ def red_pixels(image: Image.Image) -> int:
 
 
 async def test_mobile_and_desktop_sizes_from_one_browser(page_url: str) -> None:
-    """Mobile is 780 px wide (390 CSS px at 2×), desktop 2,880 px (1,440 at 2×); one launch
+    """Mobile is 780 px wide (390 CSS px at 2×), desktop 2,160 px (1,440 at 1.5×); one launch
     serves every shot."""
     require_chromium()
     async with Screenshotter() as shooter:
@@ -43,7 +43,7 @@ async def test_mobile_and_desktop_sizes_from_one_browser(page_url: str) -> None:
         (again,) = await shooter.shoot(page_url)
         (full,) = await shooter.shoot(page_url, full_page=True)
         assert shooter.launches == 1
-    assert (mobile.width, desktop.width, again.width) == (780, 2880, 780)
+    assert (mobile.width, desktop.width, again.width) == (780, 2160, 780)
     assert mobile.jpeg[:2] == b"\xff\xd8" and mobile.content_type == "image/jpeg"
     assert max(ImageStat.Stat(picture(mobile)).stddev) > 5  # not a blank page
     assert full.height > mobile.height * 2
@@ -148,7 +148,7 @@ async def test_side_by_side_composite(page_url: str) -> None:
     image = Image.open(io.BytesIO(composite.jpeg))
     assert image.format == "JPEG" and len(composite.jpeg) < 5_000_000
     assert (image.width, image.height) == (composite.width, composite.height)
-    desktop_w = round(2880 * 1688 / 1800)  # desktop scaled to the mobile's 1,688 px height
-    assert composite.width == 40 + 780 + 48 + desktop_w + 40
-    assert composite.height == 40 + 72 + 1688 + 40
+    mobile_w = round(780 * 1350 / 1688)  # mobile scaled to the desktop's 1,350 px height
+    assert composite.width == 40 + mobile_w + 48 + 2160 + 40
+    assert composite.height == 40 + 72 + 1350 + 40
     keep("composite.jpg", composite.jpeg)

@@ -93,32 +93,39 @@ async def run_action(page: Page, action: Action, timeout_ms: int, settle_ms: int
 
 
 class Traffic:
-    """Counts a page's requests in flight, and every start or end of one."""
+    """Counts a page's requests in flight, and when the last one started or ended."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
         self.open: set[Request] = set()
         self.changes = 0
+        self.last = time.monotonic()
         page.on("request", self._started)
         page.on("requestfinished", self._ended)
         page.on("requestfailed", self._ended)
 
     def _started(self, request: Request) -> None:
         self.open.add(request)
-        self.changes += 1
+        self._changed()
 
     def _ended(self, request: Request) -> None:
         self.open.discard(request)
+        self._changed()
+
+    def _changed(self) -> None:
         self.changes += 1
+        self.last = time.monotonic()
 
     async def quiet(self, quiet_ms: int, within_ms: int) -> None:
-        """Wait until nothing was in flight for `quiet_ms` (giving up after `within_ms`).
+        """Wait until nothing was in flight for `quiet_ms`, and `quiet_ms` have passed since
+        the load event (giving up after `within_ms`).
 
-        The quiet moment is timed by the page's own clock: a timer the app set before
-        ours (a fetch 60 ms after its load event) fires before ours, however late a busy
-        machine runs both, and its request reaches us before our timer's answer does
-        (one CDP session keeps their order). Timed here instead, a loaded machine took
-        pictures before such a fetch had even started.
+        The wait is a timer in the page, due at the later of the two: a timer the app set
+        before (a fetch 60 ms after its load event) fires first, however late a busy machine
+        runs both, and its request reaches us before our timer's answer does (one CDP
+        session keeps their order). Timed here instead, a loaded machine took pictures
+        before such a fetch had even started. Requests are timed as we hear of them, which
+        is never earlier than they happened, so that part only errs on the long side.
         """
         deadline = time.monotonic() + within_ms / 1000
         while time.monotonic() < deadline:
@@ -126,8 +133,9 @@ class Traffic:
                 await asyncio.sleep(0.01)
                 continue
             seen = self.changes
+            calm_ms = (time.monotonic() - self.last) * 1000
             try:
-                await self.page.evaluate(_PAGE_TIMER, quiet_ms)
+                await self.page.evaluate(_PAGE_TIMER, [quiet_ms - calm_ms, quiet_ms])
             except PlaywrightError:
                 if self.page.is_closed():
                     raise
@@ -137,7 +145,12 @@ class Traffic:
                 return
 
 
-_PAGE_TIMER = "ms => new Promise(done => setTimeout(done, ms))"
+# Waits `ms`, and at least until `quiet` ms after the load event, by the page's clock.
+_PAGE_TIMER = """([ms, quiet]) => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  const load = nav && nav.loadEventEnd ? nav.loadEventEnd + quiet - performance.now() : 0;
+  return new Promise(done => setTimeout(done, Math.max(0, ms, load)));
+}"""
 _TRAFFIC: weakref.WeakKeyDictionary[Page, Traffic] = weakref.WeakKeyDictionary()
 
 
