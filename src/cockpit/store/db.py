@@ -6,14 +6,14 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import column, create_engine, event, func, select, table
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DatabaseError, DataError, IntegrityError
+from sqlalchemy.exc import DatabaseError, DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +33,7 @@ HEALTH_TABLES = tuple(table(name, column("id")) for name in
                       ("users", "inbound_messages", "outbound_messages"))  # fmt: skip
 _WRITE = "cockpit_write"  # execution option: False for a transaction that only reads
 _DEADLINE = "cockpit_deadline"  # execution option: time.monotonic() the wait ends at
+_BUSY_MS = "cockpit_busy_ms"  # a pooled SQLite connection's busy timeout, as last set
 
 
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -52,8 +53,20 @@ def _sqlite_begin(conn: Connection) -> None:
     # and would fail at once (SQLITE_BUSY_SNAPSHOT) instead of waiting its turn.
     options = conn.get_execution_options()
     left = options.get(_DEADLINE, time.monotonic() + WAIT_SECONDS) - time.monotonic()
-    conn.exec_driver_sql(f"PRAGMA busy_timeout = {max(1, int(left * 1000))}")
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE, True) else "BEGIN")
+    busy_ms = max(1, int(left * 1000))
+    # On the driver's connection: both run on every transaction, and SQLAlchemy's own
+    # execution costs more than SQLite's. The busy wait is set again only when it must
+    # shrink (a late turn): waiting up to 1% longer than the deadline costs nothing.
+    raw, info = conn.connection.dbapi_connection, conn.connection.info
+    assert raw is not None
+    statement = "BEGIN IMMEDIATE" if options.get(_WRITE, True) else "BEGIN"
+    try:
+        if not busy_ms <= info.get(_BUSY_MS, 0) <= busy_ms * 1.01:
+            raw.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            info[_BUSY_MS] = busy_ms
+        raw.execute(statement)
+    except sqlite3.Error as exc:  # as SQLAlchemy would have raised it (locked, damaged)
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
 def normalize_url(url: str) -> str:
@@ -134,11 +147,20 @@ class Database:
         yield from self._unit_of_work(write=True, urgent=urgent)
 
     @contextmanager
+    def writing(self, *, urgent: bool = False) -> Iterator[Connection]:
+        """`transaction()` on a Core connection, for the webhook's and the status
+        callback's few prebuilt statements: no Session to build, flush and close, which
+        cost more than the statements themselves."""
+        yield from self._unit_of_work(write=True, urgent=urgent, core=True)
+
+    @contextmanager
     def reading(self) -> Iterator[Session]:
         """A transaction that only reads: on SQLite it never waits for the write lock."""
         yield from self._unit_of_work(write=False)
 
-    def _unit_of_work(self, *, write: bool, urgent: bool = False) -> Iterator[Session]:
+    def _unit_of_work(
+        self, *, write: bool, urgent: bool = False, core: bool = False
+    ) -> Iterator[Any]:
         if self._closed:
             # A request finishing during shutdown must not open a connection nobody closes.
             raise StoreError("database is closed (shutting down)")
@@ -146,43 +168,71 @@ class Database:
             # Nothing is acknowledged on a file that lost data: Twilio keeps the message.
             raise StoreError(f"database unavailable: {self.damaged}")
         deadline = time.monotonic() + self.wait_seconds
+        work = self._connection if core else self._session
         if not (self.is_sqlite and write):
-            yield from self._session({_WRITE: write, _DEADLINE: deadline})
+            yield from work({_WRITE: write, _DEADLINE: deadline})
             return
         if not self._turns.acquire(self.wait_seconds, urgent=urgent):
             raise StoreError(f"database busy: no turn to write within {self.wait_seconds:g} s")
         try:
-            yield from self._session({_WRITE: True, _DEADLINE: deadline})
+            yield from work({_WRITE: True, _DEADLINE: deadline})
         finally:
             self._turns.release()
 
     def _session(self, options: dict[str, Any]) -> Iterator[Session]:
         session = self._sessions()
         try:
-            if self.is_sqlite:
-                session.connection(execution_options=options)
-            yield session
-            session.commit()
+            with self._failures(session.rollback):
+                if self.is_sqlite:
+                    session.connection(execution_options=options)
+                yield session
+                session.commit()
+        finally:
+            session.close()
+
+    def _connection(self, options: dict[str, Any]) -> Iterator[Connection]:
+        conn: Connection | None = None
+
+        def rollback() -> None:
+            with contextlib.suppress(DatabaseError):  # the failure itself is what counts
+                if conn is not None:
+                    conn.rollback()
+
+        try:
+            with self._failures(rollback):
+                conn = self.engine.connect()
+                if self.is_sqlite:
+                    conn.execution_options(**options)
+                conn.begin()
+                yield conn
+                conn.commit()
+        finally:
+            if conn is not None:
+                conn.close()
+
+    @contextmanager
+    def _failures(self, rollback: Callable[[], object]) -> Iterator[None]:
+        """Roll back on any error, and tell the caller what kind of failure it was."""
+        try:
+            yield
         except IntegrityError:
-            session.rollback()
+            rollback()
             raise  # a constraint: callers tell "already there" from a failure
         except DataError as exc:
-            session.rollback()
+            rollback()
             raise InvalidDataError(f"database refused a value: {_first_line(exc)}") from None
         except DatabaseError as exc:
             # Unreachable, locked, damaged: all "unavailable", so the caller answers 503.
-            session.rollback()
+            rollback()
             if self.is_sqlite and _damaged(exc):
                 self.damaged = f"the SQLite file is damaged ({exc.orig}); restore it from a backup"
             raise StoreError(f"database unavailable: {self.damaged or exc.orig}") from exc
         except PoolTimeoutError as exc:
-            session.rollback()
+            rollback()
             raise StoreError(f"database busy: {exc}") from exc
         except BaseException:
-            session.rollback()
+            rollback()
             raise
-        finally:
-            session.close()
 
     def ping(self) -> None:
         """Raise StoreError unless the database answers with rows of its real tables."""

@@ -108,8 +108,7 @@ def accept(
     A stored message re-opens WhatsApp's 24-hour window at `now`: the user's last
     inbound time moves and the messages held while it was closed become due.
     """
-    with db.transaction(urgent=True) as s:  # Twilio waits for the answer
-        conn = s.connection()  # Core: no ORM-enabled statements for the hot path
+    with db.writing(urgent=True) as conn:  # Twilio waits for the answer
         user = conn.execute(_SENDER, {"phone": msg.from_number}).first()
         if (
             user is None
@@ -117,13 +116,13 @@ def accept(
             or (allowlist and msg.from_number not in allowlist)
         ):
             told = paused if paused and user and user.status == UserStatus.PAUSED else refusal
-            outbox.enqueue(s, [told], is_postgres=db.is_postgres)
+            outbox.enqueue(conn, [told], is_postgres=db.is_postgres)
             return "refused"
         stored = conn.execute(_insert(db), _values(msg, user.id)).first()
         if stored is None:
             return "duplicate"
         conn.execute(_TOUCH, {"user_id": user.id, "at": now or utcnow()})
-        window_hold.release_held(s, msg.from_number)
+        window_hold.release_held(conn, msg.from_number)
         return "accepted"
 
 

@@ -12,14 +12,16 @@ written, across any number of relay processes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import Integer, Update, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from cockpit.core.clock import utcnow
@@ -73,7 +75,9 @@ def outbound_record(r: OutboundMessage) -> OutboundRecord:
     )  # fmt: skip
 
 
-def enqueue(session: Session, drafts: Sequence[OutboundDraft], *, is_postgres: bool) -> None:
+def enqueue(
+    session: Session | Connection, drafts: Sequence[OutboundDraft], *, is_postgres: bool
+) -> None:
     """Add drafts to the outbox inside `session`; a known key is skipped."""
     if not drafts:
         return
@@ -367,32 +371,55 @@ def apply_status(
     """Record a status callback; False when no row matches. Never moves a row back.
 
     One UPDATE (by id, else by the provider's sid) whose expressions read the row's old
-    values: a callback costs no ORM load and no read before the write.
+    values: a callback costs no ORM load and no read before the write. The statements are
+    built once (three callbacks come for every message we send).
     """
-    row, new_rank = OutboundMessage, _RANK.get(status, -1)
+    by_id, by_sid = _status_updates(_STATUS_SETS.get(status, ()))
+    params = {
+        "sid": sid, "status": status, "rank": _RANK.get(status, -1), "code": error_code,
+        "now": utcnow(), "row_id": row_id,
+    }  # fmt: skip
+    with db.writing() as conn:
+        if row_id is not None and conn.execute(by_id, params).rowcount == 1:
+            return True
+        return bool(conn.execute(by_sid, params).rowcount)
+
+
+# Which extra column a callback of each status sets (besides status, sid and the claim).
+_STATUS_SETS: dict[str, tuple[str, ...]] = {
+    OutboundStatus.SENT: ("sent_at",), OutboundStatus.DELIVERED: ("sent_at",),
+    OutboundStatus.READ: ("sent_at",), OutboundStatus.FAILED: ("error_code",),
+    OutboundStatus.UNDELIVERED: ("error_code",),
+}  # fmt: skip
+
+
+@functools.cache
+def _status_updates(extra: tuple[str, ...]) -> tuple[Update, Update]:
+    """The UPDATE by row id and the one by the provider's sid, for callbacks that also set
+    `extra`; the callback's values are parameters."""
+    row = OutboundMessage
+    # Typed as their columns: inside CASE nothing else tells SQLAlchemy how to store them.
+    sid = bindparam("sid", type_=row.provider_sid.type)
+    new_status = bindparam("status", type_=row.status.type)
+    now, code = bindparam("now", type_=row.sent_at.type), bindparam("code", type_=Integer())
     early = row.status.in_((OutboundStatus.SENDING, OutboundStatus.UNKNOWN, OutboundStatus.PENDING))
-    advances = case(_RANK, value=row.status, else_=0) < new_rank
+    advances = case(_RANK, value=row.status, else_=0) < bindparam("rank", type_=Integer())
     values: dict[Any, Any] = {
         row.provider_sid: func.coalesce(row.provider_sid, sid),
         # The callback proves the provider has the message: no retry may follow.
         row.maybe_sent: case((early, False), else_=row.maybe_sent),
         row.claimed_until: case((early, None), else_=row.claimed_until),
-        row.status: case((advances, status), else_=row.status),
+        row.status: case((advances, new_status), else_=row.status),
     }
-    if status in (OutboundStatus.SENT, OutboundStatus.DELIVERED, OutboundStatus.READ):
-        values[row.sent_at] = case((and_(advances, row.sent_at.is_(None)), utcnow()),
+    if "sent_at" in extra:
+        values[row.sent_at] = case((and_(advances, row.sent_at.is_(None)), now),
                                    else_=row.sent_at)  # fmt: skip
-    if status in (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED):
-        values[row.error_code] = case((advances, error_code), else_=row.error_code)
-    with db.transaction() as s:
-        conn = s.connection()  # Core: no ORM-enabled UPDATE scanning the session
-        if row_id is not None:
-            mine = or_(row.provider_sid.is_(None), row.provider_sid == sid)
-            by_id = update(row).where(row.id == row_id, mine).values(values)
-            if conn.execute(by_id).rowcount == 1:
-                return True
-        by_sid = update(row).where(row.provider_sid == sid).values(values)
-        return bool(conn.execute(by_sid).rowcount)
+    if "error_code" in extra:
+        values[row.error_code] = case((advances, code), else_=row.error_code)
+    mine = or_(row.provider_sid.is_(None), row.provider_sid == sid)
+    by_id = update(row).where(row.id == bindparam("row_id"), mine).values(values)
+    by_sid = update(row).where(row.provider_sid == sid).values(values)
+    return by_id, by_sid
 
 
 def stale_accepted(

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from cockpit.core.clock import utcnow
@@ -106,18 +107,26 @@ def _queue_reopen(s: Session, user: User, reopen: Reopen, *, is_postgres: bool) 
         outbox.enqueue(s, [draft], is_postgres=is_postgres)
 
 
-def release_held(s: Session, phone: str) -> int:
+# Built once: it runs with every stored message (the webhook's hot path).
+_RELEASE = (
+    update(OutboundMessage)
+    .where(
+        OutboundMessage.to_number == bindparam("phone"),
+        OutboundMessage.status == OutboundStatus.HELD,
+    )
+    .values(
+        status=OutboundStatus.PENDING, attempts=0, next_attempt_at=bindparam("now"),
+        claimed_until=None,
+    )
+)  # fmt: skip
+
+
+def release_held(s: Session | Connection, phone: str) -> int:
     """Inside the transaction that stores the user's message: held rows become due,
     in their order, with their tries starting over. Returns how many."""
-    result = s.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.to_number == phone, OutboundMessage.status == OutboundStatus.HELD)
-        .values(
-            status=OutboundStatus.PENDING, attempts=0, next_attempt_at=utcnow(), claimed_until=None
-        )
-        .execution_options(synchronize_session=False)  # no ORM objects to keep in step
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    conn = s.connection() if isinstance(s, Session) else s  # Core: no ORM objects to sync
+    result = conn.execute(_RELEASE, {"phone": phone, "now": utcnow()})
+    return int(result.rowcount)
 
 
 def held_count(db: Database, phone: str) -> int:
