@@ -17,7 +17,7 @@ from cockpit.media.store import ImageStore
 from cockpit.relay.content import ContentTemplates
 from cockpit.relay.metrics import RelayMetrics
 from cockpit.relay.typing import Typing
-from cockpit.relay.workers import Signal, in_thread
+from cockpit.relay.workers import Jobs, Signal, in_thread
 from cockpit.store.db import Database
 
 P = ParamSpec("P")
@@ -79,6 +79,8 @@ class Relay:
     github_ready: Signal = field(default_factory=lambda: Signal("github"))
     setup_ready: Signal = field(default_factory=lambda: Signal("setup"))
     claims: Claims = field(default_factory=Claims)
+    # One-off background jobs (a signup's setup, a session's warm-up); the stop cancels them.
+    jobs: Jobs = field(default_factory=Jobs)
     # Set when the relay begins to stop (SIGTERM): workers take no new work.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # The relay's one source of time (core/clock.py); tests move it instead of sleeping.
