@@ -30,6 +30,9 @@ async def stop_gracefully(relay: Relay, workers: TaskGroup) -> None:
     _, late = await asyncio.wait({closing}, timeout=3.0)
     if late:
         log.warning("relay.stop_slow", tasks=workers.running())
+    # The server takes no requests by now: let the webhook's threads finish what they hold
+    # before the database goes (in a thread: waiting must not block the loop).
+    await asyncio.to_thread(relay.webhook_pool.shutdown, wait=True)
     try:
         released = await relay.store(leases.release_all, relay.worker_id)
         if relay.db.is_postgres:
