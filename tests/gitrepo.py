@@ -1,9 +1,26 @@
-"""A real git repository in a temporary folder, for tests that need real changes."""
+"""Real git repositories in temporary folders, for tests that need real changes: the
+`Repo` helper, its `repo` fixture, and `git` / `git_as_tester` to run git in any folder
+(none named `test_...`: pytest would collect it in every test module that imports it)."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+
+import pytest
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in `cwd` with no identity of its own (a commit passes one); its output,
+    stripped."""
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def git_as_tester(repo: Path, *args: str) -> str:
+    """Run git in `repo` as the tester (T <t@example.com>); its output, stripped."""
+    cmd = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", "-C", str(repo), *args]
+    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
 
 
 class Repo:
@@ -34,3 +51,9 @@ class Repo:
         self.git("add", "-A")
         self.git("commit", "-q", "-m", message)
         return self.git("rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    """An empty git repository (a conftest imports this fixture where its tests need it)."""
+    return Repo(tmp_path / "repo")

@@ -35,7 +35,7 @@ from cockpit.relay.sender import Sender
 from cockpit.relay.shutdown import stop_gracefully
 from cockpit.relay.status_check import StatusChecker
 from cockpit.relay.wakeup import Wakeup
-from cockpit.relay.workers import Jobs, TaskGroup
+from cockpit.relay.workers import TaskGroup
 from cockpit.store.db import Database
 from cockpit.web import mount_web
 from cockpit.web.setup import SetupResumer
@@ -109,13 +109,13 @@ def create_app(
         workers.start("heartbeat", Heartbeat(relay).run)
         workers.start("leases", Leases(relay).run)
         workers.start("github", GitHubWorker(relay, manager).run)
-        workers.start("setup", SetupResumer(relay, app.state.jobs, manager).run)
+        workers.start("setup", SetupResumer(relay, relay.jobs, manager).run)
         if relay.db.is_postgres:
             workers.start("wakeup", Wakeup(relay).run)
         try:
             yield
         finally:
-            await stop_gracefully(relay, app.state.jobs, workers)
+            await stop_gracefully(relay, workers)
             await relay.typing.aclose()
             if manager is not None:
                 await manager.aclose()
@@ -132,7 +132,7 @@ def create_app(
     app.state.relay = relay
     app.state.production = production
     app.state.hosts = None  # the HostManager, once the lifespan has made it
-    app.state.jobs = Jobs()
+    app.state.jobs = relay.jobs  # the pages' jobs are the relay's: its stop cancels them
     app.add_exception_handler(StoreError, store_unavailable)
     app.include_router(router)
     app.include_router(github_router)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,14 +10,10 @@ import pytest
 
 from cockpit.config import load_settings
 from cockpit.host import create_host_app
+from tests.gitrepo import git
 
 TOKEN = "host-token-for-tests"
 GITHUB_TOKEN = "ghp_never_in_git_config_0001"
-
-
-def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
 
 
 @pytest.fixture
@@ -35,8 +30,8 @@ async def host(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 def _with_origin(tmp_path: Path) -> Path:
     bare = tmp_path / "origin.git"
-    _git(tmp_path, "init", "-q", "--bare", str(bare))
-    _git(tmp_path / "ws", "remote", "add", "origin", bare.as_uri())
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(tmp_path / "ws", "remote", "add", "origin", bare.as_uri())
     return bare
 
 
@@ -52,10 +47,10 @@ async def test_pending_changes_are_committed_and_the_session_branch_pushed(
     assert answer.status_code == 200
     pushed = answer.json()
     assert (pushed["branch"], pushed["committed"]) == ("cockpit/main", True)
-    assert _git(tmp_path, "--git-dir", str(bare), "log", "-1", "--format=%s", "cockpit/main") == (
+    assert git(tmp_path, "--git-dir", str(bare), "log", "-1", "--format=%s", "cockpit/main") == (
         "Fix the app"
     )
-    assert _git(tmp_path, "--git-dir", str(bare), "show", "cockpit/main:app.py") == (
+    assert git(tmp_path, "--git-dir", str(bare), "show", "cockpit/main:app.py") == (
         "print('fixed')"
     )
     assert GITHUB_TOKEN not in (tmp_path / "ws" / ".git" / "config").read_text()
@@ -67,10 +62,10 @@ async def test_refusals_say_why(host: httpx.AsyncClient, tmp_path: Path) -> None
     no_remote = await host.post("/sessions/main/push", json={"message": "x"})
     bare = _with_origin(tmp_path)
     other = tmp_path / "other"
-    _git(tmp_path, "clone", "-q", bare.as_uri(), str(other))
-    _git(other, "-c", "user.name=o", "-c", "user.email=o@o", "commit", "-q", "--allow-empty",
+    git(tmp_path, "clone", "-q", bare.as_uri(), str(other))
+    git(other, "-c", "user.name=o", "-c", "user.email=o@o", "commit", "-q", "--allow-empty",
          "-m", "someone else's work")  # fmt: skip
-    _git(other, "push", "-q", "origin", "HEAD:refs/heads/cockpit/main")
+    git(other, "push", "-q", "origin", "HEAD:refs/heads/cockpit/main")
     rejected = await host.post("/sessions/main/push", json={"message": "x"})
     missing = await host.post("/sessions/nope/push", json={"message": "x"})
     assert (no_remote.status_code, no_remote.json()["detail"]["reason"]) == (409, "no_remote")
@@ -86,11 +81,11 @@ async def test_a_new_session_starts_from_the_branch_it_is_for(
     session is left alone; a branch nobody has means HEAD."""
     bare = _with_origin(tmp_path)
     other = tmp_path / "other"
-    _git(tmp_path, "clone", "-q", bare.as_uri(), str(other))
+    git(tmp_path, "clone", "-q", bare.as_uri(), str(other))
     (other / "feature.txt").write_text("from the feature branch\n")
-    _git(other, "add", "feature.txt")
-    _git(other, "-c", "user.name=o", "-c", "user.email=o@o", "commit", "-q", "-m", "feature")
-    _git(other, "push", "-q", "origin", "HEAD:refs/heads/feature-x")
+    git(other, "add", "feature.txt")
+    git(other, "-c", "user.name=o", "-c", "user.email=o@o", "commit", "-q", "-m", "feature")
+    git(other, "push", "-q", "origin", "HEAD:refs/heads/feature-x")
     made = await host.post("/sessions/fix-feature-x", json={"branch": "feature-x"})
     again = await host.post("/sessions/fix-feature-x", json={"branch": "feature-x"})
     unknown = await host.post("/sessions/fix-nope", json={"branch": "nope"})
@@ -98,7 +93,7 @@ async def test_a_new_session_starts_from_the_branch_it_is_for(
                            "start": "refs/remotes/origin/feature-x"}  # fmt: skip
     worktree = tmp_path / "data" / "worktrees" / "fix-feature-x"
     assert (worktree / "feature.txt").read_text() == "from the feature branch\n"
-    assert _git(worktree, "branch", "--show-current") == "cockpit/fix-feature-x"
+    assert git(worktree, "branch", "--show-current") == "cockpit/fix-feature-x"
     assert again.json()["created"] is False
     assert unknown.json()["start"] == "HEAD"
     bad = await host.post("/sessions/fix-x", json={"branch": "--upload-pack=evil"})

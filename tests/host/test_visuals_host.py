@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,17 +14,13 @@ from cockpit.host.visuals.changes import phone_text, snapshot, turn_diffs
 from cockpit.host.visuals.overview import HINT
 from cockpit.host.visuals.service import is_loopback_url
 from tests.fakes.anthropic import AnthropicFake, has_tool_result, say, tool
+from tests.gitrepo import git_as_tester
 from tests.host.conftest import Event, RunningHost
 from tests.live import free_port
 from tests.requirements import require_chromium, require_claude_cli
 
 _SHOWN = ("text", "message", "image", "result")
 PY = "def settings():\n    return {'debug': False}\n"
-
-
-def _git(repo: Path, *args: str) -> None:
-    cmd = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", "-C", str(repo), *args]
-    subprocess.run(cmd, check=True, capture_output=True)
 
 
 async def _picture(host: RunningHost, event: Event) -> Image.Image:
@@ -193,17 +188,17 @@ def test_a_snapshot_sees_re_edits_of_dirty_files_and_commits(tmp_path: Path) -> 
     """A file already dirty and edited again, and a change Claude committed, both count."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
+    git_as_tester(repo, "init", "-q", "-b", "main")
     (repo / "keep.py").write_text("a = 1\n")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "one")
+    git_as_tester(repo, "add", "-A")
+    git_as_tester(repo, "commit", "-q", "-m", "one")
     (repo / "keep.py").write_text("a = 2\n")
     (repo / "untouched.txt").write_text("same\n")
     before = snapshot(repo)
     (repo / "keep.py").write_text("a = 3\n")
     (repo / "new.ts").write_text("export {};\n")
-    _git(repo, "add", "new.ts")
-    _git(repo, "commit", "-q", "-m", "two")
+    git_as_tester(repo, "add", "new.ts")
+    git_as_tester(repo, "commit", "-q", "-m", "two")
     after = snapshot(repo)
     assert after.changed_since(before) == {"keep.py"} and after.differs(before)
     assert sorted(fd.path for fd in turn_diffs(repo, before, after)) == ["keep.py", "new.ts"]

@@ -21,13 +21,9 @@ from tests.fakes.anthropic import (
     slow,
     tool,
 )
+from tests.gitrepo import git_as_tester
 from tests.host.conftest import Event, RunningHost
 from tests.requirements import require_claude_cli
-
-
-def _git(repo: Path, *args: str) -> str:
-    cmd = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", "-C", str(repo), *args]
-    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def _worktree(host: RunningHost, name: str) -> Path:
@@ -58,13 +54,13 @@ def test_a_new_session_gets_a_worktree_on_its_own_branch_from_head(tmp_path: Pat
     """A session's first use makes `worktrees/<name>` on `cockpit/<name>` at the workspace HEAD."""
     workspace = tmp_path / "ws"
     workspace.mkdir()
-    _git(workspace, "init", "-q", "-b", "main")  # no commit yet: one is made first
+    git_as_tester(workspace, "init", "-q", "-b", "main")  # no commit yet: one is made first
     folders = Worktrees(workspace, tmp_path / "worktrees")
     assert folders.ensure("main") == workspace
     path = folders.ensure("auth-fix")
     assert path == tmp_path / "worktrees" / "auth-fix"
-    assert _git(path, "branch", "--show-current") == "cockpit/auth-fix"
-    assert _git(path, "rev-parse", "HEAD") == _git(workspace, "rev-parse", "HEAD")
+    assert git_as_tester(path, "branch", "--show-current") == "cockpit/auth-fix"
+    assert git_as_tester(path, "rev-parse", "HEAD") == git_as_tester(workspace, "rev-parse", "HEAD")
     assert folders.sessions() == ["auth-fix"]
     assert folders.branches(["main", "auth-fix", "none"]) == {
         "main": "main",
@@ -79,11 +75,11 @@ def test_an_existing_branch_and_folder_are_reused(tmp_path: Path) -> None:
     ensure_repo(workspace)
     folders = Worktrees(workspace, tmp_path / "worktrees")
     (workspace / "README.md").write_text("hello\n")
-    _git(workspace, "add", "README.md")
-    _git(workspace, "commit", "-q", "-m", "readme")
-    _git(workspace, "branch", "cockpit/old", "HEAD")
-    _git(workspace, "rm", "-q", "README.md")
-    _git(workspace, "commit", "-q", "-m", "no readme on main")
+    git_as_tester(workspace, "add", "README.md")
+    git_as_tester(workspace, "commit", "-q", "-m", "readme")
+    git_as_tester(workspace, "branch", "cockpit/old", "HEAD")
+    git_as_tester(workspace, "rm", "-q", "README.md")
+    git_as_tester(workspace, "commit", "-q", "-m", "no readme on main")
     path = folders.ensure("old")
     assert (path / "README.md").read_text() == "hello\n"  # the branch's own commit
     (path / "work.txt").write_text("unsaved work\n")
@@ -97,12 +93,12 @@ def test_a_removed_worktree_folder_is_made_again_on_its_branch(tmp_path: Path) -
     folders = Worktrees(workspace, tmp_path / "worktrees")
     path = folders.ensure("docs")
     (path / "guide.md").write_text("# Guide\n")
-    _git(path, "add", "guide.md")
-    _git(path, "commit", "-q", "-m", "guide")
+    git_as_tester(path, "add", "guide.md")
+    git_as_tester(path, "commit", "-q", "-m", "guide")
     subprocess.run(["rm", "-rf", str(path)], check=True)
     again = folders.ensure("docs")
     assert (again / "guide.md").read_text() == "# Guide\n"
-    assert _git(again, "branch", "--show-current") == "cockpit/docs"
+    assert git_as_tester(again, "branch", "--show-current") == "cockpit/docs"
 
 
 @pytest.mark.parametrize("name", ["../x", "Bad Name", "UPPER", "-lead", "a" * 33, "", "a/b"])
@@ -131,7 +127,7 @@ async def test_bad_session_names_get_400_and_nothing_is_made(start_host: Any) ->
     assert cancel.status_code == 400
     assert not (host.settings.data_dir / "worktrees").exists()
     assert not (host.settings.data_dir / "x").exists()
-    assert _git(host.workspace, "branch", "--list", "cockpit/*") == ""
+    assert git_as_tester(host.workspace, "branch", "--list", "cockpit/*") == ""
     health = (await host.client.get("/health")).json()
     assert list(health["sessions"]) == []
 
@@ -191,9 +187,9 @@ async def test_two_sessions_write_the_same_file_at_once_in_their_own_worktrees(
     assert (alpha / "notes.txt").read_text() == "alpha\n"
     assert (beta / "notes.txt").read_text() == "beta\n"
     assert not (host.workspace / "notes.txt").exists()
-    assert _git(alpha, "branch", "--show-current") == "cockpit/alpha"
-    assert _git(beta, "branch", "--show-current") == "cockpit/beta"
-    assert _git(host.workspace, "status", "--porcelain") == ""
+    assert git_as_tester(alpha, "branch", "--show-current") == "cockpit/alpha"
+    assert git_as_tester(beta, "branch", "--show-current") == "cockpit/beta"
+    assert git_as_tester(host.workspace, "status", "--porcelain") == ""
     health = (await host.client.get("/health")).json()
     assert health["sessions"]["alpha"]["branch"] == "cockpit/alpha"
     assert health["sessions"]["beta"]["branch"] == "cockpit/beta"
@@ -275,4 +271,4 @@ async def test_files_sent_to_a_worktree_session_land_in_its_worktree(
     saved = _worktree(host, "ui") / turn["media"][0]["path"]
     assert saved.read_bytes() == base64.b64decode("iVBORw0K")
     assert not (host.workspace / ".cockpit" / "inbox" / "m1").exists()
-    assert _git(_worktree(host, "ui"), "status", "--porcelain") == ""
+    assert git_as_tester(_worktree(host, "ui"), "status", "--porcelain") == ""

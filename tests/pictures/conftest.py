@@ -2,14 +2,4 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from tests.gitrepo import Repo
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    """An empty git repository."""
-    return Repo(tmp_path / "repo")
+from tests.gitrepo import repo as repo  # the fixture

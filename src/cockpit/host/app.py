@@ -38,6 +38,7 @@ from cockpit.host.visuals.tools import visual_tools
 from cockpit.host.voice_notes import VoiceNotes
 from cockpit.host.waits import AlreadyResolved, Decision, UnknownWait, Waits
 from cockpit.host.worktrees import BadSessionName, WorktreeError, Worktrees, check_name
+from cockpit.jobs import Jobs
 from cockpit.log import get_logger
 from cockpit.voice import Hearing
 
@@ -147,12 +148,16 @@ def create_host_app(
     # Told in /health: a new boot id tells the relay the host restarted, `restart_cut`
     # whether a turn was cut by it (that turn's failure then carries the news).
     boot = {"boot": secrets.token_hex(8), "restart_cut": 0}
+    jobs = Jobs()  # the host's one-off jobs: sessions' warm-ups
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         boot["restart_cut"] = runner.recover()
         log.info("host.started", workspace=str(workspace))
         yield
+        # First: a warm-up still making its folder must not start a client after the pool
+        # closed; a start it already handed to the pool is waited for by `runner.close()`.
+        await jobs.aclose()
         events.close()
         await runner.close()
         voice.close()
@@ -170,7 +175,7 @@ def create_host_app(
     app.state.runner = runner
     _routes(app, token, db, events, waits, runner, folders)
     add_visual_routes(app, _auth(token), visuals)
-    add_session_routes(app, _auth(token), folders, runner.warm)
+    add_session_routes(app, _auth(token), folders, runner.warm, jobs)
     _status_routes(app, token, runner, folders, visuals, boot)
     return app
 

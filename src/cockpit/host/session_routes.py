@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 
 from cockpit.host.push import PushError, push_session, start_point
 from cockpit.host.worktrees import BadSessionName, WorktreeError, Worktrees
+from cockpit.jobs import Jobs
 from cockpit.log import get_logger
 
 log = get_logger(__name__)
@@ -47,14 +48,16 @@ class PushIn(BaseModel):
     token: str | None = Field(default=None, max_length=500)
 
 
-_WARMING: set[asyncio.Task[None]] = set()  # kept until done: the loop holds tasks weakly
-
-
 def add_session_routes(
-    app: FastAPI, auth: Any, folders: Worktrees, warm: Callable[[str], Awaitable[bool]]
+    app: FastAPI,
+    auth: Any,
+    folders: Worktrees,
+    warm: Callable[[str], Awaitable[bool]],
+    jobs: Jobs,
 ) -> None:
     """Mount POST /sessions/{name}, /sessions/{name}/push and /sessions/{name}/warm behind
-    the token `auth`; `warm` starts a session's Claude Code ahead of its first turn."""
+    the token `auth`; `warm` starts a session's Claude Code ahead of its first turn, as a
+    job of `jobs` (the host's, which its stop cancels)."""
 
     @app.post("/sessions/{name}/warm", dependencies=[auth], status_code=202)
     async def warm_up(name: str) -> dict[str, Any]:
@@ -68,9 +71,7 @@ def add_session_routes(
                 return
             log.info("host.warmed", session=name, started=started)
 
-        task = asyncio.create_task(start())
-        _WARMING.add(task)
-        task.add_done_callback(_WARMING.discard)
+        jobs.spawn(f"warm-{name}", start())
         return {"session": name}
 
     @app.post("/sessions/{name}", dependencies=[auth])

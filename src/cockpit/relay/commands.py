@@ -6,7 +6,6 @@ the registry of commands is also the registry of their handlers (tests check bot
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -72,9 +71,6 @@ async def run(ctx: CommandContext, name: str, args: str) -> str:
     return await HANDLERS[name](ctx, args)
 
 
-_WARMING: set[asyncio.Task[None]] = set()  # kept until done: the loop holds tasks weakly
-
-
 def _warm_soon(ctx: CommandContext, session: str) -> None:
     """Let the host start `session`'s Claude Code while the user types its first message;
     in the background, so the reply never waits for the host (a host that is down or
@@ -86,9 +82,7 @@ def _warm_soon(ctx: CommandContext, session: str) -> None:
         except Exception as exc:
             log.info("relay.warm_skipped", session=session, error=str(exc)[:200])
 
-    task = asyncio.create_task(warm())
-    _WARMING.add(task)
-    task.add_done_callback(_WARMING.discard)
+    ctx.relay.jobs.spawn(f"warm-{ctx.user_id}-{session}", warm())
 
 
 @handles("help")

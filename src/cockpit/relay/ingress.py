@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -23,11 +22,6 @@ PAUSED = (
 )
 
 Outcome = Literal["accepted", "duplicate", "refused", "proof"]
-# The webhook's own threads: in the default pool (6 threads on 2 cores) a webhook queued
-# behind every dispatch, send and status callback already waiting there. A few suffice:
-# on SQLite one writes at a time, on PostgreSQL each holds a connection of the pool.
-WEBHOOK_THREADS = 4
-POOL = ThreadPoolExecutor(WEBHOOK_THREADS, thread_name_prefix="cockpit-webhook")
 
 
 def accept(relay: Relay, msg: Inbound) -> Outcome:

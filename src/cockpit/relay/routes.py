@@ -70,7 +70,7 @@ async def inbound_message(request: Request) -> Response:
         relay.metrics.inbound.labels("rejected").inc()
         raise HTTPException(400, str(exc)) from None
     try:
-        outcome = await in_pool(ingress.POOL, ingress.accept, relay, msg)
+        outcome = await in_pool(relay.webhook_pool, ingress.accept, relay, msg)
     except InvalidDataError as exc:
         # The parser keeps every field within its column, so this is a gap in it: the same
         # request would fail on every retry. Logged without the body or the number.

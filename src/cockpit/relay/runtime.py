@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -17,11 +18,20 @@ from cockpit.media.store import ImageStore
 from cockpit.relay.content import ContentTemplates
 from cockpit.relay.metrics import RelayMetrics
 from cockpit.relay.typing import Typing
-from cockpit.relay.workers import Signal, in_thread
+from cockpit.relay.workers import Jobs, Signal, in_thread
 from cockpit.store.db import Database
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+# The webhook's own threads: in the default pool (6 threads on 2 cores) a webhook queued
+# behind every dispatch, send and status callback already waiting there. A few suffice:
+# on SQLite one writes at a time, on PostgreSQL each holds a connection of the pool.
+WEBHOOK_THREADS = 4
+
+
+def _webhook_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(WEBHOOK_THREADS, thread_name_prefix="cockpit-webhook")
 
 
 class Claims:
@@ -79,6 +89,10 @@ class Relay:
     github_ready: Signal = field(default_factory=lambda: Signal("github"))
     setup_ready: Signal = field(default_factory=lambda: Signal("setup"))
     claims: Claims = field(default_factory=Claims)
+    # One-off background jobs (a signup's setup, a session's warm-up); the stop cancels them.
+    jobs: Jobs = field(default_factory=Jobs)
+    # Where the inbound webhook stores messages (relay/routes.py); the stop shuts it down.
+    webhook_pool: ThreadPoolExecutor = field(default_factory=_webhook_pool)
     # Set when the relay begins to stop (SIGTERM): workers take no new work.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # The relay's one source of time (core/clock.py); tests move it instead of sleeping.

@@ -9,7 +9,7 @@ from cockpit.errors import StoreError
 from cockpit.log import get_logger
 from cockpit.relay.runtime import Relay
 from cockpit.relay.wakeup import notify_all
-from cockpit.relay.workers import Jobs, TaskGroup
+from cockpit.relay.workers import TaskGroup
 from cockpit.store import leases
 
 log = get_logger(__name__)
@@ -18,7 +18,7 @@ log = get_logger(__name__)
 FINISHING = ("inbox", "send", "status", "github", "setup")
 
 
-async def stop_gracefully(relay: Relay, jobs: Jobs, workers: TaskGroup) -> None:
+async def stop_gracefully(relay: Relay, workers: TaskGroup) -> None:
     """SIGTERM (a deploy): take no new work, let work in hand finish for up to
     `COCKPIT_SHUTDOWN_SECONDS`, stop the workers, then hand every claim still held to
     the other relays and wake them, so they go on at once instead of after a lease."""
@@ -26,10 +26,13 @@ async def stop_gracefully(relay: Relay, jobs: Jobs, workers: TaskGroup) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(relay.claims.none_of(FINISHING), relay.settings.shutdown_seconds)
     # Bounded: a task that does not end when cancelled must not keep the relay from exiting.
-    closing = asyncio.ensure_future(_close_all(jobs, workers))
+    closing = asyncio.ensure_future(_close_all(relay, workers))
     _, late = await asyncio.wait({closing}, timeout=3.0)
     if late:
         log.warning("relay.stop_slow", tasks=workers.running())
+    # The server takes no requests by now: let the webhook's threads finish what they hold
+    # before the database goes (in a thread: waiting must not block the loop).
+    await asyncio.to_thread(relay.webhook_pool.shutdown, wait=True)
     try:
         released = await relay.store(leases.release_all, relay.worker_id)
         if relay.db.is_postgres:
@@ -40,6 +43,6 @@ async def stop_gracefully(relay: Relay, jobs: Jobs, workers: TaskGroup) -> None:
     log.info("relay.stopped", worker=relay.worker_id, handed_back=released)
 
 
-async def _close_all(jobs: Jobs, workers: TaskGroup) -> None:
-    await jobs.aclose()
+async def _close_all(relay: Relay, workers: TaskGroup) -> None:
+    await relay.jobs.aclose()
     await workers.aclose()

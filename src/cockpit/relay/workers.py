@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Executor
 from typing import Any, ParamSpec, TypeVar
 
+from cockpit.jobs import Jobs as Jobs  # re-exported: relay code has always found it here
 from cockpit.log import get_logger
 
 log = get_logger(__name__)
@@ -124,27 +125,3 @@ async def _supervised(name: str, work: Callable[[], Coroutine[Any, Any, None]]) 
             # A worker that dies silently loses messages' progress: log and start it again.
             log.error("worker.crashed", task=name, error=repr(exc), exc=True)
             await asyncio.sleep(1.0)
-
-
-class Jobs:
-    """One-off background jobs started by requests (a signup's setup); cancelled at shutdown."""
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def spawn(self, name: str, work: Coroutine[Any, Any, None]) -> None:
-        """Run `work` once in the background; it must report its own failures."""
-        task = asyncio.create_task(work, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def running(self, name: str) -> bool:
-        """True while a job named `name` has not finished."""
-        return any(t.get_name() == name for t in self._tasks)
-
-    async def aclose(self) -> None:
-        """Cancel every job and wait for them."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitrepo import Repo
+from tests.gitrepo import repo as repo  # the fixture
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8">
@@ -57,9 +57,3 @@ def page_url(tmp_path: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    """An empty git repository."""
-    return Repo(tmp_path / "repo")

@@ -3,7 +3,6 @@ git work; GitHub is the stand-in; no Claude needed)."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,16 +20,12 @@ from cockpit.server import build_relay
 from cockpit.store import github, secrets, users
 from cockpit.store.migrate import upgrade
 from tests.fakes.github import GitHubFake
+from tests.gitrepo import git
 from tests.live import serve
 from tests.relay.conftest import ADA, relay_settings
 
 HOST_TOKEN = "host-token-for-tests"
 TOKEN = "ghp_adas_token_commands_0001"
-
-
-def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
 
 
 @dataclass
@@ -75,9 +70,9 @@ async def test_pr_refusals_are_plain_words(
     no_repo = await pull_request(ctx, "")
     users.update_user(db, ctx.user_id, repo_url="https://github.com/octo-org/octo-repo")
     bare = tmp_path / "octo-repo.git"
-    _git(tmp_path, "init", "-q", "--bare", str(bare))
-    _git(commands.workspace, "remote", "add", "origin", bare.as_uri())
-    _git(commands.workspace, "push", "-q", "origin", "HEAD:refs/heads/main")
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(commands.workspace, "remote", "add", "origin", bare.as_uri())
+    git(commands.workspace, "push", "-q", "origin", "HEAD:refs/heads/main")
     github_fake.tokens.add(TOKEN)
     github_fake.add_repo("octo-org/octo-repo", default_branch="main", git_dir=bare)
     nothing_new = await pull_request(ctx, "Tidy up")
@@ -85,10 +80,10 @@ async def test_pr_refusals_are_plain_words(
     (commands.workspace / "notes.md").write_text("more\n")
     refused_token = await pull_request(ctx, "Notes")
     other = tmp_path / "other"
-    _git(tmp_path, "clone", "-q", bare.as_uri(), str(other))
-    _git(other, "-c", "user.name=o", "-c", "user.email=o@o", "commit", "-q", "--allow-empty",
+    git(tmp_path, "clone", "-q", bare.as_uri(), str(other))
+    git(other, "-c", "user.name=o", "-c", "user.email=o@o", "commit", "-q", "--allow-empty",
          "-m", "someone else")  # fmt: skip
-    _git(other, "push", "-q", "-f", "origin", "HEAD:refs/heads/cockpit/main")
+    git(other, "push", "-q", "-f", "origin", "HEAD:refs/heads/cockpit/main")
     (commands.workspace / "notes.md").write_text("even more\n")
     rejected = await pull_request(ctx, "More notes")
 
@@ -123,11 +118,11 @@ async def test_fix_works_on_the_failing_branch_with_its_job_log(
     submits one turn whose prompt carries the failing job's log; a second `fix` finds nothing."""
     ctx, db = commands.ctx, commands.ctx.relay.db
     (commands.workspace / "feature.txt").write_text("work in progress\n")
-    _git(commands.workspace, "checkout", "-q", "-b", "feature-x")
-    _git(commands.workspace, "add", "feature.txt")
-    _git(commands.workspace, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-q",
+    git(commands.workspace, "checkout", "-q", "-b", "feature-x")
+    git(commands.workspace, "add", "feature.txt")
+    git(commands.workspace, "-c", "user.name=a", "-c", "user.email=a@a", "commit", "-q",
          "-m", "wip")  # fmt: skip
-    _git(commands.workspace, "checkout", "-q", "main")
+    git(commands.workspace, "checkout", "-q", "main")
     github_fake.tokens.add(TOKEN)
     github_fake.add_repo("octo/app")
     github_fake.add_run("octo/app", 5, [{"id": 50, "name": "build", "log": "npm ERR! boom\n"}])

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from cockpit.store import github, secrets, users
 from cockpit.store.db import Database
 from tests.fakes.anthropic import AnthropicFake, conversation_text, has_tool_result, say, tool
 from tests.fakes.github import GitHubFake
+from tests.gitrepo import git
 from tests.live import serve, wait_until
 from tests.relay.conftest import ADA, Stack, claude_overrides, host_answers, running_stack
 from tests.requirements import require_chromium, require_claude_cli
@@ -34,11 +34,6 @@ pytestmark = [pytest.mark.claude, pytest.mark.slow]
 PAYLOADS = Path(__file__).parents[2] / "fakes" / "github_payloads"
 TOKEN = "ghp_adas_token_for_the_flow_0001"
 LOG = "2024-05-01T10:00:00.0000000Z > jest\n2024-05-01T10:00:01.0000000Z npm ERR! sum.test.js: expected 4, got 5\n"  # noqa: E501
-
-
-def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
 
 
 def _deliver(stack: Stack, secret: str, event: str, body: dict[str, Any]) -> None:
@@ -85,7 +80,7 @@ def test_fix_then_pr_then_deployment_screenshot(
     db = stack.db
     workspace = (stack.settings.data_dir / "workspaces" / "15551230001").resolve()
     bare = tmp_path / "octo-repo.git"
-    _git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(tmp_path, "init", "-q", "--bare", str(bare))
     github_fake.tokens.add(TOKEN)
     github_fake.add_repo("octo-org/octo-repo", default_branch="main", git_dir=bare)
     github_fake.add_run("octo-org/octo-repo", 289782451, [
@@ -99,8 +94,8 @@ def test_fix_then_pr_then_deployment_screenshot(
 
     stack.send("/pr")
     stack.wait_for("no git remote *origin*")
-    _git(workspace, "remote", "add", "origin", bare.as_uri())
-    _git(workspace, "push", "-q", "origin", "HEAD:refs/heads/main")
+    git(workspace, "remote", "add", "origin", bare.as_uri())
+    git(workspace, "push", "-q", "origin", "HEAD:refs/heads/main")
 
     failed = _documented("workflow_run.completed")
     failed["workflow_run"]["conclusion"] = "failure"
@@ -124,7 +119,7 @@ def test_fix_then_pr_then_deployment_screenshot(
     assert "Opened PR #12: Fix the sum https://github.com/octo-org/octo-repo/pull/12" in (
         stack.bodies()
     )
-    assert _git(tmp_path, "--git-dir", str(bare), "show", "cockpit/main:sum.js") == (
+    assert git(tmp_path, "--git-dir", str(bare), "show", "cockpit/main:sum.js") == (
         "export const four = 4;"
     )
     assert TOKEN not in (workspace / ".git" / "config").read_text()
