@@ -53,6 +53,7 @@ class Dispatcher:
                 break  # shutting down: the other relays take what is left
             if record.user_id in postponed:
                 continue  # its sender's earlier message waits or is taken: keep their order
+            await self.relay.pressure.yield_to_burst()  # Twilio's answers go first
             lease = self.relay.settings.inbox_lease_seconds
             claimed = await self.relay.store(
                 inbox.claim, record, worker, lease, now=self.relay.clock.now()

@@ -62,6 +62,11 @@ async def store_unavailable(request: Request, exc: Exception) -> Response:
 @router.post("/twilio/messages", summary="Twilio inbound message webhook")
 async def inbound_message(request: Request) -> Response:
     relay = _relay(request)
+    with relay.pressure.answering():  # the dispatcher and sender let a burst go first
+        return await _inbound(request, relay)
+
+
+async def _inbound(request: Request, relay: Relay) -> Response:
     started = time.perf_counter()
     params = await _verified_form(request, relay)
     try:

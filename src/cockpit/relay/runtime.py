@@ -17,6 +17,7 @@ from cockpit.media.signing import MediaSigner
 from cockpit.media.store import ImageStore
 from cockpit.relay.content import ContentTemplates
 from cockpit.relay.metrics import RelayMetrics
+from cockpit.relay.pressure import WebhookPressure
 from cockpit.relay.typing import Typing
 from cockpit.relay.workers import Jobs, Signal, in_thread
 from cockpit.store.db import Database
@@ -89,6 +90,8 @@ class Relay:
     github_ready: Signal = field(default_factory=lambda: Signal("github"))
     setup_ready: Signal = field(default_factory=lambda: Signal("setup"))
     claims: Claims = field(default_factory=Claims)
+    # Inbound webhooks being answered: background work yields to a burst (relay/pressure.py).
+    pressure: WebhookPressure = field(default_factory=WebhookPressure)
     # One-off background jobs (a signup's setup, a session's warm-up); the stop cancels them.
     jobs: Jobs = field(default_factory=Jobs)
     # Where the inbound webhook stores messages (relay/routes.py); the stop shuts it down.

@@ -56,6 +56,7 @@ class Sender:
         """Try every due head-of-line row once; True when there were any."""
         if self.relay.stopping.is_set():
             return False  # shutting down: the other relays send what is left
+        await self.relay.pressure.yield_to_burst()  # Twilio's answers go first
         heads = await self.relay.store(outbox.due_heads, now=self.relay.clock.now())
         await asyncio.gather(*(self.deliver(row) for row in heads))
         return bool(heads)
