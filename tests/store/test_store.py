@@ -266,3 +266,27 @@ def test_a_retried_webhook_while_its_message_is_being_finished_is_a_plain_duplic
         outbox.enqueue(s, [reply], is_postgres=db.is_postgres)
     retry.join(timeout=30)
     assert answers == ["duplicate"] and outbox.exists(db, "reply")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_an_idle_connection_the_server_dropped_is_replaced_unseen(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL closed a pooled connection while it was idle (a restart, an idle
+    timeout): the next message is still stored, not answered 503."""
+    monkeypatch.setattr("cockpit.store.db.IDLE_PING_SECONDS", 0.0)
+    db = Database(db_url)
+    admin = Database(db_url)
+    try:
+        user = users.add_user(db, ADA, "Ada")
+        with db.reading() as s:
+            backend = s.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with admin.writing() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        assert inbox.store_inbound(db, _inbound("SM-after-drop"), user.id) is True
+        with db.reading() as s:
+            assert s.execute(text("SELECT pg_backend_pid()")).scalar_one() != backend
+    finally:
+        db.dispose()
+        admin.dispose()

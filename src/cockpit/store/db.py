@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import column, create_engine, event, func, select, table
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DatabaseError, DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DatabaseError, DataError, DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +34,13 @@ HEALTH_TABLES = tuple(table(name, column("id")) for name in
 _WRITE = "cockpit_write"  # execution option: False for a transaction that only reads
 _DEADLINE = "cockpit_deadline"  # execution option: time.monotonic() the wait ends at
 _BUSY_MS = "cockpit_busy_ms"  # a pooled SQLite connection's busy timeout, as last set
+# A pooled PostgreSQL connection idle longer than this is pinged before it is used. Not
+# every checkout (`pool_pre_ping`): under load that round trip was one in seven and cost
+# the webhook most of its p99 (bench/RESULTS.md, webhook). A connection used a moment ago
+# that the server dropped since fails its statement instead; the pool then replaces all of
+# its connections and the webhook answers 503, which Twilio retries (docs/deploy.md).
+IDLE_PING_SECONDS = 1.0
+_IDLE_SINCE = "cockpit_idle_since"  # time.monotonic() a pooled connection was checked in
 
 
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -67,6 +74,25 @@ def _sqlite_begin(conn: Connection) -> None:
         raw.execute(statement)
     except sqlite3.Error as exc:  # as SQLAlchemy would have raised it (locked, damaged)
         raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+
+
+def _pg_checkin(_dbapi_conn: Any, record: Any) -> None:
+    if record is not None:  # None once the connection was invalidated
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _pg_ping_when_idle(engine: Engine) -> Callable[[Any, Any, Any], None]:
+    def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return  # new, or used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool drops this connection and checks out another (or a new one).
+            raise DisconnectionError(f"idle connection lost: {exc}") from exc
+
+    return checkout
 
 
 def normalize_url(url: str) -> str:
@@ -128,8 +154,10 @@ class Database:
             # kept open; a thread that still finds none fails within the wait, as a 503.
             self.engine = create_engine(
                 self.url, pool_size=PG_POOL // 2, max_overflow=PG_POOL - PG_POOL // 2,
-                pool_timeout=wait_seconds, pool_pre_ping=True,
+                pool_timeout=wait_seconds,
             )  # fmt: skip
+            event.listen(self.engine.pool, "checkin", _pg_checkin)
+            event.listen(self.engine.pool, "checkout", _pg_ping_when_idle(self.engine))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._closed = False
         self.damaged: str | None = None  # why the SQLite file is unusable, once seen
