@@ -8,7 +8,6 @@ import contextlib
 from cockpit.errors import StoreError
 from cockpit.log import get_logger
 from cockpit.relay.runtime import Relay
-from cockpit.relay.wakeup import notify_all
 from cockpit.relay.workers import TaskGroup
 from cockpit.store import leases
 
@@ -36,6 +35,8 @@ async def stop_gracefully(relay: Relay, workers: TaskGroup) -> None:
     try:
         released = await relay.store(leases.release_all, relay.worker_id)
         if relay.db.is_postgres:
+            from cockpit.relay.wakeup import notify_all  # psycopg only where it is used
+
             await relay.store(notify_all, relay.worker_id)
     except StoreError as exc:  # the database is away: the leases run out instead
         log.warning("relay.handback_failed", error=str(exc))

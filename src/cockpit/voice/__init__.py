@@ -1,6 +1,7 @@
 """Voice notes into text, on the user's own host: no audio leaves their workspace.
 
-decode.py        any audio WhatsApp sends → 16 kHz mono PCM (PyAV / FFmpeg)
+pcm.py           the audio format handed on (16 kHz mono s16le); no PyAV in the host
+decode.py        any audio WhatsApp sends → 16 kHz mono PCM (PyAV / FFmpeg), in the child
 transcribers.py  the recognisers (pocketsphinx, whisper, off) behind one interface
 worker.py        `Hearing`: both in a child process that keeps the model loaded
 

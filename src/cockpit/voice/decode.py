@@ -15,9 +15,8 @@ from av.audio.frame import AudioFrame
 from av.audio.resampler import AudioResampler
 
 from cockpit.errors import TooLongError, UnheardError
+from cockpit.voice.pcm import BYTES_PER_SECOND, RATE
 
-RATE = 16000  # samples per second the recognisers take
-BYTES_PER_SECOND = RATE * 2  # s16le mono
 MIN_SECONDS = 0.1  # shorter than this is nothing to hear
 
 

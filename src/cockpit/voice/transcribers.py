@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from cockpit.errors import SpeechModelError
 from cockpit.log import get_logger
-from cockpit.voice.decode import RATE
+from cockpit.voice.pcm import RATE
 
 log = get_logger(__name__)
 

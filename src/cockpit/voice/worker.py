@@ -21,7 +21,6 @@ from pathlib import Path
 
 from cockpit.errors import VoiceError
 from cockpit.log import get_logger
-from cockpit.voice.decode import decode, seconds
 from cockpit.voice.transcribers import Transcriber, make_transcriber
 
 log = get_logger(__name__)
@@ -37,6 +36,9 @@ def _start(kind: str, whisper_model: str, data_dir: str) -> None:
 
 def _hear(data: bytes, max_seconds: float) -> tuple[str, float]:
     """In the child: the words of one note and how long it plays."""
+    # Imported in the child only: the host that starts it never loads PyAV (voice/pcm.py).
+    from cockpit.voice.decode import decode, seconds
+
     assert _transcriber is not None
     pcm = decode(data, max_seconds)
     return _transcriber.transcribe(pcm), seconds(pcm)
