@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import itertools
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -137,3 +139,16 @@ def test_lazy_and_relative_imports_count() -> None:
     tree = ast.parse("def f():\n    from ..web import pages\n")
     found = [name for node in ast.walk(tree) for name in _imported(node, "cockpit.relay")]
     assert found == ["cockpit.web", "cockpit.web.pages"]
+
+
+def test_idle_processes_leave_heavy_libraries_unloaded() -> None:
+    """The relay and the host as they start (no PostgreSQL, no voice note yet) load
+    neither psycopg (7.7 MiB) nor PyAV (22.6 MiB): idle memory, bench/RESULTS.md."""
+    probe = (
+        "import sys, cockpit.server, cockpit.host.app; "
+        "print(sorted(m for m in ('psycopg', 'av') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"
