@@ -270,13 +270,10 @@ def test_a_retried_webhook_while_its_message_is_being_finished_is_a_plain_duplic
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
-def test_an_idle_connection_the_server_dropped_is_replaced_unseen(
-    db_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_idle_connection_the_server_dropped_is_replaced_unseen(db_url: str) -> None:
     """PostgreSQL closed a pooled connection while it was idle (a restart, an idle
     timeout): the next message is still stored, not answered 503."""
-    monkeypatch.setattr("cockpit.store.db.IDLE_PING_SECONDS", 0.0)
-    db = Database(db_url)
+    db = Database(db_url, idle_ping_seconds=0.0)  # every pooled connection counts as idle
     admin = Database(db_url)
     try:
         user = users.add_user(db, ADA, "Ada")

@@ -77,14 +77,14 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 def _pg_checkin(_dbapi_conn: Any, record: Any) -> None:
-    if record is not None:  # None once the connection was invalidated
-        record.info[_IDLE_SINCE] = time.monotonic()
+    # A record whose connection was invalidated gets a new one, and empty `info`, first.
+    record.info[_IDLE_SINCE] = time.monotonic()
 
 
-def _pg_ping_when_idle(engine: Engine) -> Callable[[Any, Any, Any], None]:
+def _pg_ping_when_idle(engine: Engine, idle_seconds: float) -> Callable[[Any, Any, Any], None]:
     def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         since = record.info.get(_IDLE_SINCE)
-        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+        if since is None or time.monotonic() - since < idle_seconds:
             return  # new, or used a moment ago
         try:
             engine.dialect.do_ping(dbapi_conn)
@@ -134,7 +134,13 @@ def _damaged(exc: DatabaseError) -> bool:
 class Database:
     """One engine and its session factory; `transaction()` is the unit of work."""
 
-    def __init__(self, url: str, *, wait_seconds: float = WAIT_SECONDS):
+    def __init__(
+        self,
+        url: str,
+        *,
+        wait_seconds: float = WAIT_SECONDS,
+        idle_ping_seconds: float = IDLE_PING_SECONDS,
+    ):
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.is_postgres = self.url.startswith("postgresql")
@@ -157,7 +163,8 @@ class Database:
                 pool_timeout=wait_seconds,
             )  # fmt: skip
             event.listen(self.engine.pool, "checkin", _pg_checkin)
-            event.listen(self.engine.pool, "checkout", _pg_ping_when_idle(self.engine))
+            ping = _pg_ping_when_idle(self.engine, idle_ping_seconds)
+            event.listen(self.engine.pool, "checkout", ping)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._closed = False
         self.damaged: str | None = None  # why the SQLite file is unusable, once seen
