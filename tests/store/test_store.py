@@ -287,3 +287,30 @@ def test_an_idle_connection_the_server_dropped_is_replaced_unseen(db_url: str) -
     finally:
         db.dispose()
         admin.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_single_statements_commit_at_once_and_leave_the_pool_transactional(db_url: str) -> None:
+    """A status callback's UPDATE commits by itself (no BEGIN/COMMIT round trips), and the
+    connection it used goes back to the pool transactional: the next webhook's writes on
+    that very connection still roll back together when one of them fails."""
+    db, other = Database(db_url), Database(db_url)
+    names = text("SELECT name FROM users WHERE phone = :p").bindparams(p=ADA)
+    rename = text("UPDATE users SET name = :n WHERE phone = :p")
+    try:
+        users.add_user(db, ADA, "Ada")
+        with db.single_statements() as conn:
+            backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            conn.execute(rename, {"n": "Ada L.", "p": ADA})
+            with other.reading() as s:  # seen before the block ends: already committed
+                assert s.execute(names).scalar_one() == "Ada L."
+        with pytest.raises(RuntimeError), db.writing() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() == backend
+            conn.execute(rename, {"n": "lost", "p": ADA})
+            raise RuntimeError("the webhook failed half-way")
+        with other.reading() as s:
+            assert s.execute(names).scalar_one() == "Ada L."
+    finally:
+        db.dispose()
+        other.dispose()

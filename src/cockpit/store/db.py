@@ -189,12 +189,23 @@ class Database:
         yield from self._unit_of_work(write=True, urgent=urgent, core=True)
 
     @contextmanager
+    def single_statements(self) -> Iterator[Connection]:
+        """A Core connection whose every statement commits by itself: for work that is one
+        statement, or statements each of which stands alone. On PostgreSQL it runs in
+        autocommit, so a statement costs one round trip instead of three (BEGIN, it,
+        COMMIT); on SQLite it is `writing()`, which takes this process's turn to write."""
+        if not self.is_postgres:
+            yield from self._unit_of_work(write=True, core=True)
+            return
+        yield from self._unit_of_work(write=True, core=True, autocommit=True)
+
+    @contextmanager
     def reading(self) -> Iterator[Session]:
         """A transaction that only reads: on SQLite it never waits for the write lock."""
         yield from self._unit_of_work(write=False)
 
     def _unit_of_work(
-        self, *, write: bool, urgent: bool = False, core: bool = False
+        self, *, write: bool, urgent: bool = False, core: bool = False, autocommit: bool = False
     ) -> Iterator[Any]:
         if self._closed:
             # A request finishing during shutdown must not open a connection nobody closes.
@@ -204,6 +215,9 @@ class Database:
             raise StoreError(f"database unavailable: {self.damaged}")
         deadline = time.monotonic() + self.wait_seconds
         work = self._connection if core else self._session
+        if autocommit:
+            yield from self._autocommit()
+            return
         if not (self.is_sqlite and write):
             yield from work({_WRITE: write, _DEADLINE: deadline})
             return
@@ -241,6 +255,16 @@ class Database:
                 conn.begin()
                 yield conn
                 conn.commit()
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _autocommit(self) -> Iterator[Connection]:
+        conn: Connection | None = None
+        try:
+            with self._failures(lambda: None):  # nothing to roll back: each statement is done
+                conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                yield conn
         finally:
             if conn is not None:
                 conn.close()

@@ -379,7 +379,9 @@ def apply_status(
         "sid": sid, "status": status, "rank": _RANK.get(status, -1), "code": error_code,
         "now": utcnow(), "row_id": row_id,
     }  # fmt: skip
-    with db.writing() as conn:
+    # Each UPDATE stands alone (a row only ever moves forward), so on PostgreSQL a
+    # callback is one round trip, not three: a third of the relay's statements otherwise.
+    with db.single_statements() as conn:
         if row_id is not None and conn.execute(by_id, params).rowcount == 1:
             return True
         return bool(conn.execute(by_sid, params).rowcount)
