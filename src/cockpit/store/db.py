@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import time
@@ -194,10 +195,7 @@ class Database:
         statement, or statements each of which stands alone. On PostgreSQL it runs in
         autocommit, so a statement costs one round trip instead of three (BEGIN, it,
         COMMIT); on SQLite it is `writing()`, which takes this process's turn to write."""
-        if not self.is_postgres:
-            yield from self._unit_of_work(write=True, core=True)
-            return
-        yield from self._unit_of_work(write=True, core=True, autocommit=True)
+        yield from self._unit_of_work(write=True, core=True, autocommit=self.is_postgres)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -214,10 +212,7 @@ class Database:
             # Nothing is acknowledged on a file that lost data: Twilio keeps the message.
             raise StoreError(f"database unavailable: {self.damaged}")
         deadline = time.monotonic() + self.wait_seconds
-        work = self._connection if core else self._session
-        if autocommit:
-            yield from self._autocommit()
-            return
+        work = functools.partial(self._connection, autocommit=autocommit) if core else self._session
         if not (self.is_sqlite and write):
             yield from work({_WRITE: write, _DEADLINE: deadline})
             return
@@ -239,7 +234,7 @@ class Database:
         finally:
             session.close()
 
-    def _connection(self, options: dict[str, Any]) -> Iterator[Connection]:
+    def _connection(self, options: dict[str, Any], *, autocommit: bool) -> Iterator[Connection]:
         conn: Connection | None = None
 
         def rollback() -> None:
@@ -252,19 +247,11 @@ class Database:
                 conn = self.engine.connect()
                 if self.is_sqlite:
                     conn.execution_options(**options)
+                elif autocommit:  # each statement commits alone: begin/commit send nothing
+                    conn.execution_options(isolation_level="AUTOCOMMIT")
                 conn.begin()
                 yield conn
                 conn.commit()
-        finally:
-            if conn is not None:
-                conn.close()
-
-    def _autocommit(self) -> Iterator[Connection]:
-        conn: Connection | None = None
-        try:
-            with self._failures(lambda: None):  # nothing to roll back: each statement is done
-                conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-                yield conn
         finally:
             if conn is not None:
                 conn.close()
