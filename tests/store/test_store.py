@@ -10,9 +10,9 @@ from sqlalchemy import text, update
 
 from cockpit.core.clock import utcnow
 from cockpit.core.messages import Inbound, OutboundDraft
-from cockpit.store import inbox, outbox, reports, users
+from cockpit.store import inbox, outbox, reports, users, window_hold
 from cockpit.store.db import Database
-from cockpit.store.models import InboundMessage
+from cockpit.store.models import InboundMessage, OutboundMessage, User
 from tests.live import wait_until
 
 ADA = "+15551230001"
@@ -266,6 +266,53 @@ def test_a_retried_webhook_while_its_message_is_being_finished_is_a_plain_duplic
         outbox.enqueue(s, [reply], is_postgres=db.is_postgres)
     retry.join(timeout=30)
     assert answers == ["duplicate"] and outbox.exists(db, "reply")
+
+
+def _hold_open(db: Database, user_id: int, started: threading.Thread) -> None:
+    """`window_hold.hold` of the user's outbound rows, held open at its worst moment: the
+    user's row locked and the rows held, while `started` (a webhook) waits for that lock."""
+    with db.transaction() as s:
+        s.get(User, user_id, with_for_update={"key_share": True})
+        s.execute(update(OutboundMessage).values(status="held"))
+        started.start()
+        if db.is_postgres:  # on SQLite the webhook waits for its turn to write instead
+            wait_until(lambda: _waiting_on_a_lock(db), timeout=10)
+
+
+def test_a_message_held_while_the_webhook_waited_for_the_sender_is_released(
+    db: Database,
+) -> None:
+    """The sender decides to hold a reply (the window looked closed) just as the user
+    writes: the webhook waits for the hold to commit, then releases what it held. On
+    PostgreSQL a single statement that also released held rows would not see that
+    hold (its rows are as they were when it began) and the reply would wait for the
+    user's next message."""
+    ada = users.add_user(db, ADA, "Ada")
+    refusal = OutboundDraft(key="refusal", to=ADA, body="no", kind="refusal")
+    outbox.enqueue_now(db, [OutboundDraft(key="reply", to=ADA, body="the answer")])
+    answers: list[str] = []
+    webhook = threading.Thread(
+        target=lambda: answers.append(inbox.accept(db, _inbound("SM1"), [], refusal))
+    )
+    _hold_open(db, ada.id, webhook)
+    webhook.join(timeout=30)
+    assert answers == ["accepted"]
+    assert window_hold.held_count(db, ADA) == 0
+
+
+def test_a_retried_message_releases_what_a_stopped_relay_left_held(db: Database) -> None:
+    """The relay stored a message and stopped before it released the user's held
+    replies (PostgreSQL stores and releases in two statements): Twilio's retry, a
+    duplicate, releases them."""
+    users.add_user(db, ADA, "Ada")
+    refusal = OutboundDraft(key="refusal", to=ADA, body="no", kind="refusal")
+    assert inbox.accept(db, _inbound("SM1"), [], refusal) == "accepted"
+    outbox.enqueue_now(db, [OutboundDraft(key="reply", to=ADA, body="the answer")])
+    with db.transaction() as s:
+        s.execute(update(OutboundMessage).values(status="held"))
+    assert window_hold.held_count(db, ADA) == 1
+    assert inbox.accept(db, _inbound("SM1"), [], refusal) == "duplicate"
+    assert window_hold.held_count(db, ADA) == 0 and inbox.count(db) == 1
 
 
 @pytest.mark.postgres

@@ -83,6 +83,51 @@ _SENDER = (
 _TOUCH = update(User).where(User.id == bindparam("user_id")).values(last_inbound_at=bindparam("at"))
 
 
+def _stored_by_one_statement() -> Any:
+    """PostgreSQL: lock the sender, store their message and move their last inbound time,
+    in one statement (decision 0036). It answers the sender's id and status (no row: an
+    unknown number) and the stored message's id (None: not stored)."""
+    # Its parameters are named apart from the columns of `users`: SQLAlchemy makes an
+    # UPDATE of a table set every column whose name is a key of the parameters.
+    sender = (
+        select(User.id, User.status)
+        .where(User.phone == bindparam("sender_phone"))
+        .with_for_update(key_share=True)  # as `_SENDER`, for the same reasons
+        .cte("sender")
+    )
+    names = list(_values(Inbound(sid="", from_number="", to="", body=""), 0))
+    picked = [
+        sender.c.id
+        if name == "user_id"
+        else bindparam(name, type_=InboundMessage.__table__.c[name].type)
+        for name in names
+    ]
+    stored = (
+        pg_insert(InboundMessage)
+        .from_select(
+            names, select(*picked).where(sender.c.status == UserStatus.ACTIVE, bindparam("allowed"))
+        )
+        .on_conflict_do_nothing()
+        .returning(InboundMessage.id, InboundMessage.user_id)
+        .cte("stored")
+    )
+    touched = (
+        update(User)
+        .where(User.id == stored.c.user_id)
+        .values(last_inbound_at=bindparam("at"))
+        .returning(User.id)
+        .cte("touched")
+    )
+    return (
+        select(sender.c.id, sender.c.status, stored.c.id.label("stored"))
+        .select_from(sender.outerjoin(stored, true()))
+        .add_cte(touched)  # run for its effect: nothing reads it
+    )
+
+
+_STORED_BY_ONE_STATEMENT = _stored_by_one_statement()
+
+
 def _insert(db: Database) -> Any:
     return _INSERT["postgresql" if db.is_postgres else "sqlite"]
 
@@ -102,28 +147,61 @@ def accept(
     now: datetime | None = None,
     paused: OutboundDraft | None = None,
 ) -> Literal["accepted", "duplicate", "refused"]:
-    """In one transaction: store a known, active sender's message, or queue `refusal`
-    (`paused` instead, when given, for a user who paused their account).
+    """Store a known, active sender's message, or queue `refusal` (`paused` instead,
+    when given, for a user who paused their account).
 
     A stored message re-opens WhatsApp's 24-hour window at `now`: the user's last
     inbound time moves and the messages held while it was closed become due.
     """
+    allowed = not allowlist or msg.from_number in allowlist
+    if db.is_postgres:
+        return _accept_postgres(db, msg, allowed, refusal, now or utcnow(), paused)
     with db.writing(urgent=True) as conn:  # Twilio waits for the answer
         user = conn.execute(_SENDER, {"phone": msg.from_number}).first()
-        if (
-            user is None
-            or user.status != UserStatus.ACTIVE
-            or (allowlist and msg.from_number not in allowlist)
-        ):
-            told = paused if paused and user and user.status == UserStatus.PAUSED else refusal
+        if user is None or user.status != UserStatus.ACTIVE or not allowed:
+            told = _refusal(user.status if user else None, refusal, paused)
             outbox.enqueue(conn, [told], is_postgres=db.is_postgres)
             return "refused"
         stored = conn.execute(_insert(db), _values(msg, user.id)).first()
-        if stored is None:
-            return "duplicate"
-        conn.execute(_TOUCH, {"user_id": user.id, "at": now or utcnow()})
+        if stored is not None:
+            conn.execute(_TOUCH, {"user_id": user.id, "at": now or utcnow()})
+        window_hold.release_held(conn, msg.from_number)  # on a retry too, as `_accept_postgres`
+        return "accepted" if stored is not None else "duplicate"
+
+
+def _refusal(
+    status: str | None, refusal: OutboundDraft, paused: OutboundDraft | None
+) -> OutboundDraft:
+    return paused if paused and status == UserStatus.PAUSED else refusal
+
+
+def _accept_postgres(
+    db: Database,
+    msg: Inbound,
+    allowed: bool,
+    refusal: OutboundDraft,
+    now: datetime,
+    paused: OutboundDraft | None,
+) -> Literal["accepted", "duplicate", "refused"]:
+    """The webhook in two round trips where a transaction took six (bench/RESULTS.md).
+
+    The first statement commits the message by itself. Releasing held rows must be a
+    statement of its own: a statement sees the rows as they were when it began, and a
+    `window_hold.hold` that committed while it waited for the sender's lock would go
+    unseen. Run after the lock was taken and released, it sees every hold made before
+    (a later one finds the window open and holds nothing). A retry (a duplicate) releases
+    again, so a relay that stopped between the two leaves nothing held.
+    """
+    with db.single_statements() as conn:
+        values = _values(msg, 0) | {"allowed": allowed, "sender_phone": msg.from_number, "at": now}
+        del values["user_id"]  # the statement takes the sender's
+        user = conn.execute(_STORED_BY_ONE_STATEMENT, values).first()
+        if user is None or user.status != UserStatus.ACTIVE or not allowed:
+            told = _refusal(user.status if user else None, refusal, paused)
+            outbox.enqueue(conn, [told], is_postgres=True)
+            return "refused"
         window_hold.release_held(conn, msg.from_number)
-        return "accepted"
+        return "accepted" if user.stored is not None else "duplicate"
 
 
 def _free(now: datetime, worker: str | None) -> Any:
