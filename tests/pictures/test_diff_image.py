@@ -6,35 +6,14 @@ pictures are drawn from what git really prints (binary sizes, renames, Latin-1).
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image
-
 from cockpit.host.visuals import read_changes
-from cockpit.pictures.describe import RenderedImage
 from cockpit.pictures.diff_image import render_file_diff
 from cockpit.pictures.highlight import Span
 from cockpit.pictures.layout import wrap
 from tests.gitrepo import Repo
+from tests.pictures_shared import CSS_NEW, PY_NEW, PY_OLD, TS_NEW, TS_OLD, opened, save
 
 FIVE_MB = 5_000_000
-
-PY_OLD = 'def greet(name):\n    return "Hello " + name\n\n\nPORT = 8000\n'
-PY_NEW = 'def greet(name: str) -> str:\n    return f"Hello, {name}!"\n\n\nPORT = 8080\n'
-TS_OLD = "export const total = (xs: number[]) => xs.length;\n"
-TS_NEW = "export const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);\n"
-CSS_NEW = ":root { --accent: #0969da; }\nbody { margin: 0; color: var(--accent); }\n"
-
-
-def opened(image: RenderedImage) -> Image.Image:
-    picture = Image.open(io.BytesIO(image.png))
-    picture.load()
-    return picture
-
-
-def save(image: RenderedImage, name: str) -> None:
-    with open(f"/tmp/visuals-{name}.png", "wb") as out:  # for looking at them by eye
-        out.write(image.png)
 
 
 def test_python_typescript_css_give_one_valid_picture_each(repo: Repo) -> None:

@@ -8,10 +8,10 @@ from PIL import Image
 
 from cockpit.host.visuals import match_file, read_changes, render_changes, show_file
 from cockpit.host.visuals.overview import HINT
-from cockpit.pictures.describe import RenderedImage
 from cockpit.pictures.diff_image import render_file_diff
 from cockpit.pictures.fonts import font_for, font_path
 from tests.gitrepo import Repo
+from tests.pictures_shared import CSS_NEW, PY_NEW, PY_OLD, TS_NEW, TS_OLD, opened, save
 
 PATHS = [
     "src/settings.py",
@@ -21,24 +21,6 @@ PATHS = [
     "README.md",
     "styles/main.css",
 ]
-
-
-PY_OLD = 'def greet(name):\n    return "Hello " + name\n\n\nPORT = 8000\n'
-PY_NEW = 'def greet(name: str) -> str:\n    return f"Hello, {name}!"\n\n\nPORT = 8080\n'
-TS_OLD = "export const total = (xs: number[]) => xs.length;\n"
-TS_NEW = "export const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);\n"
-CSS_NEW = ":root { --accent: #0969da; }\nbody { margin: 0; color: var(--accent); }\n"
-
-
-def opened(image: RenderedImage) -> Image.Image:
-    picture = Image.open(io.BytesIO(image.png))
-    picture.load()
-    return picture
-
-
-def save(image: RenderedImage, name: str) -> None:
-    with open(f"/tmp/visuals-{name}.png", "wb") as out:  # for looking at them by eye
-        out.write(image.png)
 
 
 def test_eight_files_give_one_overview(repo: Repo) -> None:
