@@ -96,6 +96,8 @@ def _stored_by_one_statement() -> Any:
         .cte("sender")
     )
     names = list(_values(Inbound(sid="", from_number="", to="", body=""), 0))
+    clash = {*names, "allowed", "sender_phone", "at"} & set(User.__table__.columns.keys())
+    assert not clash, f"parameters named like columns of users: {clash}"
     picked = [
         sender.c.id
         if name == "user_id"
