@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Row
 
 from cockpit.core.clock import utcnow
 from cockpit.core.messages import Inbound, MediaRef, OutboundDraft
@@ -27,7 +28,7 @@ class InboundRecord:
     attempts: int
 
 
-def _record(row: InboundMessage) -> InboundRecord:
+def _record(row: InboundMessage | Row[Any]) -> InboundRecord:
     media = tuple(MediaRef(m["url"], m["content_type"]) for m in row.media)
     message = Inbound(
         sid=row.provider_sid,
@@ -272,12 +273,9 @@ def claim(
         )
         .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
     )
-    with db.transaction() as s:
-        if s.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        row = s.get(InboundMessage, record.id)
-        assert row is not None
-        return _record(row)
+    with db.single_statements() as conn:  # one round trip on PostgreSQL, as `outbox.claim`
+        row = conn.execute(stmt.returning(*InboundMessage.__table__.columns)).first()
+        return _record(row) if row is not None else None
 
 
 def release(db: Database, inbound_id: int, worker: str) -> None:

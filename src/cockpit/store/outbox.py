@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Integer, Update, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
 from cockpit.core.clock import utcnow
@@ -67,7 +67,7 @@ class OutboundRecord:
     turn_id: str | None = None
 
 
-def outbound_record(r: OutboundMessage) -> OutboundRecord:
+def outbound_record(r: OutboundMessage | Row[Any]) -> OutboundRecord:
     return OutboundRecord(
         r.id, r.idempotency_key, r.to_number, r.body, r.media_id, r.kind, r.status,
         r.attempts, r.maybe_sent, r.provider_sid, r.created_at, r.error_code, r.last_error,
@@ -246,12 +246,11 @@ def claim(
             **({"maybe_sent": True} if expired_send else {}),
         )
     )
-    with db.transaction() as s:
-        if s.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        claimed = s.get(OutboundMessage, row.id)
-        assert claimed is not None
-        return outbound_record(claimed)
+    # One statement that answers the claimed row: in autocommit on PostgreSQL one round
+    # trip where a transaction with a second SELECT took four (bench/RESULTS.md).
+    with db.single_statements() as conn:
+        claimed = conn.execute(stmt.returning(*OutboundMessage.__table__.columns)).first()
+        return outbound_record(claimed) if claimed is not None else None
 
 
 def mark_accepted(
