@@ -10,12 +10,14 @@ its queue (no coordinated omission).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import itertools
 import math
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -118,6 +120,23 @@ async def _send(client: httpx.AsyncClient, url: str, request: SignedRequest) -> 
     return await client.post(url, content=request.body, headers=request.headers)
 
 
+@contextlib.contextmanager
+def no_collector_pauses() -> Iterator[None]:
+    """While a phase is timed, the generator's own cyclic collector stays off; it
+    collects once afterwards. Its full collections stopped this process for 90–230 ms
+    (the requests built for every run make a large heap), and the requests due meanwhile
+    left late: counted from when they were due, that was the *server's* p99 (bench/RESULTS.md,
+    sixth pass). A phase makes little cyclic garbage; reference counting frees the rest."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+        gc.collect()
+
+
 async def closed_loop(
     client: httpx.AsyncClient, url: str, requests: Iterable[SignedRequest], concurrency: int
 ) -> Sample:
@@ -133,9 +152,10 @@ async def closed_loop(
                 sample.record(started, exc)
 
     cpu, started = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    sample.seconds = time.perf_counter() - started
-    sample.client_cpu = (time.process_time() - cpu) / sample.seconds
+    with no_collector_pauses():  # its collection afterwards is not timed
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        sample.seconds = time.perf_counter() - started
+        sample.client_cpu = (time.process_time() - cpu) / sample.seconds
     return sample
 
 
@@ -154,7 +174,8 @@ async def open_loop(
 
     cpu, started = time.process_time(), time.perf_counter() + 0.05
     tasks = [one(request, started + i / rate) for i, request in enumerate(requests)]
-    await asyncio.gather(*tasks)
-    sample.seconds = time.perf_counter() - started
-    sample.client_cpu = (time.process_time() - cpu) / sample.seconds
+    with no_collector_pauses():
+        await asyncio.gather(*tasks)
+        sample.seconds = time.perf_counter() - started
+        sample.client_cpu = (time.process_time() - cpu) / sample.seconds
     return sample

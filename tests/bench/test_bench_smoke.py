@@ -5,12 +5,13 @@ These prove the benchmarks work; they assert nothing about speed.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
 
 from bench.__main__ import BENCHMARKS, ON_DEMAND, main
-from bench.load import percentile
+from bench.load import no_collector_pauses, percentile
 from bench.memory import Readings
 from bench.results import write_section
 from bench.soak import slope_per_hour
@@ -97,3 +98,12 @@ def test_memory_ratios_are_taken_within_each_run() -> None:
     readings = Readings({"relay": [100.0, 120.0, 110.0], "bare": [50.0, 40.0, 55.0]})
     assert readings.ratio("relay", "bare") == [2.0, 3.0, 2.0]
     assert (readings.median("relay"), readings.median("bare")) == (110.0, 50.0)
+
+
+def test_the_load_generator_does_not_collect_while_it_times_a_phase() -> None:
+    """A full collection of the generator's heap stops it for up to 230 ms, and the
+    requests due meanwhile would be charged to the server: while a phase is timed the
+    collector is off, and on again afterwards."""
+    with no_collector_pauses():
+        assert not gc.isenabled()
+    assert gc.isenabled()
