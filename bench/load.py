@@ -123,7 +123,7 @@ async def _send(client: httpx.AsyncClient, url: str, request: SignedRequest) -> 
 @contextlib.contextmanager
 def no_collector_pauses() -> Iterator[None]:
     """While a phase is timed, the generator's own cyclic collector stays off; it
-    collects once afterwards. Its full collections stopped this process for 90–230 ms
+    collects once afterwards. Its full collections stopped this process for 90–294 ms
     (the requests built for every run make a large heap), and the requests due meanwhile
     left late: counted from when they were due, that was the *server's* p99 (bench/RESULTS.md,
     sixth pass). A phase makes little cyclic garbage; reference counting frees the rest."""

@@ -101,7 +101,7 @@ def test_memory_ratios_are_taken_within_each_run() -> None:
 
 
 def test_the_load_generator_does_not_collect_while_it_times_a_phase() -> None:
-    """A full collection of the generator's heap stops it for up to 230 ms, and the
+    """A full collection of the generator's heap stopped it for up to 294 ms, and the
     requests due meanwhile would be charged to the server: while a phase is timed the
     collector is off, and on again afterwards."""
     with no_collector_pauses():
