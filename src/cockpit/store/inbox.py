@@ -70,17 +70,23 @@ _INSERT = {
     dialect: insert(InboundMessage).on_conflict_do_nothing().returning(InboundMessage.id)
     for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
+
+
 # The lookup locks the sender's row (PostgreSQL), so a user's messages get their inbox
 # ids in the order they are stored.
 # FOR NO KEY UPDATE, not FOR UPDATE: it orders one user's webhooks (and the window's hold)
 # just as well, but lets another transaction insert rows that point at the user (a reply's
 # foreign key takes KEY SHARE). With FOR UPDATE, a retried MessageSid that waits on the
 # dispatcher's update of the first copy deadlocked with that dispatcher's reply.
-_SENDER = (
-    select(User.id, User.status)
-    .where(User.phone == bindparam("phone"))
-    .with_for_update(key_share=True)
-)
+def _locked_sender(phone_param: str) -> Any:
+    return (
+        select(User.id, User.status)
+        .where(User.phone == bindparam(phone_param))
+        .with_for_update(key_share=True)
+    )
+
+
+_SENDER = _locked_sender("phone")
 _TOUCH = update(User).where(User.id == bindparam("user_id")).values(last_inbound_at=bindparam("at"))
 
 
@@ -90,12 +96,7 @@ def _stored_by_one_statement() -> Any:
     unknown number) and the stored message's id (None: not stored)."""
     # Its parameters are named apart from the columns of `users`: SQLAlchemy makes an
     # UPDATE of a table set every column whose name is a key of the parameters.
-    sender = (
-        select(User.id, User.status)
-        .where(User.phone == bindparam("sender_phone"))
-        .with_for_update(key_share=True)  # as `_SENDER`, for the same reasons
-        .cte("sender")
-    )
+    sender = _locked_sender("sender_phone").cte("sender")
     names = list(_values(Inbound(sid="", from_number="", to="", body=""), 0))
     clash = {*names, "allowed", "sender_phone", "at"} & set(User.__table__.columns.keys())
     assert not clash, f"parameters named like columns of users: {clash}"
